@@ -1,0 +1,268 @@
+"""A TLB tagged by LPID and PID, with radix ``tlbie``/``tlbiel`` semantics.
+
+ISA v3.0B Book III, "Translation Lookaside Buffer" and the tlbie/tlbiel descriptions;
+Linux ``arch/powerpc/mm/book3s64/radix_tlb.c`` for the operand patterns KVM and the
+kernel use. Three kinds of cached state are kept, because ``RIC`` names them:
+
+* ``entries``: translations (RIC 0 and 2 remove them). A *process-scoped* entry is
+  tagged (LPID, PID) and maps an EA page to a real page; for a guest it is the combined
+  (2-D) translation and remembers the guest real page it went through. A
+  *partition-scoped* entry (PID None) maps a guest real page of an LPID, filled by
+  guest real-mode accesses.
+* ``pwc``: the page-walk cache, the directory entries a walk read (RIC 1 and 2).
+* ``table_cache``: cached partition- and process-table entries (RIC 2 only).
+
+pynest uses only ``entries`` to answer translations: the walk caches are kept so that
+invalidation can be watched, not to make stale answers (which software must never rely on).
+
+A hit must still permit the access under the *current* MSR[PR], AMR and IAMR, and a store
+needs C already set in the cached PTEs; otherwise the translation walks again (and either
+faults or sets C), as hardware re-walks in those cases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..errors import check_int
+from . import constants as C
+from .formats import TlbieRb, TlbieRs, page_size_text
+
+if TYPE_CHECKING:
+    from .xlate import CpuState, Translation
+
+
+@dataclass(frozen=True, slots=True)
+class TlbEntry:
+    """One cached translation. ``pid`` None marks a partition-scoped entry."""
+
+    lpid: int
+    pid: int | None
+    epn: int  # page-aligned EA (quadrant stripped) or guest real address
+    page_size: int
+    rpn: int  # page-aligned real address
+    gra: int | None  # page-aligned guest real address of a combined entry
+    proc_pte: int | None
+    part_pte: int | None
+
+    @property
+    def scope(self) -> str:
+        return "partition" if self.pid is None else "process"
+
+    def covers(self, addr: int) -> bool:
+        return self.epn <= addr < self.epn + self.page_size
+
+    def __str__(self) -> str:
+        who = f"LPID {self.lpid}" + ("" if self.pid is None else f" PID {self.pid}")
+        via = f" via gRA {self.gra:#x}" if self.gra is not None and self.gra != self.rpn else ""
+        return (
+            f"{self.scope:9} {who:18} {self.epn:#014x} -> {self.rpn:#014x} "
+            f"{page_size_text(self.page_size)}{via}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TlbieResult:
+    """What a tlbie/tlbiel did: the entries it removed, or why the form is invalid
+    (an invalid form is a program interrupt on hardware; nothing is removed)."""
+
+    removed: tuple[TlbEntry, ...] = ()
+    removed_pwc: int = 0
+    removed_tables: int = 0
+    invalid: str | None = None
+
+    def __str__(self) -> str:
+        if self.invalid:
+            return f"invalid form: {self.invalid}"
+        return (
+            f"removed {len(self.removed)} translations, {self.removed_pwc} walk-cache and "
+            f"{self.removed_tables} table-cache entries"
+        )
+
+
+@dataclass
+class Tlb:
+    """The translation caches of one thread (see the module docstring)."""
+
+    entries: dict[tuple[int, int | None, int, int], TlbEntry] = field(default_factory=dict)
+    pwc: set[tuple[int, int | None, int]] = field(default_factory=set)
+    table_cache: set[tuple[int, int | None]] = field(default_factory=set)
+    hits: int = 0
+    misses: int = 0
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self):
+        return iter(list(self.entries.values()))
+
+    # -------------------------------------------------------------- lookup / fill
+    def lookup(self, lpid: int, pid: int | None, addr: int) -> TlbEntry | None:
+        """The entry for (lpid, pid) covering ``addr`` (quadrant-free EA or gRA), if any."""
+        entries = self.entries
+        for size in C.PAGE_SIZES:
+            e = entries.get((lpid, pid, size, addr & -size))
+            if e is not None:
+                return e
+        return None
+
+    def lookup_for(
+        self, cpu: CpuState, acc: int, lpid: int, pid: int | None, addr: int
+    ) -> tuple[int, int, int] | None:
+        """(ra, gra, page_size) when a cached entry permits this access, else None."""
+        from .xlate import STORE, check_prot
+
+        e = self.lookup(lpid, pid, addr)
+        if e is None:
+            self.misses += 1
+            return None
+        ok = True
+        for pte, partition_scoped in ((e.proc_pte, False), (e.part_pte, True)):
+            if pte is None:
+                continue
+            if check_prot(cpu, acc, pte, partition_scoped) is not None:
+                ok = False
+            elif acc == STORE and not pte & C.PTE_C:
+                ok = False
+        if not ok:
+            self.misses += 1
+            return None
+        self.hits += 1
+        offset = addr & (e.page_size - 1)
+        ra = e.rpn | offset
+        gra = (e.gra | offset) if e.gra is not None else ra
+        return ra, gra, e.page_size
+
+    def fill(self, t: Translation, proc_pte: int | None, part_pte: int | None) -> None:
+        """Insert the translation ``t`` just made (and note the walk caches it used)."""
+        if t.ra is None or t.page_size is None or t.lpid is None:
+            return
+        size = t.page_size
+        if size not in C.PAGE_SIZES:  # e.g. a 512 GiB leaf at the root: cache as 1G pieces
+            size = C.PAGE_1G
+        addr = t.ea & C.EA_NOQUAD_MASK if t.pid is not None else (t.gra or 0)
+        gra = None
+        if t.pid is not None and part_pte is not None and t.gra is not None:
+            gra = t.gra & -size
+        e = TlbEntry(t.lpid, t.pid, addr & -size, size, t.ra & -size, gra, proc_pte, part_pte)
+        self.entries[(e.lpid, e.pid, size, e.epn)] = e
+        for step in t.steps:
+            if step.tree in ("process", "partition") and not step.raw & C.PTE_L:
+                pid = t.pid if step.tree == "process" else None
+                self.pwc.add((t.lpid, pid, step.hra))
+            elif step.tree == "partition-table":
+                self.table_cache.add((step.index, None))
+            elif step.tree == "process-table":
+                self.table_cache.add((t.lpid, step.index))
+
+    def insert(self, entry: TlbEntry) -> None:
+        """Put an entry in directly (for demonstrations and tests)."""
+        self.entries[(entry.lpid, entry.pid, entry.page_size, entry.epn)] = entry
+
+    def flush_all(self) -> None:
+        """Forget everything (what QEMU does on a PTCR, PID or LPIDR write)."""
+        self.entries.clear()
+        self.pwc.clear()
+        self.table_cache.clear()
+
+    # -------------------------------------------------------------- invalidation
+    def tlbie(
+        self,
+        rb: int,
+        rs: int,
+        ric: int = 0,
+        prs: int = 0,
+        r: int = 1,
+        *,
+        cpu: CpuState | None = None,
+        local: bool = False,
+    ) -> TlbieResult:
+        """Execute ``tlbie``/``tlbiel RB,RS,RIC,PRS,R`` on this TLB.
+
+        The LPID comes from RS[32:63] for ``tlbie`` in hypervisor state; a guest's
+        ``tlbie`` (MSR[HV]=0) and every ``tlbiel`` use LPIDR from ``cpu``. Invalid forms
+        (RIC 3, IS 0 with RIC != 0, IS 1 with PRS 0, an AP with no page size) remove
+        nothing and say why. R=0 (hash form) drops the whole TLB, as QEMU 7.2 does.
+
+        Scope (IS): 0 one page (EPN with the AP page size; every cached translation
+        overlapping it), 1 one PID, 2 one LPID, 3 every LPID. PRS=1 removes process-scoped
+        entries; PRS=0 removes partition-scoped entries and the combined process-scoped
+        entries derived from them.
+        """
+        check_int("RB", rb, bits=64)
+        check_int("RS", rs, bits=64)
+        check_int("RIC", ric, bits=2)
+        check_int("PRS", prs, bits=1)
+        check_int("R", r, bits=1)
+        rbf = TlbieRb.decode(rb)
+        rsf = TlbieRs.decode(rs)
+        if not r:
+            removed = tuple(self.entries.values())
+            n_pwc, n_tab = len(self.pwc), len(self.table_cache)
+            self.flush_all()
+            return TlbieResult(removed, n_pwc, n_tab)
+        if ric == 3:
+            return TlbieResult(invalid="RIC=3 is reserved")
+        is_ = rbf.is_
+        if is_ == 0 and ric != 0:
+            return TlbieResult(invalid=f"IS=0 (one page) allows only RIC=0, not RIC={ric}")
+        if is_ == 1 and not prs:
+            return TlbieResult(invalid="IS=1 (one PID) needs PRS=1")
+        if is_ == 0 and rbf.page_size is None:
+            return TlbieResult(invalid=f"AP={rbf.ap} encodes no page size")
+        hv_tlbie = not local and (cpu is None or cpu.hv)
+        lpid = rsf.lpid if hv_tlbie else cpu.lpidr  # type: ignore[union-attr]
+        pid = rsf.pid
+
+        def match(key_lpid: int, key_pid: int | None) -> bool:
+            if is_ == 3:
+                return True
+            if key_lpid != lpid:
+                return False
+            if is_ == 1:
+                return key_pid == pid
+            return True
+
+        removed: list[TlbEntry] = []
+        if ric in (0, 2):
+            for key, e in list(self.entries.items()):
+                if not match(e.lpid, e.pid):
+                    continue
+                if prs:
+                    if e.pid is None:
+                        continue
+                    if is_ == 0 and (e.pid != pid or not _overlaps(e.epn, e.page_size, rbf)):
+                        continue
+                else:
+                    if is_ == 0:
+                        if e.pid is None:
+                            hit = _overlaps(e.epn, e.page_size, rbf)
+                        else:
+                            hit = e.gra is not None and _overlaps(e.gra, e.page_size, rbf)
+                        if not hit:
+                            continue
+                    elif e.pid is not None and e.gra is None:
+                        continue  # LPID 0 host translations do not derive from a partition entry
+                del self.entries[key]
+                removed.append(e)
+        n_pwc = n_tab = 0
+        if ric in (1, 2):
+            for key in list(self.pwc):
+                klpid, kpid, _ = key
+                if match(klpid, kpid) and (kpid is not None) == bool(prs):
+                    self.pwc.discard(key)
+                    n_pwc += 1
+        if ric == 2:
+            for key in list(self.table_cache):
+                klpid, kpid = key
+                if match(klpid, kpid) and (kpid is not None) == bool(prs):
+                    self.table_cache.discard(key)
+                    n_tab += 1
+        return TlbieResult(tuple(removed), n_pwc, n_tab)
+
+
+def _overlaps(start: int, size: int, rbf: TlbieRb) -> bool:
+    page = rbf.page_size or C.PAGE_4K
+    base = rbf.epn & -page
+    return start < base + page and base < start + size

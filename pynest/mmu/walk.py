@@ -1,0 +1,174 @@
+"""One radix tree walk, every step recorded.
+
+Models ``ppc_radix64_walk_tree()`` / ``ppc_radix64_next_level()`` /
+``ppc_radix64_is_valid_level()`` in QEMU 7.2 ``target/ppc/mmu-radix64.c`` and ISA v3.0B
+Book III "Radix Tree Translation". The same loop serves every tree:
+
+* a partition-scoped tree (table addresses are host real);
+* a process-scoped tree of the hypervisor (LPID 0: table addresses are host real);
+* a process-scoped tree of a guest, where each entry address is a guest real address
+  that first goes through the partition-scoped tree (the 2-D walk). The caller passes
+  that translation as ``xlate_entry``.
+
+Layout of the address a POWER9 tree translates (52 bits, EA 12:63)::
+
+     0 1 2      11 12        24 25     33 34     42 43     51 52        63
+    +---+---------+------------+---------+---------+---------+------------+
+    | Q | 0 ... 0 |  L0 index  | L1 idx  | L2 idx  | L3 idx  |   offset   |
+    +---+---------+------------+---------+---------+---------+------------+
+     quadrant      13 bits: PGD  9: PUD   9: PMD    9 (or 5): PTE   4K page
+
+Leaves at level 1 map 1 GiB, at level 2 2 MiB, at level 3 4 KiB (NLS 9) or 64 KiB (NLS 5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import constants as C
+from .formats import decode_entry
+
+_V = C.PTE_V
+_L = C.PTE_L
+_NLB = C.PDE_NLB
+_NLS = C.PDE_NLS
+_RPN = C.PTE_RPN
+
+
+@dataclass(slots=True)
+class WalkStep:
+    """One memory read made by a translation.
+
+    ``tree`` is "partition-table" (a PATE doubleword), "process-table" (a PRTE),
+    "process" or "partition" (an entry of a radix tree). ``entry_addr`` is the entry's
+    address in its tree's own address space (guest real for a guest's process tree);
+    ``hra`` is the host real address actually read. ``purpose`` says what the read
+    serves, e.g. "data" or "process L2 entry" for a partition walk done on behalf of
+    another table access.
+    """
+
+    tree: str
+    level: int
+    index: int
+    entry_addr: int
+    hra: int
+    raw: int
+    purpose: str = ""
+
+    @property
+    def decoded(self) -> object:
+        """The entry as a record (PDE/PTE, or the PATE/PRTE doubleword's fields)."""
+        from .formats import PartitionTableEntry, ProcessTableEntry
+
+        if self.tree == "process-table":
+            return ProcessTableEntry.decode(self.raw)
+        if self.tree == "partition-table":
+            return PartitionTableEntry.decode(self.raw, 0) if self.level == 0 else self.raw
+        return decode_entry(self.raw)
+
+    def __str__(self) -> str:
+        where = f"{self.hra:#x}"
+        if self.entry_addr != self.hra:
+            where = f"{self.entry_addr:#x} -> {self.hra:#x}"
+        if self.tree == "partition-table":
+            what = f"PATE[{self.index}].dw{self.level}"
+            text = f"{self.raw:#018x}"
+        elif self.tree == "process-table":
+            what = f"PRTE[{self.index}]"
+            text = str(self.decoded)
+        else:
+            what = f"{self.tree} L{self.level}[{self.index:#x}]"
+            text = str(self.decoded)
+        why = f" ({self.purpose})" if self.purpose else ""
+        return f"{what:<24} @ {where}: {text}{why}"
+
+
+class WalkFault(Exception):
+    """Raised inside a walk; the translator turns it into an architected fault."""
+
+    def __init__(self, cause: int, level: int, reason: str) -> None:
+        super().__init__(reason)
+        self.cause = cause
+        self.level = level
+        self.reason = reason
+
+
+def valid_level(level: int, remaining: int, nls: int) -> bool:
+    """POWER9 tree-shape rule checked before each level (QEMU ppc_radix64_is_valid_level):
+    root 52 bits with 2^13 entries, levels 1-2 with 2^9, level 3 with 2^9 or 2^5."""
+    if level == 0:
+        return remaining == 52 and nls == 13
+    if level in (1, 2):
+        return nls == 9
+    if level == 3:
+        return nls in (9, 5)
+    return False
+
+
+def table_index(addr: int, remaining: int, nls: int) -> int:
+    """Index into a table of 2**nls entries when ``remaining`` address bits are left.
+
+    A bad NLS can make the shift negative; QEMU computes it in C where x86 hosts use
+    the count modulo 64, which ``& 63`` reproduces.
+    """
+    return (addr >> ((remaining - nls) & 63)) & ((1 << nls) - 1)
+
+
+@dataclass(slots=True)
+class Leaf:
+    """The end of a successful walk: the leaf PTE, where it lives, and what it maps."""
+
+    pte: int
+    pte_hra: int
+    ra: int
+    page_shift: int
+    level: int
+
+
+def walk_tree(
+    load64: Callable[[int], int],
+    steps: list[WalkStep],
+    addr: int,
+    base: int,
+    nls: int,
+    tree_bits: int,
+    tree: str,
+    purpose: str = "",
+    xlate_entry: Callable[[int, int], int] | None = None,
+) -> Leaf:
+    """Walk one radix tree for ``addr`` from a root of ``2**nls`` entries at ``base``.
+
+    Per level: translate the entry's address (only when ``xlate_entry`` is given, the
+    2-D case), check the POWER9 shape rule (fault R_BADCONFIG), read the entry (V=0:
+    fault NOPTE), stop at a leaf. A misaligned NLB has its low bits masked as QEMU does;
+    the root base is masked only in the host-real walk (QEMU's 2-D loop adds the index to
+    the raw RPDB). Raises :class:`WalkFault`.
+    """
+    remaining = tree_bits
+    index = table_index(addr, remaining, nls)
+    if xlate_entry is None:
+        base &= ~((8 << nls) - 1)
+    pa = base + 8 * index
+    level = 0
+    while True:
+        hra = pa if xlate_entry is None else xlate_entry(pa, level)
+        if not valid_level(level, remaining, nls):
+            raise WalkFault(
+                C.DSISR_R_BADCONFIG,
+                level,
+                f"{tree} tree level {level}: {remaining} bits left with 2^{nls} entries "
+                "is not a POWER9 tree shape",
+            )
+        entry = load64(hra)
+        steps.append(WalkStep(tree, level, index, pa, hra, entry, purpose))
+        if not entry & _V:
+            raise WalkFault(C.DSISR_NOPTE, level, f"{tree} tree level {level}: entry invalid")
+        remaining -= nls
+        if entry & _L:
+            mask = (1 << remaining) - 1
+            return Leaf(entry, hra, (entry & _RPN & ~mask) | (addr & mask), remaining, level)
+        nls = entry & _NLS
+        index = table_index(addr, remaining, nls)
+        pa = (entry & _NLB & ~((8 << nls) - 1)) + 8 * index
+        level += 1

@@ -1,0 +1,539 @@
+"""Effective-to-real translation: quadrants, process- and partition-scoped walks, faults.
+
+Models ``ppc_radix64_xlate()`` and its helpers in QEMU 7.2 ``target/ppc/mmu-radix64.c``
+(ISA v3.0B Book III, "Radix Tree Translation" and "Storage Protection"), in QEMU's order
+of checks:
+
+1. relocation off with MSR[HV]=1: HV real mode, ``RA = EA & 0x0FFF...``, HRMOR ORed in
+   when EA bit 0 is 0. No tables are read.
+2. EA bits 2:11 non-zero, or a guest using quadrant 1/2: segment interrupt (DSEG/ISEG).
+3. The quadrant (EA 0:1) selects LPID and PID.
+4. PATE[LPID] from the partition table at PTCR[PATB]; a misaligned table, an LPID beyond
+   it or a PATE that fails validation gives HDSI/HISI with R_BADCONFIG (ASDR = EA).
+5. Relocation on: the process-scoped walk. The PRTE address always goes through the
+   LPID's partition-scoped tree (even LPID 0). Then the process tree is walked: with host
+   real table addresses for LPID 0 in HV mode, otherwise as a full 2-D walk in which each
+   entry's guest real address is itself translated first.
+6. Permission check of the process-scoped PTE (privilege, PR, AMR/IAMR key 0, EAA), R/C.
+7. The guest real result goes through the partition-scoped tree unless LPID 0 in HV mode;
+   a fault there is HDSI/HISI with ASDR = the guest real address.
+
+**Where pynest departs from QEMU 7.2 on purpose.** For MSR[HV]=1 accesses to quadrants
+1 and 2 (the hypervisor reaching into a guest) QEMU 7.2 walks the guest's process tree
+with the guest real table addresses used as host real addresses. The ISA (and POWER9
+hardware, and KVM's quadrant copy helpers) does the full 2-D walk, which is what pynest
+does. When every guest table page is mapped guest real = host real the two agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from ..errors import ConfigError, FieldError, check_int
+from ..memory import PhysicalMemory
+from . import constants as C
+from .formats import Dsisr, page_size_text, rts_to_bits
+from .walk import WalkFault, WalkStep, walk_tree
+
+if TYPE_CHECKING:
+    from .tlb import Tlb
+
+LOAD, STORE, FETCH = 0, 1, 2
+ACCESS_TYPES = {"load": LOAD, "store": STORE, "fetch": FETCH}
+_ACCESS_NAMES = ("load", "store", "fetch")
+PAGE_READ, PAGE_WRITE, PAGE_EXEC = 1, 2, 4
+_NEED = (PAGE_READ, PAGE_WRITE, PAGE_EXEC)
+
+
+@dataclass(frozen=True, slots=True)
+class CpuState:
+    """The registers that steer translation on one POWER9 thread.
+
+    Defaults are a radix hypervisor: LPCR = HR|UPRT, MSR = SF|HV|ME|IR|DR.
+    """
+
+    ptcr: int = 0
+    lpidr: int = 0
+    pidr: int = 0
+    lpcr: int = C.LPCR_RADIX_HV
+    msr: int = C.MSR_HV_KERNEL
+    amr: int = 0
+    iamr: int = 0
+    hrmor: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("ptcr", "lpcr", "msr", "amr", "iamr", "hrmor"):
+            check_int(name, getattr(self, name), bits=64)
+        check_int("lpidr", self.lpidr, bits=32)
+        check_int("pidr", self.pidr, bits=32)
+
+    @property
+    def hv(self) -> bool:
+        return bool(self.msr & C.MSR_HV)
+
+    @property
+    def pr(self) -> bool:
+        return bool(self.msr & C.MSR_PR)
+
+    def replace(self, **changes: int) -> CpuState:
+        """A copy with some registers changed (validated like the constructor)."""
+        return replace(self, **changes)
+
+    def __str__(self) -> str:
+        mode = "hypervisor" if self.hv else "guest"
+        mode += " user" if self.pr else " privileged"
+        return (
+            f"CpuState({mode}; PTCR={self.ptcr:#x} LPIDR={self.lpidr} PIDR={self.pidr} "
+            f"LPCR={self.lpcr:#x} MSR={self.msr:#x} AMR={self.amr:#x} IAMR={self.iamr:#x} "
+            f"HRMOR={self.hrmor:#x})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """An architected interrupt caused by a translation.
+
+    ``interrupt`` is one of DSI, DSEG, ISI, ISEG, HDSI, HISI; ``cause`` the
+    interrupt-specific cause bits (what lands in DSISR, HDSISR, SRR1 or HSRR1).
+    Registers the interrupt does not set are None. ``stage`` says where the walk
+    stopped ("segment", "partition-table", "process-table", "process", "partition"),
+    ``level`` at which tree level, and ``reason`` says why in words.
+    """
+
+    interrupt: str
+    cause: int
+    stage: str
+    reason: str
+    level: int | None = None
+    dsisr: int | None = None
+    dar: int | None = None
+    srr0: int | None = None
+    srr1: int | None = None
+    hdsisr: int | None = None
+    hdar: int | None = None
+    hsrr0: int | None = None
+    hsrr1: int | None = None
+    asdr: int | None = None
+
+    @property
+    def vector(self) -> int:
+        return C.VECTORS[self.interrupt]
+
+    @property
+    def flags(self) -> list[str]:
+        """Names of the cause bits (DSISR/HDSISR/SRR1 naming)."""
+        return Dsisr(self.cause).flags
+
+    def __str__(self) -> str:
+        regs = []
+        for name in ("dsisr", "dar", "srr0", "srr1", "hdsisr", "hdar", "hsrr0", "hsrr1", "asdr"):
+            v = getattr(self, name)
+            if v is not None:
+                regs.append(f"{name.upper()}={v:#x}")
+        at = f" level {self.level}" if self.level is not None else ""
+        return (
+            f"{self.interrupt} (vector {self.vector:#x}) in {self.stage}{at}: {self.reason}; "
+            f"cause {Dsisr(self.cause)}; " + " ".join(regs)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RcUpdate:
+    """A reference/change write-back to a PTE at host real ``hra``."""
+
+    tree: str
+    hra: int
+    old: int
+    new: int
+
+    def __str__(self) -> str:
+        bits = []
+        if (self.new ^ self.old) & C.PTE_R:
+            bits.append("R")
+        if (self.new ^ self.old) & C.PTE_C:
+            bits.append("C")
+        return f"set {'+'.join(bits)} in {self.tree} PTE @ {self.hra:#x}: {self.new:#018x}"
+
+
+@dataclass(slots=True)
+class Translation:
+    """The record of one translation: the walk, the result or the fault.
+
+    ``ra`` is the real address (None on a fault), ``page_size`` the size of the mapping
+    used (the smaller of the process and partition pages), ``gra`` the output of the
+    process-scoped stage (equal to ``ra`` when there is no partition stage), ``steps``
+    every memory read in order, ``rc_updates`` every R/C write-back.
+    """
+
+    ea: int
+    access: str
+    mode: str
+    ra: int | None = None
+    fault: Fault | None = None
+    page_size: int | None = None
+    lpid: int | None = None
+    pid: int | None = None
+    quadrant: int = 0
+    gra: int | None = None
+    steps: list[WalkStep] = field(default_factory=list)
+    rc_updates: list[RcUpdate] = field(default_factory=list)
+    tlb_hit: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.fault is None
+
+    @property
+    def memory_reads(self) -> int:
+        return len(self.steps)
+
+    @property
+    def memory_accesses(self) -> int:
+        """Reads plus R/C write-backs."""
+        return len(self.steps) + len(self.rc_updates)
+
+    def __str__(self) -> str:
+        head = f"{self.access} EA {self.ea:#018x} ({self.mode}, quadrant {self.quadrant}"
+        if self.lpid is not None:
+            head += f", LPID {self.lpid}"
+        if self.pid is not None:
+            head += f", PID {self.pid}"
+        head += ")"
+        lines = [head]
+        if self.tlb_hit:
+            lines.append("  TLB hit: no table read")
+        lines += [f"  {i:2}. {s}" for i, s in enumerate(self.steps, 1)]
+        lines += [f"      {u}" for u in self.rc_updates]
+        lines += [f"  note: {n}" for n in self.notes]
+        if self.fault is not None:
+            lines.append(f"  -> FAULT {self.fault}")
+        else:
+            lines.append(
+                f"  -> RA {self.ra:#x} ({page_size_text(self.page_size or 0)} page, "
+                f"{self.memory_reads} reads)"
+            )
+        return "\n".join(lines)
+
+
+class _Stop(Exception):
+    def __init__(self, fault: Fault) -> None:
+        self.fault = fault
+
+
+class _Walker:
+    """The walk state that travels through one translation (QEMU's mmu_idx + env)."""
+
+    __slots__ = ("mem", "cpu", "ea", "acc", "update_rc", "t", "dw0", "load", "proc_pte", "part_pte")
+
+    def __init__(self, mem: PhysicalMemory, cpu: CpuState, ea: int, acc: int, update_rc: bool,
+                 t: Translation) -> None:  # fmt: skip
+        self.mem = mem
+        self.cpu = cpu
+        self.ea = ea
+        self.acc = acc
+        self.update_rc = update_rc
+        self.t = t
+        self.dw0 = 0
+        self.load = mem.load64
+        self.proc_pte: int | None = None
+        self.part_pte: int | None = None
+
+    # ----------------------------------------------------------- interrupts
+    def _srr1_image(self) -> int:
+        return self.cpu.msr & ~C.SRR1_INTERRUPT_MASK
+
+    def raise_segi(self, reason: str) -> _Stop:
+        """QEMU ppc_radix64_raise_segi: DSEG (DAR = EA) or ISEG."""
+        if self.acc == FETCH:
+            f = Fault("ISEG", 0, "segment", reason, srr0=self.ea, srr1=self._srr1_image())
+        else:
+            f = Fault("DSEG", 0, "segment", reason, dar=self.ea, srr1=self._srr1_image())
+        return _Stop(f)
+
+    def raise_si(self, cause: int, stage: str, reason: str, level: int | None = None) -> _Stop:
+        """QEMU ppc_radix64_raise_si: DSI (DSISR = cause | store, DAR = EA) or ISI."""
+        if self.acc == FETCH:
+            f = Fault("ISI", cause, stage, reason, level, srr0=self.ea,
+                      srr1=self._srr1_image() | cause)  # fmt: skip
+        else:
+            if self.acc == STORE:
+                cause |= C.DSISR_ISSTORE
+            f = Fault("DSI", cause, stage, reason, level, dsisr=cause, dar=self.ea,
+                      srr1=self._srr1_image())  # fmt: skip
+        return _Stop(f)
+
+    def raise_hsi(self, acc: int, gra: int, cause: int, stage: str, reason: str,
+                  level: int | None = None) -> _Stop:  # fmt: skip
+        """QEMU ppc_radix64_raise_hsi: HDSI (HDSISR, HDAR = EA, ASDR) or HISI (ASDR)."""
+        if acc == FETCH:
+            f = Fault("HISI", cause, stage, reason, level, hsrr0=self.ea,
+                      hsrr1=self._srr1_image() | cause, asdr=gra)  # fmt: skip
+        else:
+            if acc == STORE:
+                cause |= C.DSISR_ISSTORE
+            f = Fault("HDSI", cause, stage, reason, level, hdsisr=cause, hdar=self.ea,
+                      asdr=gra, hsrr1=self._srr1_image())  # fmt: skip
+        return _Stop(f)
+
+    # ----------------------------------------------------------- protection, R/C
+    def check_prot(self, acc: int, pte: int, partition_scoped: bool) -> tuple[int, str] | None:
+        """QEMU ppc_radix64_check_prot: (cause, reason) if denied, None if allowed."""
+        return check_prot(self.cpu, acc, pte, partition_scoped)
+
+    def set_rc(self, acc: int, pte: int, hra: int, tree: str) -> int:
+        """QEMU ppc_radix64_set_rc: R always, C on a store; written back only if changed."""
+        new = pte | C.PTE_R
+        if acc == STORE:
+            new |= C.PTE_C
+        if new != pte and self.update_rc:
+            self.mem.store64(hra, new)
+            self.t.rc_updates.append(RcUpdate(tree, hra, pte, new))
+            return new
+        return pte
+
+    # ----------------------------------------------------------- partition scope
+    def partition_xlate(self, gra: int, acc: int, table: bool, purpose: str) -> tuple[int, int]:
+        """QEMU ppc_radix64_partition_scoped_xlate: guest real -> host real.
+
+        Table addresses (``table=True``) are translated as loads, and a fault on one adds
+        DSISR_PRTABLE_FAULT and is always an HDSI.
+        """
+        dw0 = self.dw0
+        try:
+            leaf = walk_tree(self.load, self.t.steps, gra, dw0 & C.RPDB_MASK, dw0 & C.RPDS_MASK,
+                             rts_to_bits(dw0), "partition", purpose)  # fmt: skip
+        except WalkFault as wf:
+            cause = wf.cause | (C.DSISR_PRTABLE_FAULT if table else 0)
+            raise self.raise_hsi(acc, gra, cause, "partition", f"{wf.reason} ({purpose})",
+                                 wf.level) from None  # fmt: skip
+        denied = self.check_prot(acc, leaf.pte, True)
+        if denied is not None:
+            cause = denied[0] | (C.DSISR_PRTABLE_FAULT if table else 0)
+            raise self.raise_hsi(acc, gra, cause, "partition", f"{denied[1]} ({purpose})",
+                                 leaf.level)  # fmt: skip
+        pte = self.set_rc(acc, leaf.pte, leaf.pte_hra, "partition")
+        if not table:
+            self.part_pte = pte
+        return leaf.ra, leaf.page_shift
+
+    # ----------------------------------------------------------- process scope
+    def process_xlate(self, lpid: int, pid: int, dw1: int) -> tuple[int, int]:
+        """QEMU ppc_radix64_process_scoped_xlate: EA -> guest real (host real for LPID 0)."""
+        prtb = dw1 & C.PRTB_MASK
+        size = 1 << ((dw1 & C.PRTS_MASK) + 12)
+        if prtb & (size - 1):
+            raise self.raise_si(C.DSISR_R_BADCONFIG, "process-table",
+                                f"process table {prtb:#x} not aligned to its size {size:#x}")  # fmt: skip
+        offset = pid * 16
+        if offset >= size:
+            raise self.raise_si(C.DSISR_NOPTE, "process-table",
+                                f"PID {pid} is beyond the process table ({size >> 4} entries)")  # fmt: skip
+        prte_gra = prtb + offset
+        prte_hra, _ = self.partition_xlate(prte_gra, LOAD, True, f"PRTE[{pid}]")
+        prte0 = self.load(prte_hra)
+        steps = self.t.steps
+        steps.append(WalkStep("process-table", 0, pid, prte_gra, prte_hra, prte0))
+        ea = self.ea
+        addr = ea & C.EA_NOQUAD_MASK
+        xlate_entry = None
+        if lpid != 0 or not self.cpu.msr & C.MSR_HV:
+
+            def xlate_entry(gra: int, level: int) -> int:
+                return self.partition_xlate(gra, LOAD, True, f"process L{level} entry")[0]
+
+        try:
+            leaf = walk_tree(self.load, steps, addr, prte0 & C.RPDB_MASK, prte0 & C.RPDS_MASK,
+                             rts_to_bits(prte0), "process", "", xlate_entry)  # fmt: skip
+        except WalkFault as wf:
+            raise self.raise_si(wf.cause, "process", wf.reason, wf.level) from None
+        denied = self.check_prot(self.acc, leaf.pte, False)
+        if denied is not None:
+            raise self.raise_si(denied[0], "process", denied[1], leaf.level)
+        self.proc_pte = self.set_rc(self.acc, leaf.pte, leaf.pte_hra, "process")
+        return leaf.ra, leaf.page_shift
+
+
+def check_prot(cpu: CpuState, acc: int, pte: int, partition_scoped: bool) -> tuple[int, str] | None:
+    """Models QEMU 7.2 ppc_radix64_check_prot (ISA v3.0B "Storage Protection", radix).
+
+    Returns (cause, reason) when the access is denied, None when allowed. A fetch from a
+    non-idempotent I/O page is refused first. For a process-scoped PTE the privileged
+    bit denies problem state everything; a privileged access to a non-privileged page is
+    further limited by AMR/IAMR key 0. A partition-scoped PTE is checked on EAA alone.
+    """
+    if acc == FETCH and pte & C.PTE_ATT == C.PTE_ATT_NI_IO:
+        return C.SRR1_NOEXEC_GUARD, "instruction fetch from a non-idempotent I/O (guarded) page"
+    prot = _eaa_prot(pte)
+    why = ""
+    if not partition_scoped:
+        pr = cpu.msr & C.MSR_PR
+        if pte & C.PTE_EAA_PRIV and pr:
+            prot = 0
+            why = " (privileged page, MSR[PR]=1)"
+        elif not pr and not pte & C.PTE_EAA_PRIV:
+            amr_prot = _amr_prot(cpu)
+            if prot & ~amr_prot & _NEED[acc]:
+                why = " (AMR/IAMR key 0 blocks it)"
+            prot &= amr_prot
+    if _NEED[acc] & ~prot:
+        cause = C.SRR1_NOEXEC_GUARD if acc == FETCH else C.DSISR_PROTFAULT
+        return cause, f"{_ACCESS_NAMES[acc]} not permitted by EAA {_eaa_text(pte)}{why}"
+    return None
+
+
+def _eaa_prot(pte: int) -> int:
+    prot = 0
+    if pte & C.PTE_EAA_READ:
+        prot |= PAGE_READ
+    if pte & C.PTE_EAA_RW:
+        prot |= PAGE_READ | PAGE_WRITE
+    if pte & C.PTE_EAA_EXEC:
+        prot |= PAGE_EXEC
+    return prot
+
+
+def _eaa_text(pte: int) -> str:
+    return "".join(ch if pte & (8 >> i) else "-" for i, ch in enumerate("prwx"))
+
+
+def _amr_prot(cpu: CpuState) -> int:
+    amr = cpu.amr >> 62
+    iamr = cpu.iamr >> 62
+    return (
+        (0 if amr & 2 else PAGE_WRITE) | (0 if amr & 1 else PAGE_READ) | (0 if iamr & 1 else PAGE_EXEC)
+    )
+
+
+def quadrant_ids(cpu: CpuState, ea: int) -> tuple[int, int] | None:
+    """(LPID, PID) selected by EA bits 0:1, or None for a guest's quadrant 1/2.
+
+    Models QEMU ppc_radix64_get_fully_qualified_addr (ISA: "Fully-Qualified Address").
+    """
+    q = ea >> 62
+    if cpu.msr & C.MSR_HV:
+        return ((0, cpu.pidr), (cpu.lpidr, cpu.pidr), (cpu.lpidr, 0), (0, 0))[q]
+    if q == 0:
+        return cpu.lpidr, cpu.pidr
+    if q == 3:
+        return cpu.lpidr, 0
+    return None
+
+
+def _access_type(access: str) -> int:
+    try:
+        return ACCESS_TYPES[access]
+    except (KeyError, TypeError):
+        raise FieldError(f"access must be 'load', 'store' or 'fetch', got {access!r}") from None
+
+
+def translate(
+    mem: PhysicalMemory,
+    cpu: CpuState,
+    ea: int,
+    access: str = "load",
+    update_rc: bool = True,
+    tlb: Tlb | None = None,
+) -> Translation:
+    """Translate effective address ``ea`` for a load, store or instruction fetch.
+
+    Models QEMU 7.2 ``ppc_radix64_xlate()`` (see the module docstring for the order of
+    checks and the one deliberate departure). With ``update_rc=False`` nothing is
+    written (a debugger's view, QEMU's ``guest_visible=false``) and the TLB is neither
+    used nor filled. With a :class:`~pynest.mmu.tlb.Tlb`, a hit that permits the access
+    answers without reading tables; a miss walks and fills the TLB.
+    """
+    check_int("ea", ea, bits=64)
+    if not isinstance(mem, PhysicalMemory):
+        raise ConfigError(f"mem must be a PhysicalMemory, got {type(mem).__name__}")
+    if not isinstance(cpu, CpuState):
+        raise ConfigError(f"cpu must be a CpuState, got {type(cpu).__name__}")
+    acc = _access_type(access)
+    msr = cpu.msr
+    hv = msr & C.MSR_HV
+    reloc = msr & (C.MSR_IR if acc == FETCH else C.MSR_DR)
+    quadrant = ea >> 62
+    if not reloc and hv:
+        ra = ea & C.REAL_MODE_MASK
+        if not ea >> 63:
+            ra |= cpu.hrmor
+        return Translation(ea, access, "hv-real", ra=ra, page_size=C.PAGE_4K, gra=ra,
+                           quadrant=quadrant)  # fmt: skip
+    if not cpu.lpcr & C.LPCR_HR:
+        raise ConfigError(
+            f"LPCR={cpu.lpcr:#x} has HR=0, which selects the hashed page table; "
+            "pynest models radix translation only (set LPCR_HR)"
+        )
+    mode = ("hv" if hv else "guest") + ("" if reloc else "-real")
+    t = Translation(ea, access, mode, quadrant=quadrant)
+    if not cpu.lpcr & C.LPCR_UPRT:
+        t.notes.append("LPCR[UPRT]=0 in radix mode (QEMU only logs this)")
+    w = _Walker(mem, cpu, ea, acc, update_rc, t)
+    try:
+        if ea & C.EA_SEGMENT_CHECK:
+            raise w.raise_segi(f"EA bits 2:11 are not zero ({ea & C.EA_SEGMENT_CHECK:#x})")
+        ids = quadrant_ids(cpu, ea)
+        if ids is None:
+            raise w.raise_segi(f"quadrant {quadrant} is not accessible with MSR[HV]=0")
+        lpid, pid = ids
+        t.lpid = lpid
+        t.pid = pid if reloc else None
+        if tlb is not None and update_rc:
+            hit = tlb.lookup_for(cpu, acc, lpid, t.pid, ea & C.EA_NOQUAD_MASK)
+            if hit is not None:
+                t.ra, t.gra, t.page_size = hit
+                t.tlb_hit = True
+                return t
+        dw1 = _get_pate(w, cpu, lpid)
+        page_shift = 64
+        if reloc:
+            gra, page_shift = w.process_xlate(lpid, pid, dw1)
+        else:
+            gra = ea & C.EA_NOQUAD_MASK
+        t.gra = gra
+        if lpid or not hv:
+            ra, part_shift = w.partition_xlate(gra, acc, False, "data")
+            page_shift = min(page_shift, part_shift)
+        else:
+            ra = gra
+        t.ra = ra
+        t.page_size = 1 << page_shift
+    except _Stop as stop:
+        t.fault = stop.fault
+        return t
+    if tlb is not None and update_rc:
+        tlb.fill(t, w.proc_pte, w.part_pte)
+    return t
+
+
+def _get_pate(w: _Walker, cpu: CpuState, lpid: int) -> int:
+    """Models QEMU ppc64_v3_get_pate + validate_pate; returns dw1, stores dw0 in ``w``."""
+    ptcr = cpu.ptcr
+    patb = ptcr & C.PTCR_PATB
+    pats = ptcr & C.PTCR_PATS
+    ea = w.ea
+    if patb & ((1 << (pats + 12)) - 1):
+        raise w.raise_hsi(w.acc, ea, C.DSISR_R_BADCONFIG, "partition-table",
+                          f"PTCR PATB {patb:#x} not aligned to the {1 << (pats + 12):#x}-byte "
+                          "table")  # fmt: skip
+    if lpid >= 1 << (pats + 8):
+        raise w.raise_hsi(w.acc, ea, C.DSISR_R_BADCONFIG, "partition-table",
+                          f"LPID {lpid} is beyond the partition table "
+                          f"({1 << (pats + 8)} entries)")  # fmt: skip
+    addr = patb + 16 * lpid
+    dw0 = w.load(addr)
+    dw1 = w.load(addr + 8)
+    steps = w.t.steps
+    steps.append(WalkStep("partition-table", 0, lpid, addr, addr, dw0))
+    steps.append(WalkStep("partition-table", 1, lpid, addr + 8, addr + 8, dw1))
+    if not dw0 & C.PATE0_HR:
+        reason = f"PATE[{lpid}] has HR=0 (not a radix partition)"
+    elif lpid == 0 and not cpu.msr & C.MSR_HV:
+        reason = "LPID 0 is the hypervisor's: a guest (MSR[HV]=0) may not use it"
+    elif dw0 & C.RPDS_MASK < 5:
+        reason = f"PATE[{lpid}] root size RPDS={dw0 & C.RPDS_MASK} is below 5"
+    else:
+        w.dw0 = dw0
+        return dw1
+    raise w.raise_hsi(w.acc, ea, C.DSISR_R_BADCONFIG, "partition-table", reason)
