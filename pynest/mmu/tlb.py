@@ -147,14 +147,13 @@ class Tlb:
             gra = t.gra & -size
         e = TlbEntry(t.lpid, t.pid, addr & -size, size, t.ra & -size, gra, proc_pte, part_pte)
         self.entries[(e.lpid, e.pid, size, e.epn)] = e
-        for step in t.steps:
-            if step.tree in ("process", "partition") and not step.raw & C.PTE_L:
-                pid = t.pid if step.tree == "process" else None
-                self.pwc.add((t.lpid, pid, step.hra))
-            elif step.tree == "partition-table":
-                self.table_cache.add((step.index, None))
-            elif step.tree == "process-table":
-                self.table_cache.add((t.lpid, step.index))
+        for tree, _level, index, _addr, hra, raw, _purpose in t.raw_steps:
+            if tree in ("process", "partition") and not raw & C.PTE_L:
+                self.pwc.add((t.lpid, t.pid if tree == "process" else None, hra))
+            elif tree == "partition-table":
+                self.table_cache.add((index, None))
+            elif tree == "process-table":
+                self.table_cache.add((t.lpid, index))
 
     def insert(self, entry: TlbEntry) -> None:
         """Put an entry in directly (for demonstrations and tests)."""

@@ -25,9 +25,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from . import constants as C
 from .formats import decode_entry
+
+if TYPE_CHECKING:
+    from ..memory import PhysicalMemory
 
 _V = C.PTE_V
 _L = C.PTE_L
@@ -115,20 +119,14 @@ def table_index(addr: int, remaining: int, nls: int) -> int:
     return (addr >> ((remaining - nls) & 63)) & ((1 << nls) - 1)
 
 
-@dataclass(slots=True)
-class Leaf:
-    """The end of a successful walk: the leaf PTE, where it lives, and what it maps."""
-
-    pte: int
-    pte_hra: int
-    ra: int
-    page_shift: int
-    level: int
+Leaf = tuple[int, int, int, int, int]
+"""The end of a successful walk: (leaf PTE, its host real address, the real address it
+gives, the page shift, the level of the leaf)."""
 
 
 def walk_tree(
-    load64: Callable[[int], int],
-    steps: list[WalkStep],
+    mem: PhysicalMemory,
+    steps: list[tuple],
     addr: int,
     base: int,
     nls: int,
@@ -143,32 +141,47 @@ def walk_tree(
     2-D case), check the POWER9 shape rule (fault R_BADCONFIG), read the entry (V=0:
     fault NOPTE), stop at a leaf. A misaligned NLB has its low bits masked as QEMU does;
     the root base is masked only in the host-real walk (QEMU's 2-D loop adds the index to
-    the raw RPDB). Raises :class:`WalkFault`.
+    the raw RPDB). Each read is appended to ``steps`` as a raw tuple in
+    :class:`WalkStep` field order (records are built only when someone looks).
+    Raises :class:`WalkFault`.
+
+    Table addresses here are always 8-byte aligned (every base is masked to at least
+    256 bytes), so the bus read is the memory's dict lookup, inlined for speed; with an
+    access log open the logged ``load64`` is used instead.
     """
+    load = mem.load64 if mem._log is not None else None
+    words = mem._dw
     remaining = tree_bits
-    index = table_index(addr, remaining, nls)
+    index = (addr >> ((remaining - nls) & 63)) & ((1 << nls) - 1)
     if xlate_entry is None:
         base &= ~((8 << nls) - 1)
     pa = base + 8 * index
     level = 0
     while True:
         hra = pa if xlate_entry is None else xlate_entry(pa, level)
-        if not valid_level(level, remaining, nls):
+        # POWER9 shape rule (QEMU ppc_radix64_is_valid_level), see valid_level()
+        if level == 0:
+            ok = remaining == 52 and nls == 13
+        elif level < 3:
+            ok = nls == 9
+        else:
+            ok = level == 3 and (nls == 9 or nls == 5)
+        if not ok:
             raise WalkFault(
                 C.DSISR_R_BADCONFIG,
                 level,
                 f"{tree} tree level {level}: {remaining} bits left with 2^{nls} entries "
                 "is not a POWER9 tree shape",
             )
-        entry = load64(hra)
-        steps.append(WalkStep(tree, level, index, pa, hra, entry, purpose))
+        entry = words.get(hra, 0) if load is None else load(hra)
+        steps.append((tree, level, index, pa, hra, entry, purpose))
         if not entry & _V:
             raise WalkFault(C.DSISR_NOPTE, level, f"{tree} tree level {level}: entry invalid")
         remaining -= nls
         if entry & _L:
             mask = (1 << remaining) - 1
-            return Leaf(entry, hra, (entry & _RPN & ~mask) | (addr & mask), remaining, level)
+            return entry, hra, (entry & _RPN & ~mask) | (addr & mask), remaining, level
         nls = entry & _NLS
-        index = table_index(addr, remaining, nls)
+        index = (addr >> ((remaining - nls) & 63)) & ((1 << nls) - 1)
         pa = (entry & _NLB & ~((8 << nls) - 1)) + 8 * index
         level += 1

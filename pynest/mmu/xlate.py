@@ -176,10 +176,15 @@ class Translation:
     pid: int | None = None
     quadrant: int = 0
     gra: int | None = None
-    steps: list[WalkStep] = field(default_factory=list)
+    raw_steps: list[tuple] = field(default_factory=list, repr=False)
     rc_updates: list[RcUpdate] = field(default_factory=list)
     tlb_hit: bool = False
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def steps(self) -> list[WalkStep]:
+        """Every memory read of the walk, in order, as :class:`WalkStep` records."""
+        return [WalkStep(*raw) for raw in self.raw_steps]
 
     @property
     def ok(self) -> bool:
@@ -187,12 +192,12 @@ class Translation:
 
     @property
     def memory_reads(self) -> int:
-        return len(self.steps)
+        return len(self.raw_steps)
 
     @property
     def memory_accesses(self) -> int:
         """Reads plus R/C write-backs."""
-        return len(self.steps) + len(self.rc_updates)
+        return len(self.raw_steps) + len(self.rc_updates)
 
     def __str__(self) -> str:
         head = f"{self.access} EA {self.ea:#018x} ({self.mode}, quadrant {self.quadrant}"
@@ -222,10 +227,14 @@ class _Stop(Exception):
         self.fault = fault
 
 
+_TABLE_PURPOSE = tuple(f"process L{level} entry" for level in range(5))
+
+
 class _Walker:
     """The walk state that travels through one translation (QEMU's mmu_idx + env)."""
 
-    __slots__ = ("mem", "cpu", "ea", "acc", "update_rc", "t", "dw0", "load", "proc_pte", "part_pte")
+    __slots__ = ("mem", "cpu", "ea", "acc", "update_rc", "t", "steps", "load", "proc_pte",
+                 "part_pte", "p_base", "p_nls", "p_bits")  # fmt: skip
 
     def __init__(self, mem: PhysicalMemory, cpu: CpuState, ea: int, acc: int, update_rc: bool,
                  t: Translation) -> None:  # fmt: skip
@@ -235,7 +244,7 @@ class _Walker:
         self.acc = acc
         self.update_rc = update_rc
         self.t = t
-        self.dw0 = 0
+        self.steps = t.raw_steps
         self.load = mem.load64
         self.proc_pte: int | None = None
         self.part_pte: int | None = None
@@ -277,16 +286,13 @@ class _Walker:
                       asdr=gra, hsrr1=self._srr1_image())  # fmt: skip
         return _Stop(f)
 
-    # ----------------------------------------------------------- protection, R/C
-    def check_prot(self, acc: int, pte: int, partition_scoped: bool) -> tuple[int, str] | None:
-        """QEMU ppc_radix64_check_prot: (cause, reason) if denied, None if allowed."""
-        return check_prot(self.cpu, acc, pte, partition_scoped)
-
+    # ----------------------------------------------------------- R/C
     def set_rc(self, acc: int, pte: int, hra: int, tree: str) -> int:
-        """QEMU ppc_radix64_set_rc: R always, C on a store; written back only if changed."""
-        new = pte | C.PTE_R
-        if acc == STORE:
-            new |= C.PTE_C
+        """QEMU ppc_radix64_set_rc: R always, C on a store; written back only if changed.
+
+        Returns the PTE as it now is (unchanged when ``update_rc`` is off).
+        """
+        new = pte | (C.PTE_R | C.PTE_C if acc == STORE else C.PTE_R)
         if new != pte and self.update_rc:
             self.mem.store64(hra, new)
             self.t.rc_updates.append(RcUpdate(tree, hra, pte, new))
@@ -294,29 +300,47 @@ class _Walker:
         return pte
 
     # ----------------------------------------------------------- partition scope
+    def set_partition_tree(self, dw0: int) -> None:
+        self.p_base = dw0 & C.RPDB_MASK
+        self.p_nls = dw0 & C.RPDS_MASK
+        self.p_bits = rts_to_bits(dw0)
+
     def partition_xlate(self, gra: int, acc: int, table: bool, purpose: str) -> tuple[int, int]:
         """QEMU ppc_radix64_partition_scoped_xlate: guest real -> host real.
 
         Table addresses (``table=True``) are translated as loads, and a fault on one adds
-        DSISR_PRTABLE_FAULT and is always an HDSI.
+        DSISR_PRTABLE_FAULT and is always an HDSI. Returns (host real, page shift).
         """
-        dw0 = self.dw0
         try:
-            leaf = walk_tree(self.load, self.t.steps, gra, dw0 & C.RPDB_MASK, dw0 & C.RPDS_MASK,
-                             rts_to_bits(dw0), "partition", purpose)  # fmt: skip
+            pte, pte_hra, hra, shift, level = walk_tree(
+                self.mem, self.steps, gra, self.p_base, self.p_nls, self.p_bits, "partition",
+                purpose,
+            )  # fmt: skip
         except WalkFault as wf:
             cause = wf.cause | (C.DSISR_PRTABLE_FAULT if table else 0)
             raise self.raise_hsi(acc, gra, cause, "partition", f"{wf.reason} ({purpose})",
                                  wf.level) from None  # fmt: skip
-        denied = self.check_prot(acc, leaf.pte, True)
+        # fast path of check_prot for a partition-scoped PTE (EAA alone decides)
+        if acc == LOAD:
+            allowed = pte & (C.PTE_EAA_READ | C.PTE_EAA_RW)
+        elif acc == STORE:
+            allowed = pte & C.PTE_EAA_RW
+        else:
+            allowed = pte & C.PTE_EAA_EXEC and pte & C.PTE_ATT != C.PTE_ATT_NI_IO
+        denied = None if allowed else check_prot(self.cpu, acc, pte, True)
         if denied is not None:
             cause = denied[0] | (C.DSISR_PRTABLE_FAULT if table else 0)
             raise self.raise_hsi(acc, gra, cause, "partition", f"{denied[1]} ({purpose})",
-                                 leaf.level)  # fmt: skip
-        pte = self.set_rc(acc, leaf.pte, leaf.pte_hra, "partition")
+                                 level)  # fmt: skip
+        if not pte & C.PTE_R or (acc == STORE and not pte & C.PTE_C):
+            pte = self.set_rc(acc, pte, pte_hra, "partition")
         if not table:
             self.part_pte = pte
-        return leaf.ra, leaf.page_shift
+        return hra, shift
+
+    def _xlate_table_entry(self, gra: int, level: int) -> int:
+        """A guest table entry's address through the partition tree (2-D walk step)."""
+        return self.partition_xlate(gra, LOAD, True, _TABLE_PURPOSE[min(level, 4)])[0]
 
     # ----------------------------------------------------------- process scope
     def process_xlate(self, lpid: int, pid: int, dw1: int) -> tuple[int, int]:
@@ -333,26 +357,21 @@ class _Walker:
         prte_gra = prtb + offset
         prte_hra, _ = self.partition_xlate(prte_gra, LOAD, True, f"PRTE[{pid}]")
         prte0 = self.load(prte_hra)
-        steps = self.t.steps
-        steps.append(WalkStep("process-table", 0, pid, prte_gra, prte_hra, prte0))
-        ea = self.ea
-        addr = ea & C.EA_NOQUAD_MASK
-        xlate_entry = None
-        if lpid != 0 or not self.cpu.msr & C.MSR_HV:
-
-            def xlate_entry(gra: int, level: int) -> int:
-                return self.partition_xlate(gra, LOAD, True, f"process L{level} entry")[0]
-
+        self.steps.append(("process-table", 0, pid, prte_gra, prte_hra, prte0, ""))
+        two_d = lpid != 0 or not self.cpu.msr & C.MSR_HV
         try:
-            leaf = walk_tree(self.load, steps, addr, prte0 & C.RPDB_MASK, prte0 & C.RPDS_MASK,
-                             rts_to_bits(prte0), "process", "", xlate_entry)  # fmt: skip
+            pte, pte_hra, gra, shift, level = walk_tree(
+                self.mem, self.steps, self.ea & C.EA_NOQUAD_MASK, prte0 & C.RPDB_MASK,
+                prte0 & C.RPDS_MASK, rts_to_bits(prte0), "process", "",
+                self._xlate_table_entry if two_d else None,
+            )  # fmt: skip
         except WalkFault as wf:
             raise self.raise_si(wf.cause, "process", wf.reason, wf.level) from None
-        denied = self.check_prot(self.acc, leaf.pte, False)
+        denied = check_prot(self.cpu, self.acc, pte, False)
         if denied is not None:
-            raise self.raise_si(denied[0], "process", denied[1], leaf.level)
-        self.proc_pte = self.set_rc(self.acc, leaf.pte, leaf.pte_hra, "process")
-        return leaf.ra, leaf.page_shift
+            raise self.raise_si(denied[0], "process", denied[1], level)
+        self.proc_pte = self.set_rc(self.acc, pte, pte_hra, "process")
+        return gra, shift
 
 
 def check_prot(cpu: CpuState, acc: int, pte: int, partition_scoped: bool) -> tuple[int, str] | None:
@@ -444,7 +463,8 @@ def translate(
     used nor filled. With a :class:`~pynest.mmu.tlb.Tlb`, a hit that permits the access
     answers without reading tables; a miss walks and fills the TLB.
     """
-    check_int("ea", ea, bits=64)
+    if type(ea) is not int or not 0 <= ea < 1 << 64:
+        check_int("ea", ea, bits=64)  # raises the error that names the bad value
     if not isinstance(mem, PhysicalMemory):
         raise ConfigError(f"mem must be a PhysicalMemory, got {type(mem).__name__}")
     if not isinstance(cpu, CpuState):
@@ -524,9 +544,9 @@ def _get_pate(w: _Walker, cpu: CpuState, lpid: int) -> int:
     addr = patb + 16 * lpid
     dw0 = w.load(addr)
     dw1 = w.load(addr + 8)
-    steps = w.t.steps
-    steps.append(WalkStep("partition-table", 0, lpid, addr, addr, dw0))
-    steps.append(WalkStep("partition-table", 1, lpid, addr + 8, addr + 8, dw1))
+    steps = w.steps
+    steps.append(("partition-table", 0, lpid, addr, addr, dw0, ""))
+    steps.append(("partition-table", 1, lpid, addr + 8, addr + 8, dw1, ""))
     if not dw0 & C.PATE0_HR:
         reason = f"PATE[{lpid}] has HR=0 (not a radix partition)"
     elif lpid == 0 and not cpu.msr & C.MSR_HV:
@@ -534,6 +554,6 @@ def _get_pate(w: _Walker, cpu: CpuState, lpid: int) -> int:
     elif dw0 & C.RPDS_MASK < 5:
         reason = f"PATE[{lpid}] root size RPDS={dw0 & C.RPDS_MASK} is below 5"
     else:
-        w.dw0 = dw0
+        w.set_partition_tree(dw0)
         return dw1
     raise w.raise_hsi(w.acc, ea, C.DSISR_R_BADCONFIG, "partition-table", reason)
