@@ -50,7 +50,9 @@ _NEED = (PAGE_READ, PAGE_WRITE, PAGE_EXEC)
 class CpuState:
     """The registers that steer translation on one POWER9 thread.
 
-    Defaults are a radix hypervisor: LPCR = HR|UPRT, MSR = SF|HV|ME|IR|DR.
+    Defaults are a radix hypervisor: LPCR = HR|UPRT, MSR = SF|HV|ME|IR|DR. An MSR with PR=1
+    is stored with EE, IR and DR set too, as every architected way of entering problem
+    state (rfid, mtmsrd; QEMU 7.2 ``hreg_store_msr``) does.
     """
 
     ptcr: int = 0
@@ -67,6 +69,10 @@ class CpuState:
             check_int(name, getattr(self, name), bits=64)
         check_int("lpidr", self.lpidr, bits=32)
         check_int("pidr", self.pidr, bits=32)
+        if self.msr & C.MSR_PR:
+            # Problem state never runs with relocation off: writing MSR[PR]=1 (mtmsrd, rfid,
+            # and QEMU 7.2's hreg_store_msr) also sets MSR[EE], MSR[IR] and MSR[DR].
+            object.__setattr__(self, "msr", self.msr | C.MSR_EE | C.MSR_IR | C.MSR_DR)
 
     @property
     def hv(self) -> bool:
