@@ -1,0 +1,15 @@
+"""The hypervisors of the 2018 nested-HV series (Linux ``arch/powerpc/kvm/book3s_hv_nested.c``).
+
+* :mod:`~pynest.kvm.events` -- the append-only event log;
+* :mod:`~pynest.kvm.hcalls` -- hcall numbers, H_* return codes and the dispatcher;
+* :mod:`~pynest.kvm.host` -- L0: host memory, partition table, LPIDs, L1 VMs;
+* :mod:`~pynest.kvm.nested` -- the nested-guest lifecycle and H_SET_PARTITION_TABLE;
+* :mod:`~pynest.kvm.guest_state` -- ``struct hv_guest_state`` and ``pt_regs``;
+* :mod:`~pynest.kvm.shadow` -- nested page faults, shadow tables, rmap, tlbie emulation;
+* :mod:`~pynest.kvm.l2` -- L2 programs, the run loop and H_ENTER_NESTED;
+* :mod:`~pynest.kvm.l1` -- the guest hypervisor's side.
+"""
+
+from .events import Event, EventLog
+
+__all__ = ["Event", "EventLog"]
