@@ -1,0 +1,155 @@
+"""Hcall numbers, H_* return codes and L0's dispatcher for the nested hcalls.
+
+Values are those of Linux ``arch/powerpc/include/asm/hvcall.h`` (checked against the
+header: the four nested opcodes 0xF800..0xF80C and every return code below). An hcall
+is ``sc 1`` with the opcode in r3 and arguments in r4..r12; the return code comes back
+in r3. Return codes are negative for errors, 0 for success; H_ENTER_NESTED returns a
+positive *trap number* instead (the interrupt vector that ended the L2's run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ..errors import check_int
+
+if TYPE_CHECKING:
+    from .host import L1Vm
+
+# ----------------------------------------------------------------- return codes
+H_SUCCESS = 0
+H_BUSY = 1
+H_CLOSED = 2
+H_NOT_AVAILABLE = 3
+H_CONSTRAINED = 4
+H_PARTIAL = 5
+H_TOO_HARD = 9999  # internal to KVM, never returned to a guest
+H_HARDWARE = -1
+H_FUNCTION = -2
+H_PRIVILEGE = -3
+H_PARAMETER = -4
+H_BAD_MODE = -5
+H_PTEG_FULL = -6
+H_NOT_FOUND = -7
+H_RESERVED_DABR = -8
+H_NO_MEM = -9
+H_AUTHORITY = -10
+H_PERMISSION = -11
+H_P2 = -55
+H_P3 = -56
+H_P4 = -57
+H_P5 = -58
+H_P6 = -59
+H_P7 = -60
+H_P8 = -61
+H_P9 = -62
+H_TOO_BIG = -64
+H_OVERLAP = -68
+H_INTERRUPT = -69
+
+RETURN_CODES: dict[int, str] = {
+    value: name
+    for name, value in dict(globals()).items()
+    if name.startswith("H_") and isinstance(value, int)
+}
+
+# ----------------------------------------------------------------- opcodes
+H_CEDE = 0xE0
+H_CONFER = 0xE4
+H_PROD = 0xE8
+H_RTAS = 0xF000
+H_RPT_INVALIDATE = 0xF084  # 5.13; not modelled
+# Platform-specific hcalls used for nested HV KVM
+H_SET_PARTITION_TABLE = 0xF800
+H_ENTER_NESTED = 0xF804
+H_TLB_INVALIDATE = 0xF808
+H_COPY_TOFROM_GUEST = 0xF80C  # added in 5.2
+
+NESTED_HCALLS = (H_SET_PARTITION_TABLE, H_ENTER_NESTED, H_TLB_INVALIDATE, H_COPY_TOFROM_GUEST)
+
+HCALL_NAMES: dict[int, str] = {
+    H_CEDE: "H_CEDE",
+    H_CONFER: "H_CONFER",
+    H_PROD: "H_PROD",
+    H_RTAS: "H_RTAS",
+    H_RPT_INVALIDATE: "H_RPT_INVALIDATE",
+    H_SET_PARTITION_TABLE: "H_SET_PARTITION_TABLE",
+    H_ENTER_NESTED: "H_ENTER_NESTED",
+    H_TLB_INVALIDATE: "H_TLB_INVALIDATE",
+    H_COPY_TOFROM_GUEST: "H_COPY_TOFROM_GUEST",
+}
+
+# Return codes are 64-bit register values: -4 arrives in r3 as 0xFFFF...FFFC.
+U64 = (1 << 64) - 1
+
+
+def hcall_name(nr: int) -> str:
+    """``H_ENTER_NESTED`` for 0xF804; ``hcall 0x...`` for opcodes pynest does not name."""
+    return HCALL_NAMES.get(nr, f"hcall {nr:#x}")
+
+
+def rc_name(rc: int, trap: bool = False) -> str:
+    """``H_PARAMETER`` for -4; with ``trap`` (an H_ENTER_NESTED result) values from 0x100
+    up are trap numbers and print as ``trap 0xe00``."""
+    if trap and rc >= 0x100 and rc != H_TOO_HARD:
+        return f"trap {rc:#x}"
+    return RETURN_CODES.get(rc, f"rc {rc}")
+
+
+def to_signed(r3: int) -> int:
+    """A 64-bit register value read as the signed return code it carries."""
+    r3 &= U64
+    return r3 - (1 << 64) if r3 >> 63 else r3
+
+
+def _handler(nr: int) -> Callable[..., int]:
+    # Imported lazily: the handlers' modules import this one for the codes.
+    if nr == H_SET_PARTITION_TABLE:
+        from .nested import set_partition_table
+
+        return lambda vm, a: set_partition_table(vm, a[0])
+    if nr == H_ENTER_NESTED:
+        from .l2 import enter_nested_guest
+
+        return lambda vm, a: enter_nested_guest(vm, a[0], a[1])
+    if nr == H_TLB_INVALIDATE:
+        from .shadow import do_nested_tlbie
+
+        return lambda vm, a: do_nested_tlbie(vm, a[0], a[1], a[2])
+    from .shadow import copy_tofrom_guest_nested
+
+    return lambda vm, a: copy_tofrom_guest_nested(vm, a[0], a[1], a[2], a[3], a[4], a[5])
+
+
+def do_hcall(vm: L1Vm, nr: int, *args: int) -> int:
+    """An ``sc 1`` from the L1 ``vm``: returns the signed value L0 leaves in r3.
+
+    Models the nested-hcall part of ``kvmppc_pseries_do_hcall`` (``book3s_hv.c``): r3
+    starts as H_FUNCTION and a nested hcall's handler runs only when nesting is enabled
+    for the VM (KVM_CAP_PPC_NESTED_HV). For H_ENTER_NESTED, H_INTERRUPT (a signal is
+    pending in L0) and H_TOO_HARD (MMIO for userspace) both leave r3 = 0, which the L1
+    reads as "no trap, re-enter". Any other opcode is not modelled and gets H_FUNCTION.
+    Arguments are the register values r4, r5, ...; missing ones are 0.
+    """
+    check_int("hcall number", nr, bits=64)
+    for i, a in enumerate(args):
+        check_int(f"r{4 + i}", a, bits=64)
+    if len(args) > 9:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"an hcall has at most 9 arguments (r4..r12), got {len(args)}")
+    regs = tuple(args) + (0,) * (9 - len(args))
+    name = hcall_name(nr)
+    log = vm.l0.events
+    log.append("hcall", "L1", lpid=vm.lpid, hcall=name, hcall_nr=nr,
+               detail=" ".join(f"r{4 + i}={a:#x}" for i, a in enumerate(args)))  # fmt: skip
+    ret = H_FUNCTION
+    if nr in NESTED_HCALLS and vm.nesting_enabled:
+        ret = _handler(nr)(vm, regs)
+    r3 = ret
+    if nr == H_ENTER_NESTED and ret in (H_INTERRUPT, H_TOO_HARD):
+        r3 = 0
+    log.append("hcall-return", "L0", lpid=vm.lpid, hcall=name, hcall_nr=nr, rc=r3,
+               detail=rc_name(ret, trap=nr == H_ENTER_NESTED))  # fmt: skip
+    return r3
