@@ -1,0 +1,97 @@
+# pynest developer commands (GNU make).
+#
+#   make lab        create/refresh .venv, then open JupyterLab on notebooks/
+#   make test       ruff, unit and property tests, then nbval over notebooks/*.ipynb
+#   make bench      run benchmarks/run.py
+#   make clean      remove .cache/ and build outputs (keeps .venv)
+#   make distclean  clean, and remove .venv too
+#
+# .venv is (re)installed only when pyproject.toml is newer than the stamp file, so
+# repeated runs skip pip entirely.  PYTHON=python3.12 make test picks another interpreter
+# for a fresh venv (run `make distclean` first to replace an existing one).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+CACHE  := $(CURDIR)/.cache
+
+# pip keeps its user config (index URLs, proxies) and its wheel cache under the caller's
+# XDG dirs; remember them before they are redirected below, and give them back to pip.
+CALLER_XDG_CONFIG_HOME := $(XDG_CONFIG_HOME)
+CALLER_XDG_CACHE_HOME  := $(XDG_CACHE_HOME)
+PIP := XDG_CONFIG_HOME='$(CALLER_XDG_CONFIG_HOME)' XDG_CACHE_HOME='$(CALLER_XDG_CACHE_HOME)' \
+       $(PY) -m pip
+
+# Keep Jupyter, IPython, matplotlib and npm (jupyter-lsp runs `npm prefix -g` at every lab
+# start) out of $HOME: everything they write goes to the git-ignored .cache/ folder.
+# Absolute paths, because kernels run with notebooks/ as their working directory.
+export JUPYTER_CONFIG_DIR    := $(CACHE)/jupyter/config
+export JUPYTER_DATA_DIR      := $(CACHE)/jupyter/data
+export JUPYTER_RUNTIME_DIR   := $(CACHE)/jupyter/runtime
+export JUPYTER_PLATFORM_DIRS := 1
+export IPYTHONDIR            := $(CACHE)/ipython
+export MPLCONFIGDIR          := $(CACHE)/matplotlib
+export XDG_CONFIG_HOME       := $(CACHE)/xdg-config
+export XDG_CACHE_HOME        := $(CACHE)/xdg-cache
+export npm_config_cache      := $(CACHE)/npm
+
+NOTEBOOKS := $(wildcard notebooks/*.ipynb)
+
+# Strict output comparison of committed notebook outputs; `make test NBVAL=--nbval-lax`
+# only checks that every cell runs.
+NBVAL ?= --nbval
+NBVAL_FLAGS = $(NBVAL) --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
+
+LAB_FLAGS := --notebook-dir=notebooks
+ifeq ($(shell id -u),0)
+LAB_FLAGS += --allow-root
+endif
+ifneq ($(wildcard notebooks/00_start_here.ipynb),)
+LAB_FLAGS += --LabApp.default_url=/lab/tree/00_start_here.ipynb
+endif
+
+.PHONY: help lab test bench clean distclean
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make lab | make test | make bench | make clean | make distclean"
+
+$(STAMP): pyproject.toml
+	@echo "== installing pynest[lab,test] into $(VENV)"
+	test -x $(PY) || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install -e '.[lab,test]'
+	touch $@
+
+lab: $(STAMP)
+	mkdir -p notebooks
+	$(VENV)/bin/jupyter lab $(LAB_FLAGS)
+
+# pytest exits with 5 when it collects nothing; make treats that as a failure, which is what
+# we want for the unit suite.  The nbval run happens only when a notebook exists.
+# MPLBACKEND=Agg is for plain-Python tests only: under nbval the kernels must keep the
+# inline backend that the notebooks were saved with, so it is removed there.
+test: $(STAMP)
+	@echo "== ruff check"
+	$(PY) -m ruff check .
+	@echo "== ruff format --check"
+	$(PY) -m ruff format --check .
+	@echo "== pytest: unit and property tests"
+	MPLBACKEND=Agg $(PY) -m pytest --basetemp=$(CACHE)/pytest-unit tests
+ifneq ($(NOTEBOOKS),)
+	@echo "== pytest: nbval over notebooks/"
+	env -u MPLBACKEND $(PY) -m pytest $(NBVAL_FLAGS) --basetemp=$(CACHE)/pytest-nbval notebooks
+else
+	@echo "== nbval: no notebooks yet"
+endif
+
+bench: $(STAMP)
+	MPLBACKEND=Agg $(PY) benchmarks/run.py
+
+clean:
+	rm -rf .cache build dist site *.egg-info .pytest_cache .ruff_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)
