@@ -162,4 +162,3 @@ class PhysicalMemory:
             yield log
         finally:
             self._log = saved
-

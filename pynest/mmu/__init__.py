@@ -4,15 +4,23 @@
 table formats, the TLB and the tree builder are exported here too.
 """
 
-from .builder import Allocator, GuestSpace, HostSpace, Mapping, PartitionTable, ProcessTable, RadixTree
+from .builder import (
+    Allocator,
+    GuestSpace,
+    HostSpace,
+    Mapping,
+    PartitionTable,
+    ProcessTable,
+    RadixTree,
+)
 from .constants import *  # noqa: F403  (the named ISA constants are part of the API)
 from .formats import (
     Dsisr,
     PartitionTableEntry,
     Pde,
     ProcessTableEntry,
-    Pte,
     Ptcr,
+    Pte,
     TlbieInsn,
     TlbieRb,
     TlbieRs,

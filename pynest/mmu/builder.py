@@ -136,8 +136,7 @@ def parse_perms(perms: str) -> int:
     return eaa
 
 
-def make_pte(ra: int, perms: str = "rw", *, r: bool = False, c: bool = False,
-             att: int = 0) -> int:  # fmt: skip
+def make_pte(ra: int, perms: str = "rw", *, r: bool = False, c: bool = False, att: int = 0) -> int:
     """A valid leaf PTE for real page ``ra`` (Linux ``radix__pte`` style)."""
     check_int("ra", ra)
     if ra & ~C.PTE_RPN:
@@ -170,7 +169,8 @@ class Mapping:
     pte_addr: int
 
     def __str__(self) -> str:
-        return f"{self.addr:#014x} -> {self.ra:#014x} {page_size_text(self.size):>3} pte {self.pte:#018x}"
+        size = page_size_text(self.size)
+        return f"{self.addr:#014x} -> {self.ra:#014x} {size:>3} pte {self.pte:#018x}"
 
 
 class RadixTree:
@@ -181,8 +181,9 @@ class RadixTree:
     software without touching R/C. ``dw0`` is the value for a PATE/PRTE dw0 (HR not set).
     """
 
-    def __init__(self, where: PhysicalMemory | Space, alloc: Allocator,
-                 root: int | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, where: PhysicalMemory | Space, alloc: Allocator, root: int | None = None
+    ) -> None:
         self.space = _space(where)
         self.alloc = alloc
         if root is None:
@@ -218,8 +219,17 @@ class RadixTree:
         return addr & ((1 << C.RADIX_TREE_BITS) - 1)
 
     # ------------------------------------------------------------------ map / unmap
-    def map(self, addr: int, ra: int, size: int = C.PAGE_4K, perms: str = "rw", *,
-            r: bool = False, c: bool = False, att: int = 0) -> int:  # fmt: skip
+    def map(
+        self,
+        addr: int,
+        ra: int,
+        size: int = C.PAGE_4K,
+        perms: str = "rw",
+        *,
+        r: bool = False,
+        c: bool = False,
+        att: int = 0,
+    ) -> int:
         """Map ``[addr, addr+size)`` to ``ra``; returns the address of the new PTE.
 
         ``addr`` is an EA (quadrant bits ignored) or, for a partition tree, a guest real
@@ -319,8 +329,9 @@ class RadixTree:
         self._collect(self.root, C.ROOT_NLS, C.RADIX_TREE_BITS, 0, 0, out)
         return out
 
-    def _collect(self, table: int, nls: int, remaining: int, prefix: int, level: int,
-                 out: list[Mapping]) -> None:  # fmt: skip
+    def _collect(
+        self, table: int, nls: int, remaining: int, prefix: int, level: int, out: list[Mapping]
+    ) -> None:
         shift = remaining - nls
         for i in range(1 << nls):
             slot = table + 8 * i
@@ -329,7 +340,9 @@ class RadixTree:
                 continue
             addr = prefix | (i << shift)
             if entry & C.PTE_L:
-                out.append(Mapping(addr, entry & C.PTE_RPN & -(1 << shift), 1 << shift, entry, slot))
+                out.append(
+                    Mapping(addr, entry & C.PTE_RPN & -(1 << shift), 1 << shift, entry, slot)
+                )
             elif level < 3:
                 sub_nls = entry & C.PDE_NLS
                 if 0 < sub_nls <= shift:
@@ -376,8 +389,14 @@ class PartitionTable:
                 f"PATS={self.pats})"
             )
 
-    def set_entry(self, lpid: int, tree: RadixTree | None, process_table: ProcessTable | None,
-                  *, hr: bool = True) -> tuple[int, int]:  # fmt: skip
+    def set_entry(
+        self,
+        lpid: int,
+        tree: RadixTree | None,
+        process_table: ProcessTable | None,
+        *,
+        hr: bool = True,
+    ) -> tuple[int, int]:
         """Write PATE[lpid] (dw0 = HR | partition tree, dw1 = process table); returns it."""
         self._check_lpid(lpid)
         dw0 = (C.PATE0_HR if hr else 0) | (tree.dw0 if tree is not None else 0)
@@ -415,8 +434,7 @@ class ProcessTable:
         check_int("base", base)
         if base & (size - 1):
             raise AlignmentError(
-                f"process table base {base:#x} must be aligned to its size {size:#x} "
-                f"(PRTS={prts})"
+                f"process table base {base:#x} must be aligned to its size {size:#x} (PRTS={prts})"
             )
         if base & ~C.PRTB_MASK:
             raise AddressError(f"process table base {base:#x} does not fit PATE[PRTB]")

@@ -202,9 +202,7 @@ class ProcessTableEntry(_Record):
     @classmethod
     def decode(cls, dw0: int) -> ProcessTableEntry:
         check_int("PRTE dw0", dw0, bits=64)
-        return cls(
-            rts_to_bits(dw0), dw0 & C.RPDB_MASK, dw0 & C.RPDS_MASK, dw0 & ~cls._KNOWN
-        )
+        return cls(rts_to_bits(dw0), dw0 & C.RPDB_MASK, dw0 & C.RPDS_MASK, dw0 & ~cls._KNOWN)
 
     def encode(self) -> int:
         _fit("RPDB", self.rpdb, C.RPDB_MASK)
@@ -480,8 +478,10 @@ class TlbieInsn(_Record):
         check_int("R", self.r, bits=1)
         xo = _TLBIEL_XO if self.local else _TLBIE_XO
         return (
-            31 << 26 | self.rs << 21 | self.ric << 18 | self.prs << 17 | self.r << 16
-        ) | self.rb << 11 | xo << 1
+            (31 << 26 | self.rs << 21 | self.ric << 18 | self.prs << 17 | self.r << 16)
+            | self.rb << 11
+            | xo << 1
+        )
 
     def __str__(self) -> str:
         name = "tlbiel" if self.local else "tlbie"

@@ -239,11 +239,25 @@ _TABLE_PURPOSE = tuple(f"process L{level} entry" for level in range(5))
 class _Walker:
     """The walk state that travels through one translation (QEMU's mmu_idx + env)."""
 
-    __slots__ = ("mem", "cpu", "ea", "acc", "update_rc", "t", "steps", "load", "proc_pte",
-                 "part_pte", "p_base", "p_nls", "p_bits")  # fmt: skip
+    __slots__ = (
+        "mem",
+        "cpu",
+        "ea",
+        "acc",
+        "update_rc",
+        "t",
+        "steps",
+        "load",
+        "proc_pte",
+        "part_pte",
+        "p_base",
+        "p_nls",
+        "p_bits",
+    )
 
-    def __init__(self, mem: PhysicalMemory, cpu: CpuState, ea: int, acc: int, update_rc: bool,
-                 t: Translation) -> None:  # fmt: skip
+    def __init__(
+        self, mem: PhysicalMemory, cpu: CpuState, ea: int, acc: int, update_rc: bool, t: Translation
+    ) -> None:
         self.mem = mem
         self.cpu = cpu
         self.ea = ea
@@ -270,26 +284,53 @@ class _Walker:
     def raise_si(self, cause: int, stage: str, reason: str, level: int | None = None) -> _Stop:
         """QEMU ppc_radix64_raise_si: DSI (DSISR = cause | store, DAR = EA) or ISI."""
         if self.acc == FETCH:
-            f = Fault("ISI", cause, stage, reason, level, srr0=self.ea,
-                      srr1=self._srr1_image() | cause)  # fmt: skip
+            f = Fault(
+                "ISI", cause, stage, reason, level, srr0=self.ea, srr1=self._srr1_image() | cause
+            )
         else:
             if self.acc == STORE:
                 cause |= C.DSISR_ISSTORE
-            f = Fault("DSI", cause, stage, reason, level, dsisr=cause, dar=self.ea,
-                      srr1=self._srr1_image())  # fmt: skip
+            f = Fault(
+                "DSI",
+                cause,
+                stage,
+                reason,
+                level,
+                dsisr=cause,
+                dar=self.ea,
+                srr1=self._srr1_image(),
+            )
         return _Stop(f)
 
-    def raise_hsi(self, acc: int, gra: int, cause: int, stage: str, reason: str,
-                  level: int | None = None) -> _Stop:  # fmt: skip
+    def raise_hsi(
+        self, acc: int, gra: int, cause: int, stage: str, reason: str, level: int | None = None
+    ) -> _Stop:
         """QEMU ppc_radix64_raise_hsi: HDSI (HDSISR, HDAR = EA, ASDR) or HISI (ASDR)."""
         if acc == FETCH:
-            f = Fault("HISI", cause, stage, reason, level, hsrr0=self.ea,
-                      hsrr1=self._srr1_image() | cause, asdr=gra)  # fmt: skip
+            f = Fault(
+                "HISI",
+                cause,
+                stage,
+                reason,
+                level,
+                hsrr0=self.ea,
+                hsrr1=self._srr1_image() | cause,
+                asdr=gra,
+            )
         else:
             if acc == STORE:
                 cause |= C.DSISR_ISSTORE
-            f = Fault("HDSI", cause, stage, reason, level, hdsisr=cause, hdar=self.ea,
-                      asdr=gra, hsrr1=self._srr1_image())  # fmt: skip
+            f = Fault(
+                "HDSI",
+                cause,
+                stage,
+                reason,
+                level,
+                hdsisr=cause,
+                hdar=self.ea,
+                asdr=gra,
+                hsrr1=self._srr1_image(),
+            )
         return _Stop(f)
 
     # ----------------------------------------------------------- R/C
@@ -319,13 +360,20 @@ class _Walker:
         """
         try:
             pte, pte_hra, hra, shift, level = walk_tree(
-                self.mem, self.steps, gra, self.p_base, self.p_nls, self.p_bits, "partition",
+                self.mem,
+                self.steps,
+                gra,
+                self.p_base,
+                self.p_nls,
+                self.p_bits,
+                "partition",
                 purpose,
-            )  # fmt: skip
+            )
         except WalkFault as wf:
             cause = wf.cause | (C.DSISR_PRTABLE_FAULT if table else 0)
-            raise self.raise_hsi(acc, gra, cause, "partition", f"{wf.reason} ({purpose})",
-                                 wf.level) from None  # fmt: skip
+            raise self.raise_hsi(
+                acc, gra, cause, "partition", f"{wf.reason} ({purpose})", wf.level
+            ) from None
         # fast path of check_prot for a partition-scoped PTE (EAA alone decides)
         if acc == LOAD:
             allowed = pte & (C.PTE_EAA_READ | C.PTE_EAA_RW)
@@ -336,8 +384,7 @@ class _Walker:
         denied = None if allowed else check_prot(self.cpu, acc, pte, True)
         if denied is not None:
             cause = denied[0] | (C.DSISR_PRTABLE_FAULT if table else 0)
-            raise self.raise_hsi(acc, gra, cause, "partition", f"{denied[1]} ({purpose})",
-                                 level)  # fmt: skip
+            raise self.raise_hsi(acc, gra, cause, "partition", f"{denied[1]} ({purpose})", level)
         if not pte & C.PTE_R or (acc == STORE and not pte & C.PTE_C):
             pte = self.set_rc(acc, pte, pte_hra, "partition")
         if not table:
@@ -354,12 +401,18 @@ class _Walker:
         prtb = dw1 & C.PRTB_MASK
         size = 1 << ((dw1 & C.PRTS_MASK) + 12)
         if prtb & (size - 1):
-            raise self.raise_si(C.DSISR_R_BADCONFIG, "process-table",
-                                f"process table {prtb:#x} not aligned to its size {size:#x}")  # fmt: skip
+            raise self.raise_si(
+                C.DSISR_R_BADCONFIG,
+                "process-table",
+                f"process table {prtb:#x} not aligned to its size {size:#x}",
+            )
         offset = pid * 16
         if offset >= size:
-            raise self.raise_si(C.DSISR_NOPTE, "process-table",
-                                f"PID {pid} is beyond the process table ({size >> 4} entries)")  # fmt: skip
+            raise self.raise_si(
+                C.DSISR_NOPTE,
+                "process-table",
+                f"PID {pid} is beyond the process table ({size >> 4} entries)",
+            )
         prte_gra = prtb + offset
         prte_hra, _ = self.partition_xlate(prte_gra, LOAD, True, f"PRTE[{pid}]")
         prte0 = self.load(prte_hra)
@@ -367,10 +420,16 @@ class _Walker:
         two_d = lpid != 0 or not self.cpu.msr & C.MSR_HV
         try:
             pte, pte_hra, gra, shift, level = walk_tree(
-                self.mem, self.steps, self.ea & C.EA_NOQUAD_MASK, prte0 & C.RPDB_MASK,
-                prte0 & C.RPDS_MASK, rts_to_bits(prte0), "process", "",
+                self.mem,
+                self.steps,
+                self.ea & C.EA_NOQUAD_MASK,
+                prte0 & C.RPDB_MASK,
+                prte0 & C.RPDS_MASK,
+                rts_to_bits(prte0),
+                "process",
+                "",
                 self._xlate_table_entry if two_d else None,
-            )  # fmt: skip
+            )
         except WalkFault as wf:
             raise self.raise_si(wf.cause, "process", wf.reason, wf.level) from None
         denied = check_prot(self.cpu, self.acc, pte, False)
@@ -427,7 +486,9 @@ def _amr_prot(cpu: CpuState) -> int:
     amr = cpu.amr >> 62
     iamr = cpu.iamr >> 62
     return (
-        (0 if amr & 2 else PAGE_WRITE) | (0 if amr & 1 else PAGE_READ) | (0 if iamr & 1 else PAGE_EXEC)
+        (0 if amr & 2 else PAGE_WRITE)
+        | (0 if amr & 1 else PAGE_READ)
+        | (0 if iamr & 1 else PAGE_EXEC)
     )
 
 
@@ -484,8 +545,9 @@ def translate(
         ra = ea & C.REAL_MODE_MASK
         if not ea >> 63:
             ra |= cpu.hrmor
-        return Translation(ea, access, "hv-real", ra=ra, page_size=C.PAGE_4K, gra=ra,
-                           quadrant=quadrant)  # fmt: skip
+        return Translation(
+            ea, access, "hv-real", ra=ra, page_size=C.PAGE_4K, gra=ra, quadrant=quadrant
+        )
     if not cpu.lpcr & C.LPCR_HR:
         raise ConfigError(
             f"LPCR={cpu.lpcr:#x} has HR=0, which selects the hashed page table; "
@@ -540,13 +602,21 @@ def _get_pate(w: _Walker, cpu: CpuState, lpid: int) -> int:
     pats = ptcr & C.PTCR_PATS
     ea = w.ea
     if patb & ((1 << (pats + 12)) - 1):
-        raise w.raise_hsi(w.acc, ea, C.DSISR_R_BADCONFIG, "partition-table",
-                          f"PTCR PATB {patb:#x} not aligned to the {1 << (pats + 12):#x}-byte "
-                          "table")  # fmt: skip
+        raise w.raise_hsi(
+            w.acc,
+            ea,
+            C.DSISR_R_BADCONFIG,
+            "partition-table",
+            f"PTCR PATB {patb:#x} not aligned to the {1 << (pats + 12):#x}-byte table",
+        )
     if lpid >= 1 << (pats + 8):
-        raise w.raise_hsi(w.acc, ea, C.DSISR_R_BADCONFIG, "partition-table",
-                          f"LPID {lpid} is beyond the partition table "
-                          f"({1 << (pats + 8)} entries)")  # fmt: skip
+        raise w.raise_hsi(
+            w.acc,
+            ea,
+            C.DSISR_R_BADCONFIG,
+            "partition-table",
+            f"LPID {lpid} is beyond the partition table ({1 << (pats + 8)} entries)",
+        )
     addr = patb + 16 * lpid
     dw0 = w.load(addr)
     dw1 = w.load(addr + 8)
