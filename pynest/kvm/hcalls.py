@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..errors import check_int
+from ..errors import ConfigError, check_int
 
 if TYPE_CHECKING:
     from .host import L1Vm
@@ -108,21 +108,21 @@ def _handler(nr: int) -> Callable[..., int]:
     if nr == H_SET_PARTITION_TABLE:
         from .nested import set_partition_table
 
-        return lambda vm, a: set_partition_table(vm, a[0])
+        return lambda vm, a, vcpu: set_partition_table(vm, a[0])
     if nr == H_ENTER_NESTED:
         from .l2 import enter_nested_guest
 
-        return lambda vm, a: enter_nested_guest(vm, a[0], a[1])
+        return lambda vm, a, vcpu: enter_nested_guest(vm, a[0], a[1], vcpu)
     if nr == H_TLB_INVALIDATE:
         from .shadow import do_nested_tlbie
 
-        return lambda vm, a: do_nested_tlbie(vm, a[0], a[1], a[2])
+        return lambda vm, a, vcpu: do_nested_tlbie(vm, a[0], a[1], a[2])
     from .shadow import copy_tofrom_guest_nested
 
-    return lambda vm, a: copy_tofrom_guest_nested(vm, a[0], a[1], a[2], a[3], a[4], a[5])
+    return lambda vm, a, vcpu: copy_tofrom_guest_nested(vm, a[0], a[1], a[2], a[3], a[4], a[5])
 
 
-def do_hcall(vm: L1Vm, nr: int, *args: int) -> int:
+def do_hcall(vm: L1Vm, nr: int, *args: int, vcpu: int = 0) -> int:
     """An ``sc 1`` from the L1 ``vm``: returns the signed value L0 leaves in r3.
 
     Models the nested-hcall part of ``kvmppc_pseries_do_hcall`` (``book3s_hv.c``): r3
@@ -130,26 +130,40 @@ def do_hcall(vm: L1Vm, nr: int, *args: int) -> int:
     for the VM (KVM_CAP_PPC_NESTED_HV). For H_ENTER_NESTED, H_INTERRUPT (a signal is
     pending in L0) and H_TOO_HARD (MMIO for userspace) both leave r3 = 0, which the L1
     reads as "no trap, re-enter". Any other opcode is not modelled and gets H_FUNCTION.
-    Arguments are the register values r4, r5, ...; missing ones are 0.
+    Arguments are the register values r4, r5, ...; missing ones are 0. ``vcpu`` is the
+    index of the L1 vcpu making the call.
     """
     check_int("hcall number", nr, bits=64)
     for i, a in enumerate(args):
         check_int(f"r{4 + i}", a, bits=64)
     if len(args) > 9:
-        from ..errors import ConfigError
-
         raise ConfigError(f"an hcall has at most 9 arguments (r4..r12), got {len(args)}")
     regs = tuple(args) + (0,) * (9 - len(args))
     name = hcall_name(nr)
     log = vm.l0.events
-    log.append("hcall", "L1", lpid=vm.lpid, hcall=name, hcall_nr=nr,
-               detail=" ".join(f"r{4 + i}={a:#x}" for i, a in enumerate(args)))  # fmt: skip
+    log.append(
+        "hcall",
+        "L1",
+        lpid=vm.lpid,
+        hcall=name,
+        hcall_nr=nr,
+        detail=" ".join(f"r{4 + i}={a:#x}" for i, a in enumerate(args)),
+    )
     ret = H_FUNCTION
     if nr in NESTED_HCALLS and vm.nesting_enabled:
-        ret = _handler(nr)(vm, regs)
+        if not 0 <= vcpu < len(vm.vcpus):
+            raise ConfigError(f"vcpu {vcpu} does not exist (the VM has {len(vm.vcpus)})")
+        ret = _handler(nr)(vm, regs, vm.vcpus[vcpu])
     r3 = ret
     if nr == H_ENTER_NESTED and ret in (H_INTERRUPT, H_TOO_HARD):
         r3 = 0
-    log.append("hcall-return", "L0", lpid=vm.lpid, hcall=name, hcall_nr=nr, rc=r3,
-               detail=rc_name(ret, trap=nr == H_ENTER_NESTED))  # fmt: skip
+    log.append(
+        "hcall-return",
+        "L0",
+        lpid=vm.lpid,
+        hcall=name,
+        hcall_nr=nr,
+        rc=r3,
+        detail=rc_name(ret, trap=nr == H_ENTER_NESTED),
+    )
     return r3

@@ -1,0 +1,234 @@
+"""``struct hv_guest_state`` and ``struct pt_regs``: what an L1 hands L0 in H_ENTER_NESTED.
+
+Both live in L1 memory (r4 and r5 of H_ENTER_NESTED hold their guest real addresses)
+in the **L1's byte order**; L0 swaps every field when the L1's MSR[LE] differs from its
+own (big-endian here). Layouts: Linux ``asm/hvcall.h`` (hv_guest_state, version 1 = 232
+bytes; version 2 adds dawr1/dawrx1, 248 bytes) and the ppc64 ``pt_regs`` of
+``uapi/asm/ptrace.h`` (44 doublewords, 352 bytes).
+
+The sanitisation of L1-supplied values follows the 4.20 kernel: only the LPCR bits in
+:data:`LPCR_L1_MASK` come from the L1 (``kvmhv_enter_nested_guest``), and
+``sanitise_hv_regs`` limits HFSCR to what L0 allows the L1 (plus the interrupt-cause
+byte), removes hypervisor-state matching from DAWRX0 and drops a hypervisor-privilege
+CIABR. (From 5.13 this moved into ``load_l2_hv_regs``, with the same masks.)
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field, fields, replace
+
+HV_GUEST_STATE_VERSION = 1  # 4.20; later kernels accept 1 and 2
+HV_GUEST_STATE_V1_SIZE = 232
+HV_GUEST_STATE_V2_SIZE = 248
+PT_REGS_SIZE = 44 * 8
+
+# LPCR bits (asm/reg.h)
+LPCR_DPFD = 7 << 52
+LPCR_ILE = 0x0000_0000_0200_0000
+LPCR_AIL = 0x0000_0000_0180_0000
+LPCR_LD = 0x0000_0000_0002_0000
+LPCR_MER = 0x0000_0000_0000_0800
+LPCR_TC = 0x0000_0000_0000_0200
+LPCR_LPES = 0x0000_0000_0000_000C
+#: kvmhv_enter_nested_guest: "Don't let L1 change LPCR bits for the L2 except these"
+LPCR_L1_MASK = LPCR_DPFD | LPCR_ILE | LPCR_TC | LPCR_AIL | LPCR_LD | LPCR_LPES | LPCR_MER
+
+HFSCR_INTR_CAUSE = 0xFF << 56  # FSCR_INTR_CAUSE: the interrupt-cause byte
+DAWRX_HYP = 1 << 2
+CIABR_PRIV = 0x3
+CIABR_PRIV_HYPER = 3
+
+# (name, struct format char) in memory order; "Q" u64, "I" u32, "q" s64
+_HV_FIELDS: tuple[tuple[str, str], ...] = (
+    ("version", "Q"),
+    ("lpid", "I"),
+    ("vcpu_token", "I"),
+    ("lpcr", "Q"),
+    ("pcr", "Q"),
+    ("amor", "Q"),
+    ("dpdes", "Q"),
+    ("hfscr", "Q"),
+    ("tb_offset", "q"),
+    ("dawr0", "Q"),
+    ("dawrx0", "Q"),
+    ("ciabr", "Q"),
+    ("hdec_expiry", "Q"),
+    ("purr", "Q"),
+    ("spurr", "Q"),
+    ("ic", "Q"),
+    ("vtb", "Q"),
+    ("hdar", "Q"),
+    ("hdsisr", "Q"),
+    ("heir", "Q"),
+    ("asdr", "Q"),
+    ("srr0", "Q"),
+    ("srr1", "Q"),
+    ("sprg0", "Q"),
+    ("sprg1", "Q"),
+    ("sprg2", "Q"),
+    ("sprg3", "Q"),
+    ("pidr", "Q"),
+    ("cfar", "Q"),
+    ("ppr", "Q"),
+    ("dawr1", "Q"),
+    ("dawrx1", "Q"),
+)
+_HV_FMT = "".join(f for _, f in _HV_FIELDS)
+
+#: The registers ``kvmhv_save_hv_regs`` / ``restore_hv_regs`` move between vcpu and struct.
+HV_REGS = (
+    "pcr",
+    "dpdes",
+    "hfscr",
+    "dawr0",
+    "dawrx0",
+    "ciabr",
+    "purr",
+    "spurr",
+    "ic",
+    "vtb",
+    "srr0",
+    "srr1",
+    "sprg0",
+    "sprg1",
+    "sprg2",
+    "sprg3",
+    "pidr",
+    "cfar",
+    "ppr",
+)
+
+
+def _order(little_endian: bool) -> str:
+    return "<" if little_endian else ">"
+
+
+@dataclass
+class HvGuestState:
+    """``struct hv_guest_state`` (field meanings: nested-hv.md section 5.1)."""
+
+    version: int = HV_GUEST_STATE_VERSION
+    lpid: int = 0
+    vcpu_token: int = 0
+    lpcr: int = 0
+    pcr: int = 0
+    amor: int = 0
+    dpdes: int = 0
+    hfscr: int = 0
+    tb_offset: int = 0
+    dawr0: int = 0
+    dawrx0: int = 0
+    ciabr: int = 0
+    hdec_expiry: int = 0
+    purr: int = 0
+    spurr: int = 0
+    ic: int = 0
+    vtb: int = 0
+    hdar: int = 0
+    hdsisr: int = 0
+    heir: int = 0
+    asdr: int = 0
+    srr0: int = 0
+    srr1: int = 0
+    sprg0: int = 0
+    sprg1: int = 0
+    sprg2: int = 0
+    sprg3: int = 0
+    pidr: int = 0
+    cfar: int = 0
+    ppr: int = 0
+    dawr1: int = 0
+    dawrx1: int = 0
+
+    @staticmethod
+    def size_of(version: int) -> int:
+        """``hv_guest_state_size``: bytes for a version, -1 for an unknown one (5.11+)."""
+        return {1: HV_GUEST_STATE_V1_SIZE, 2: HV_GUEST_STATE_V2_SIZE}.get(version, -1)
+
+    def to_bytes(self, little_endian: bool = False, size: int = HV_GUEST_STATE_V1_SIZE) -> bytes:
+        """The struct image in the given byte order, truncated to ``size`` bytes."""
+        values = []
+        for name, f in _HV_FIELDS:
+            v = getattr(self, name) & (0xFFFF_FFFF if f == "I" else 2**64 - 1)
+            values.append(v - (1 << 64) if f == "q" and v >> 63 else v)
+        return struct.pack(_order(little_endian) + _HV_FMT, *values)[:size]
+
+    @classmethod
+    def from_bytes(cls, data: bytes, little_endian: bool = False) -> HvGuestState:
+        """Decode an image of at least 232 bytes (missing v2 fields read as 0)."""
+        full = bytes(data) + bytes(HV_GUEST_STATE_V2_SIZE - len(data))
+        values = struct.unpack(_order(little_endian) + _HV_FMT, full[:HV_GUEST_STATE_V2_SIZE])
+        return cls(**{name: v for (name, _), v in zip(_HV_FIELDS, values, strict=True)})
+
+    def copy(self) -> HvGuestState:
+        return replace(self)
+
+
+@dataclass
+class PtRegs:
+    """The ppc64 ``struct pt_regs``: gpr[32], nip, msr, orig_gpr3, ctr, link, xer, ccr,
+    softe, trap, dar, dsisr, result (all 64-bit)."""
+
+    gpr: list[int] = field(default_factory=lambda: [0] * 32)
+    nip: int = 0
+    msr: int = 0
+    orig_gpr3: int = 0
+    ctr: int = 0
+    link: int = 0
+    xer: int = 0
+    ccr: int = 0
+    softe: int = 0
+    trap: int = 0
+    dar: int = 0
+    dsisr: int = 0
+    result: int = 0
+
+    def to_bytes(self, little_endian: bool = False) -> bytes:
+        words = list(self.gpr) + [getattr(self, f.name) for f in fields(self)[1:]]
+        return struct.pack(_order(little_endian) + "44Q", *(w & (2**64 - 1) for w in words))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, little_endian: bool = False) -> PtRegs:
+        words = struct.unpack(_order(little_endian) + "44Q", bytes(data)[:PT_REGS_SIZE])
+        names = [f.name for f in fields(cls)[1:]]
+        return cls(list(words[:32]), **dict(zip(names, words[32:], strict=True)))
+
+    def copy(self) -> PtRegs:
+        return replace(self, gpr=list(self.gpr))
+
+
+def compose_l2_lpcr(l1_vcore_lpcr: int, l1_requested: int) -> int:
+    """The LPCR the L2 runs with: L1's vcore LPCR outside :data:`LPCR_L1_MASK`, the
+    L1's requested value inside it (``kvmhv_enter_nested_guest``, 4.20)."""
+    return (l1_vcore_lpcr & ~LPCR_L1_MASK) | (l1_requested & LPCR_L1_MASK)
+
+
+def sanitise_hv_regs(l1_hfscr: int, hv: HvGuestState) -> HvGuestState:
+    """A copy of ``hv`` with the L1-supplied values L0 must not trust made safe.
+
+    Models ``sanitise_hv_regs`` (``book3s_hv_nested.c``, 4.20): HFSCR keeps only
+    facilities L0 allows the L1 (``vcpu->arch.hfscr``) plus the interrupt-cause byte;
+    DAWRX0 loses DAWRX_HYP (no data watchpoint match in hypervisor state); a CIABR set
+    to match in hypervisor state has its privilege field cleared.
+    """
+    out = hv.copy()
+    out.hfscr &= HFSCR_INTR_CAUSE | l1_hfscr
+    out.dawrx0 &= ~DAWRX_HYP
+    if out.ciabr & CIABR_PRIV == CIABR_PRIV_HYPER:
+        out.ciabr &= ~CIABR_PRIV
+    return out
+
+
+def save_hv_regs(vcpu_hv: dict[str, int], hfscr: int, tb_offset: int) -> HvGuestState:
+    """``kvmhv_save_hv_regs``: the vcpu's HV registers as an hv_guest_state."""
+    hv = HvGuestState(**{name: vcpu_hv.get(name, 0) for name in HV_REGS if name != "hfscr"})
+    hv.hfscr = hfscr
+    hv.tb_offset = tb_offset
+    return hv
+
+
+def restore_hv_regs(hv: HvGuestState) -> dict[str, int]:
+    """``restore_hv_regs``: the registers loaded into the vcpu. amor, heir, hdar, hdsisr
+    and asdr are outputs only and are not loaded; lpid/lpcr are used separately."""
+    return {name: getattr(hv, name) for name in HV_REGS}

@@ -1,0 +1,515 @@
+"""L0, the host hypervisor: host memory, the real partition table, LPIDs and L1 VMs.
+
+An :class:`L0` owns host physical memory and the partition table the hardware uses
+(PTCR). Each L1 it creates (:class:`L1Vm`, L0's ``struct kvm`` for that guest) gets its
+own LPID and a contiguous *allotment* of host memory, mapped guest real -> host real by
+a partition-scoped radix tree that L0 builds in its own table area
+(``kvm->arch.pgtable``). Pages are backed lazily: the first touch of an L1 page makes L0
+map it (``kvmppc_book3s_instantiate_page``), which the event log shows.
+
+Limits are those of the 4.20 kernel the series was merged in: 1024 hardware LPIDs
+(``KVMPPC_NR_LPIDS = LPID_RSVD + 1``), LPID 0 (the host) and LPID_RSVD (0x3ff,
+"reserved for partition switching") claimed at start, and the same 1024 as
+``KVM_MAX_NESTED_GUESTS``. L0's own page size is ``PAGE_SHIFT`` 16 (64 KiB) by default, as
+in ppc64 distribution kernels; it matters because an L1 mapping smaller than L0's page
+cannot be shadowed (``__kvmhv_nested_page_fault`` returns -EINVAL).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..errors import AddressError, ConfigError, check_int
+from ..memory import PhysicalMemory
+from ..mmu import constants as C
+from ..mmu.builder import Allocator, PartitionTable, ProcessTable, RadixTree
+from ..mmu.tlb import Tlb
+from .events import EventLog
+from .guest_state import PtRegs
+
+if TYPE_CHECKING:
+    from .nested import NestedTable
+
+LPID_RSVD = 0x3FF  # asm/reg.h (4.20): reserved LPID for partition switching
+KVMPPC_NR_LPIDS = LPID_RSVD + 1  # asm/kvm_book3s_asm.h (4.20)
+KVM_MAX_NESTED_GUESTS = KVMPPC_NR_LPIDS  # asm/kvm_host.h (4.20)
+PATB_SIZE_SHIFT = 16  # asm/book3s/64/mmu.h: the bare-metal partition table is 64 KiB
+RADIX_PGD_INDEX_SIZE = 13  # the Linux radix PGD has 2^13 entries
+
+# kvmppc_core_vcpu_create_hv: the facilities a guest may use (HFSCR), FSCR bit numbers
+# TAR 8, EBB 7, BHRB 4, PM 3, DSCR 2, VECVSX 1, FP 0.
+HFSCR_DEFAULT = (1 << 8) | (1 << 7) | (1 << 4) | (1 << 3) | (1 << 2) | (1 << 1) | 1
+
+# The LPCR L0 runs an L1 with (vc->lpcr): radix host, process table, guest tlbie,
+# and the interrupt controls the kernel sets (HVICE, HDICE); LPES0 clear.
+LPCR_HVICE = 0x2
+LPCR_HDICE = 0x1
+L1_LPCR = C.LPCR_HR | C.LPCR_UPRT | C.LPCR_GTSE | LPCR_HVICE | LPCR_HDICE
+
+_MB = 1 << 20
+
+
+class TableAllocator(Allocator):
+    """L0's allocator for page-table pages: the builder's bump allocator plus free
+    lists, so that freed shadow trees (``pgd_free``, ``kvmppc_pte_free``) are reused."""
+
+    def __init__(self, start: int, end: int) -> None:
+        super().__init__(start, end)
+        self.sizes: dict[int, int] = {}
+        self.free_blocks: dict[int, list[int]] = {}
+
+    def alloc(self, size: int) -> int:
+        check_int("size", size, minimum=1)
+        align = 1 << (size - 1).bit_length()
+        blocks = self.free_blocks.get(align)
+        addr = blocks.pop() if blocks else super().alloc(size)
+        self.sizes[addr] = align
+        return addr
+
+    def free(self, addr: int) -> None:
+        """Return a table allocated here (its contents need not be zero)."""
+        size = self.sizes.pop(addr, None)
+        if size is None:
+            raise ConfigError(f"{addr:#x} is not an allocated table")
+        self.free_blocks.setdefault(size, []).append(addr)
+
+    def free_tree(self, tree: RadixTree) -> None:
+        """Free every table of ``tree``, root included."""
+        for base in tree.tables:
+            self.free(base)
+        tree.tables = []
+
+    @property
+    def in_use(self) -> int:
+        """Bytes of tables currently allocated."""
+        return sum(self.sizes.values())
+
+
+class LpidAllocator:
+    """The global hardware-LPID bitmap (``lpid_inuse``, ``kvmppc_alloc_lpid``).
+
+    ``alloc`` takes the lowest free LPID below ``nr_lpids``, or returns None where the
+    kernel returns -ENOMEM after "No LPIDs free".
+    """
+
+    def __init__(self, nr_lpids: int) -> None:
+        check_int("nr_lpids", nr_lpids, minimum=1)
+        self.nr_lpids = nr_lpids
+        self.inuse: set[int] = set()
+
+    def claim(self, lpid: int) -> None:
+        """``kvmppc_claim_lpid``: mark ``lpid`` used."""
+        check_int("lpid", lpid)
+        self.inuse.add(lpid)
+
+    def alloc(self) -> int | None:
+        """``kvmppc_alloc_lpid``: the lowest free LPID, or None when all are taken."""
+        for lpid in range(self.nr_lpids):
+            if lpid not in self.inuse:
+                self.inuse.add(lpid)
+                return lpid
+        return None
+
+    def free(self, lpid: int) -> None:
+        """``kvmppc_free_lpid``."""
+        self.inuse.discard(lpid)
+
+    @property
+    def free_count(self) -> int:
+        return self.nr_lpids - len(self.inuse)
+
+
+@dataclass
+class Vcpu:
+    """The registers L0 keeps for one vcpu of an L1 (``struct kvm_vcpu`` + its vcore).
+
+    ``hv`` holds the registers ``kvmhv_save_hv_regs``/``restore_hv_regs`` move (pcr,
+    dpdes, dawr0, ...). While the vcpu runs an L2, ``nested`` is set and ``regs``/``msr``
+    are the L2's.
+    """
+
+    vcpu_id: int
+    msr: int = C.MSR_GUEST_KERNEL
+    lpcr: int = L1_LPCR
+    hfscr: int = HFSCR_DEFAULT
+    tb_offset: int = 0
+    regs: PtRegs = field(default_factory=PtRegs)
+    hv: dict[str, int] = field(default_factory=dict)
+    trap: int = 0
+    fault_dar: int = 0
+    fault_dsisr: int = 0
+    fault_gpa: int = 0
+    emul_inst: int = 0
+    nested: object | None = None
+    nested_vcpu_id: int = 0
+    pending_signal: bool = False
+    mmio_needed: bool = False
+    queued_dsi: tuple[int, int] | None = None
+
+
+class L1Space:
+    """The L1's guest real memory seen through L0's partition tree for it.
+
+    Implements the builder's ``Space`` protocol, so an L1 builds radix trees and tables
+    in its own memory with :class:`~pynest.mmu.builder.RadixTree`. With ``fault_in``
+    (the L1's CPU touching its memory) a page L0 has not backed yet is instantiated;
+    without it (a debugger's look) an unbacked page raises.
+    """
+
+    def __init__(self, vm: L1Vm, fault_in: bool = True) -> None:
+        self.vm = vm
+        self.fault_in = fault_in
+        self.mem = vm.l0.mem
+
+    def to_hra(self, gpa: int, writing: bool = False) -> int:
+        vm = self.vm
+        if not 0 <= gpa < vm.mem_size:
+            raise AddressError(
+                f"L1 guest real address {gpa:#x} is outside LPID {vm.lpid}'s memory "
+                f"(0..{vm.mem_size:#x})"
+            )
+        found = vm.pgtable.find_leaf(gpa)
+        if found is None or (writing and not found[1] & C.PTE_C):
+            if not self.fault_in:
+                raise ConfigError(f"L1 page {gpa:#x} of LPID {vm.lpid} is not backed by L0 yet")
+            vm.instantiate_page(gpa, writing)
+            found = vm.pgtable.find_leaf(gpa)
+            assert found is not None
+        _slot, pte, shift = found
+        mask = (1 << shift) - 1
+        return (pte & C.PTE_RPN & ~mask) | (gpa & mask)
+
+    def read_u64(self, addr: int) -> int:
+        return self.mem.read_u64(self.to_hra(addr))
+
+    def write_u64(self, addr: int, value: int) -> None:
+        self.mem.write_u64(self.to_hra(addr, writing=True), value)
+
+    def zero(self, addr: int, size: int) -> None:
+        pos = addr
+        while pos < addr + size:
+            chunk = min(C.PAGE_4K - (pos & (C.PAGE_4K - 1)), addr + size - pos)
+            self.mem.write(self.to_hra(pos, writing=True), bytes(chunk))
+            pos += chunk
+
+
+class L1Vm:
+    """L0's ``struct kvm`` for one L1 guest (with ``kvm->arch`` nested fields).
+
+    ``l1_ptcr`` is what the L1 registered with H_SET_PARTITION_TABLE (0: none);
+    ``nested`` the nested-guest table (``nested_guests[]`` + ``max_nested_lpid``, or the
+    later IDR); ``rmap`` the per-L1-page nested reverse map (``memslot->arch.rmap``),
+    keyed by L1 guest frame number (L0 ``PAGE_SHIFT`` frames).
+    """
+
+    def __init__(
+        self,
+        l0: L0,
+        lpid: int,
+        mem_base: int,
+        mem_size: int,
+        backing: int,
+        nesting_enabled: bool,
+        little_endian: bool,
+        nr_vcpus: int,
+    ) -> None:
+        from .nested import vm_nested_init
+
+        self.l0 = l0
+        self.lpid = lpid
+        self.mem_base = mem_base
+        self.mem_size = mem_size
+        self.backing = backing
+        self.nesting_enabled = nesting_enabled
+        self.pgtable = RadixTree(l0.mem, l0.table_alloc)
+        self.l1_ptcr = 0
+        self.nested: NestedTable
+        vm_nested_init(self)
+        self.rmap: dict[int, list[int]] = {}
+        self.programs: dict[int, object] = {}  # l1_lpid -> l2.Program ("instruction memory")
+        msr = C.MSR_GUEST_KERNEL | (C.MSR_LE if little_endian else 0)
+        self.vcpus = [Vcpu(i, msr=msr) for i in range(nr_vcpus)]
+        self.space = L1Space(self)
+        self.peek = L1Space(self, fault_in=False)
+        self.destroyed = False
+
+    def __repr__(self) -> str:
+        return (
+            f"L1Vm(lpid={self.lpid}, memory {self.mem_base:#x}+{self.mem_size:#x}, "
+            f"l1_ptcr={self.l1_ptcr:#x}, {len(self.nested)} nested guests)"
+        )
+
+    @property
+    def allotment(self) -> tuple[int, int]:
+        """The host real range [start, end) this L1 owns."""
+        return self.mem_base, self.mem_base + self.mem_size
+
+    @property
+    def page_shift(self) -> int:
+        return self.l0.page_shift
+
+    # ------------------------------------------------------------- memslot accesses
+    def is_visible_gfn(self, gfn: int) -> bool:
+        """``kvm_is_visible_gfn``: the L1 page frame lies in its (single) memslot."""
+        return 0 <= gfn < self.mem_size >> self.page_shift
+
+    def read_guest(self, gpa: int, n: int) -> bytes | None:
+        """``kvm_read_guest``: bytes of L1 memory, or None (-EFAULT) outside the memslot.
+
+        Like the kernel it goes through the memslot (host real = allotment base + gpa),
+        not through the partition tree, so it never faults a page in.
+        """
+        if n < 0 or gpa < 0 or gpa + n > self.mem_size:
+            return None
+        return self.l0.mem.read(self.mem_base + gpa, n)
+
+    def write_guest(self, gpa: int, data: bytes) -> bool:
+        """``kvm_write_guest``: False (-EFAULT) when the range leaves the memslot."""
+        if gpa < 0 or gpa + len(data) > self.mem_size:
+            return False
+        self.l0.mem.write(self.mem_base + gpa, bytes(data))
+        return True
+
+    # ------------------------------------------------------------- L0's tree for the L1
+    def find_pte(self, gpa: int) -> tuple[int, int, int] | None:
+        """``find_kvm_secondary_pte``: (pte address, pte, shift) of L0's leaf for ``gpa``."""
+        if not 0 <= gpa < self.mem_size:
+            return None
+        return self.pgtable.find_leaf(gpa)
+
+    def instantiate_page(self, gpa: int, writing: bool) -> tuple[int, int]:
+        """Back the L1 page holding ``gpa``; returns (pte, shift).
+
+        Models ``kvmppc_book3s_instantiate_page`` (``book3s_64_mmu_radix.c``): map the
+        host page (``backing`` bytes, naturally aligned) read/write/execute with R set,
+        and C set when the fault is a write. An existing leaf only gains C.
+        """
+        found = self.find_pte(gpa)
+        if found is not None:
+            slot, pte, shift = found
+            if writing and not pte & C.PTE_C:
+                pte |= C.PTE_C
+                self.l0.mem.write_u64(slot, pte)
+            return pte, shift
+        size = self.backing
+        base = gpa & -size
+        self.pgtable.map(base, self.mem_base + base, size, "rwx", r=True, c=writing)
+        found = self.pgtable.find_leaf(gpa)
+        assert found is not None
+        self.l0.events.append(
+            "l0-fault-in", "L0", lpid=self.lpid, l1_gpa=base, hpa=self.mem_base + base, size=size
+        )
+        return found[1], found[2]
+
+    def unmap_page(self, gpa: int) -> int | None:
+        """L0 takes an L1 page away (``kvm_unmap_radix`` -> ``kvmppc_unmap_pte``).
+
+        Clears L0's PTE, flushes the L1's TLB entries for it, and through the nested rmap
+        removes every shadow PTE still pointing at that host page
+        (``kvmhv_remove_nest_rmap_range``). Returns the old PTE, or None if unbacked.
+        """
+        from .shadow import remove_nest_rmap_range
+
+        found = self.find_pte(gpa)
+        if found is None:
+            return None
+        slot, pte, shift = found
+        size = 1 << shift
+        base = gpa & -size
+        self.l0.mem.write_u64(slot, 0)
+        self.l0.flush_page(self.lpid, base, size)
+        self.l0.events.append(
+            "l0-unmap", "L0", lpid=self.lpid, l1_gpa=base, hpa=pte & C.PTE_RPN & -size, size=size
+        )
+        remove_nest_rmap_range(self, base, pte & C.PTE_RPN & -size, size)
+        return pte
+
+
+class L0:
+    """The host hypervisor: memory, partition table, LPID allocator, L1 VMs, the TLB.
+
+    ``nested_table`` selects how each L1's nested guests are kept: ``"array"`` (the
+    fixed ``nested_guests[KVM_MAX_NESTED_GUESTS]`` of the merged series) or
+    ``"dynamic"`` (the IDR that replaced it in later kernels).
+    """
+
+    TABLE_START = 16 * _MB
+    TABLE_END = 256 * _MB
+    RAM_START = 256 * _MB
+
+    def __init__(
+        self, mem_size: int = 4 << 30, page_shift: int = 16, nested_table: str = "array"
+    ) -> None:
+        check_int("mem_size", mem_size)
+        if mem_size < 512 * _MB:
+            raise ConfigError(f"L0 needs at least 512 MiB of host memory, got {mem_size:#x}")
+        if page_shift not in (12, 16):
+            raise ConfigError(f"L0 PAGE_SHIFT must be 12 or 16 (4K or 64K), got {page_shift}")
+        if nested_table not in ("array", "dynamic"):
+            raise ConfigError(f"nested_table must be 'array' or 'dynamic', got {nested_table!r}")
+        self.mem = PhysicalMemory(mem_size)
+        self.page_shift = page_shift
+        self.nested_table = nested_table
+        self.events = EventLog()
+        self.tlb = Tlb()
+        self.timebase = 0
+        self.table_alloc = TableAllocator(self.TABLE_START, self.TABLE_END)
+        self.ram_alloc = Allocator(self.RAM_START, mem_size)
+        # mmu_partition_table_init: a 64 KiB table, PTCR = base | (PATB_SIZE_SHIFT - 12)
+        self.ptab = PartitionTable.create(self.mem, self.table_alloc, PATB_SIZE_SHIFT - 12)
+        # LPID 0 is the host: an identity partition tree (QEMU translates the process
+        # table address through it) and a process table for the host kernel.
+        self.host_tree = RadixTree(self.mem, self.table_alloc)
+        for gb in range(0, mem_size, C.PAGE_1G):
+            self.host_tree.map(gb, gb, C.PAGE_1G, "rwx", r=True, c=True)
+        self.host_prtab = ProcessTable.create(self.mem, self.table_alloc)
+        self.ptab.set_entry(0, self.host_tree, self.host_prtab)
+        self.lpids = LpidAllocator(KVMPPC_NR_LPIDS)
+        self.lpids.claim(0)  # the host
+        self.lpids.claim(LPID_RSVD)  # kvmppc_mmu_hv_init: reserved for partition switching
+        self.guests: dict[int, L1Vm] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"L0({self.mem.size >> 20} MiB, PTCR={self.ptcr:#x}, {len(self.guests)} L1s, "
+            f"{self.lpids.free_count} free LPIDs)"
+        )
+
+    @property
+    def ptcr(self) -> int:
+        return self.ptab.ptcr
+
+    # ------------------------------------------------------------- partition table
+    def set_ptbl_entry(self, lpid: int, dw0: int, dw1: int, why: str = "") -> None:
+        """Write the real PATE[lpid] and flush what the hardware cached for it.
+
+        Models ``kvmhv_set_ptbl_entry`` on bare metal -> ``mmu_partition_table_set_entry``
+        (``arch/powerpc/mm/book3s64/pgtable.c``), which follows the store with a
+        ``tlbie`` RIC=2 (TLB, walk caches and partition-table cache) for the LPID, both
+        partition- and process-scoped.
+        """
+        self.ptab.write_raw(lpid, dw0, dw1)
+        self.flush_lpid(lpid)
+        self.events.append(
+            "ptbl-set",
+            "L0",
+            shadow_lpid=lpid,
+            detail=f"PATE[{lpid}] = {dw0:#018x} {dw1:#018x} {why}".rstrip(),
+        )
+
+    def flush_lpid(self, lpid: int) -> int:
+        """``radix__flush_all_lpid``: tlbie RIC=2 IS=2 for ``lpid`` (both scopes)."""
+        n = 0
+        for prs in (0, 1):
+            n += len(self.tlb.tlbie(2 << 10, lpid, ric=2, prs=prs, r=1).removed)
+        return n
+
+    def flush_page(self, lpid: int, gpa: int, size: int) -> int:
+        """``kvmppc_radix_tlbie_page``: partition-scoped tlbie IS=0 for one page."""
+        rb = (gpa & ~(size - 1) & 0xFFFF_FFFF_FFFF_F000) | C.AP_OF_PAGE_SIZE[size] << 5
+        return len(self.tlb.tlbie(rb, lpid, ric=0, prs=0, r=1).removed)
+
+    # ------------------------------------------------------------- L1 guests
+    def create_l1(
+        self,
+        mem_size: int = 256 * _MB,
+        *,
+        backing: int | None = None,
+        nesting: bool = True,
+        little_endian: bool = False,
+        nr_vcpus: int = 2,
+    ) -> L1Vm:
+        """Create an L1 VM: an LPID, a host memory allotment and an empty partition tree.
+
+        Models ``kvmppc_core_init_vm_hv`` + ``kvmppc_init_vm_radix`` for a radix guest;
+        ``nesting`` is the KVM_CAP_PPC_NESTED_HV capability (QEMU ``cap-nested-hv``).
+        ``backing`` is the host page size that backs L1 memory (default: L0's
+        PAGE_SIZE; 2M or 1G model THP/hugetlbfs backing).
+        """
+        check_int("mem_size", mem_size, minimum=1)
+        backing = 1 << self.page_shift if backing is None else backing
+        if backing not in C.PAGE_SIZES or backing < 1 << self.page_shift:
+            raise ConfigError(
+                f"backing page size {backing:#x} must be one of 4K/64K/2M/1G and at least "
+                f"L0's PAGE_SIZE {1 << self.page_shift:#x}"
+            )
+        if mem_size % backing:
+            raise ConfigError(f"L1 memory {mem_size:#x} is not a multiple of {backing:#x}")
+        lpid = self.lpids.alloc()
+        if lpid is None:
+            raise ConfigError(f"no hardware LPID left (all {self.lpids.nr_lpids} in use)")
+        self.events.append("lpid-alloc", "L0", lpid=lpid, detail="L1 VM")
+        mem_base = self.ram_alloc.alloc(mem_size)
+        vm = L1Vm(self, lpid, mem_base, mem_size, backing, nesting, little_endian, nr_vcpus)
+        self.guests[lpid] = vm
+        self.set_ptbl_entry(lpid, C.PATE0_HR | vm.pgtable.dw0, 0, "(L1 partition tree)")
+        self.events.append(
+            "l1-create",
+            "L0",
+            lpid=lpid,
+            hpa=mem_base,
+            size=mem_size,
+            detail=f"nesting {'on' if nesting else 'off'}",
+        )
+        return vm
+
+    def destroy_l1(self, vm: L1Vm) -> None:
+        """``kvmppc_core_destroy_vm_hv``: release all nested guests, clear PATE, free LPID."""
+        from .nested import release_all_nested
+
+        release_all_nested(vm)
+        self.set_ptbl_entry(vm.lpid, 0, 0, "(L1 destroyed)")
+        self.lpids.free(vm.lpid)
+        self.events.append("lpid-free", "L0", lpid=vm.lpid)
+        del self.guests[vm.lpid]
+        vm.destroyed = True
+        self.events.append("l1-destroy", "L0", lpid=vm.lpid)
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One breach of the isolation invariant."""
+
+    where: str
+    lpid: int
+    addr: int
+    hpa: int
+    size: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.where} LPID {self.lpid}: {self.addr:#x} -> host {self.hpa:#x}+{self.size:#x} "
+            "outside the owner's allotment"
+        )
+
+
+def isolation_violations(l0: L0) -> list[Violation]:
+    """Every mapping that breaks isolation (empty list: the invariant holds).
+
+    The invariant: every partition-scoped tree that L0's partition table names for an
+    L1 or for a shadow LPID, and every shadow tree, maps host memory only inside the
+    allotment of the L1 that owns it. An LPID in the table that belongs to nobody must
+    have an empty entry.
+    """
+    out: list[Violation] = []
+    owners: dict[int, tuple[L1Vm, RadixTree]] = {}
+    for vm in l0.guests.values():
+        owners[vm.lpid] = (vm, vm.pgtable)
+        for gp in vm.nested.values():
+            owners[gp.shadow_lpid] = (vm, gp.shadow_pgtable)
+    for lpid in range(1, l0.ptab.num_lpids):
+        dw0, _dw1 = l0.ptab.raw(lpid)
+        if lpid not in owners:
+            if dw0:
+                out.append(Violation("PATE of an unowned", lpid, 0, dw0 & C.RPDB_MASK, 0))
+            continue
+        vm, tree = owners[lpid]
+        if dw0 and dw0 & C.RPDB_MASK != tree.root:
+            tree = RadixTree(l0.mem, l0.table_alloc, root=dw0 & C.RPDB_MASK)
+        lo, hi = vm.allotment
+        for m in tree.mappings() if dw0 else ():
+            if not (lo <= m.ra and m.ra + m.size <= hi):
+                kind = "L1 tree" if lpid == vm.lpid else "shadow tree"
+                out.append(Violation(kind, lpid, m.addr, m.ra, m.size))
+    return out

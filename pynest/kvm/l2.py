@@ -1,0 +1,453 @@
+"""L2 programs, the L0 run loop and H_ENTER_NESTED.
+
+An L2 runs a small deterministic :class:`Program`: loads, stores, hcalls and time
+passing, one op per instruction address (``entry + 4*i``). Every op's instruction fetch
+and data access goes through the real MMU (:func:`pynest.kvm.shadow.hw_translate`) with
+the L2's *shadow* LPID, so the L2 sees exactly what the shadow tables give it.
+
+**Modelling simplification.** Instruction words are not decoded from memory: the op at
+an address comes from the Program the L1 attached to that L2 (its "instruction
+memory"), but the fetch is still translated and can fault like a real one. An address
+outside the program is an illegal instruction (Hypervisor Emulation Assistance, 0xE40,
+which goes to the L1). A DSI/ISI caused by the L2's *own* process-scoped tables is
+delivered by hardware to the L2, which has no kernel here: the op is skipped and a
+``l2-guest-interrupt`` event records it.
+
+The L0 side follows ``kvmhv_enter_nested_guest`` (``book3s_hv_nested.c``, 4.20) and
+``kvmppc_handle_nested_exit`` (``book3s_hv.c``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..errors import ConfigError, check_int
+from ..mmu import constants as C
+from ..mmu.xlate import CpuState
+from .guest_state import (
+    HV_GUEST_STATE_V1_SIZE,
+    HV_GUEST_STATE_VERSION,
+    PT_REGS_SIZE,
+    HvGuestState,
+    PtRegs,
+    compose_l2_lpcr,
+    restore_hv_regs,
+    sanitise_hv_regs,
+    save_hv_regs,
+)
+from .hcalls import (
+    H_AUTHORITY,
+    H_INTERRUPT,
+    H_NOT_AVAILABLE,
+    H_P2,
+    H_PARAMETER,
+    H_TOO_HARD,
+    hcall_name,
+)
+from .nested import get_nested, put_nested, update_ptbl_cache
+from .shadow import (
+    DSISR_ISSTORE,
+    DSISR_SRR1_MATCH_64S,
+    EINTR,
+    HSRR1_HISI_WRITE,
+    RESUME_GUEST,
+    RESUME_HOST,
+    hw_translate,
+    nested_page_fault,
+)
+
+if TYPE_CHECKING:
+    from .host import L1Vm, Vcpu
+    from .nested import NestedGuest
+
+NR_CPUS = 2048  # CONFIG_NR_CPUS of the ppc64 pseries/powernv defconfigs
+TRAP_SYSTEM_RESET = 0x100
+TRAP_HV_DECREMENTER = 0x980
+TRAP_SYSCALL = 0xC00
+TRAP_H_DATA_STORAGE = 0xE00
+TRAP_H_INST_STORAGE = 0xE20
+TRAP_H_EMUL_ASSIST = 0xE40
+MAX_OPS_PER_ENTRY = 1_000_000  # a guard: programs are finite, this is never reached
+
+
+# ------------------------------------------------------------------ programs
+@dataclass(frozen=True, slots=True)
+class Load:
+    """Load the doubleword at ``ea`` into GPR ``rt``."""
+
+    ea: int
+    rt: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    """Store the doubleword ``value`` at ``ea``."""
+
+    ea: int
+    value: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Hcall:
+    """``sc 1``: r3 = ``nr``, r4.. = ``args``; goes to the L1 (trap 0xC00)."""
+
+    nr: int
+    args: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Spin:
+    """Compute for ``ticks`` timebase ticks (lets the L1's HDEC deadline pass)."""
+
+    ticks: int = 1
+
+
+Op = Load | Store | Hcall | Spin
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """Ops at ``entry``, ``entry + 4``, ...; ``fetch`` translates each instruction fetch."""
+
+    ops: tuple[Op, ...]
+    entry: int = 0
+    fetch: bool = True
+
+    def __post_init__(self) -> None:
+        check_int("entry", self.entry, bits=64)
+        for op in self.ops:
+            if not isinstance(op, (Load, Store, Hcall, Spin)):
+                raise ConfigError(f"{op!r} is not an L2 op (Load, Store, Hcall, Spin)")
+            if isinstance(op, (Load, Store)):
+                check_int("ea", op.ea, bits=64)
+
+    def op_at(self, nip: int) -> Op | None:
+        off = nip - self.entry
+        if off < 0 or off & 3 or off >> 2 >= len(self.ops):
+            return None
+        return self.ops[off >> 2]
+
+
+# ------------------------------------------------------------------ one L2 run
+def _cpu_for(vcpu: Vcpu, gp: NestedGuest, lpcr: int) -> CpuState:
+    vm = gp.l1_host
+    return CpuState(
+        ptcr=vm.l0.ptcr,
+        lpidr=gp.shadow_lpid,
+        pidr=vcpu.hv.get("pidr", 0) & 0xFFFF_FFFF,
+        lpcr=lpcr,
+        msr=vcpu.regs.msr & (2**64 - 1),
+    )
+
+
+def _guest_interrupt(vcpu: Vcpu, gp: NestedGuest, what: str, ea: int, cause: int) -> None:
+    vm = gp.l1_host
+    vm.l0.events.append(
+        "l2-guest-interrupt",
+        "L2",
+        lpid=vm.lpid,
+        l2_lpid=gp.l1_lpid,
+        shadow_lpid=gp.shadow_lpid,
+        ea=ea,
+        dsisr=cause,
+        detail=f"{what}: delivered to the L2 itself; op skipped",
+    )
+    vcpu.regs.nip += 4
+
+
+def _exit(vcpu: Vcpu, gp: NestedGuest, trap: int, detail: str = "") -> None:
+    vcpu.trap = trap
+    vm = gp.l1_host
+    vm.l0.events.append(
+        "exit",
+        "L2",
+        lpid=vm.lpid,
+        l2_lpid=gp.l1_lpid,
+        shadow_lpid=gp.shadow_lpid,
+        trap=trap,
+        ea=vcpu.regs.nip,
+        detail=detail,
+    )
+
+
+def _step(vcpu: Vcpu, gp: NestedGuest, cpu: CpuState) -> bool:
+    """Execute one op; True when the L2 stopped with an exit in ``vcpu.trap``."""
+    vm = gp.l1_host
+    l0 = vm.l0
+    regs = vcpu.regs
+    nip = regs.nip
+    program = vm.programs.get(gp.l1_lpid)
+    op = program.op_at(nip) if program is not None else None  # type: ignore[attr-defined]
+    if op is None:
+        vcpu.emul_inst = 0
+        _exit(vcpu, gp, TRAP_H_EMUL_ASSIST, "no instruction here (illegal instruction)")
+        return True
+    if program.fetch:  # type: ignore[union-attr]
+        t = hw_translate(l0, cpu, nip, "fetch")
+        f = t.fault
+        if f is not None:
+            if f.interrupt == "HISI":
+                vcpu.fault_gpa = f.asdr or 0
+                regs.msr = f.hsrr1 if f.hsrr1 is not None else regs.msr
+                _exit(vcpu, gp, TRAP_H_INST_STORAGE, f.reason)
+                return True
+            if f.interrupt == "HDSI":  # a table read of the fetch's walk
+                vcpu.fault_dar = f.hdar or 0
+                vcpu.fault_dsisr = f.hdsisr or 0
+                vcpu.fault_gpa = f.asdr or 0
+                _exit(vcpu, gp, TRAP_H_DATA_STORAGE, f.reason)
+                return True
+            _guest_interrupt(vcpu, gp, f.interrupt, nip, f.cause)
+            return False
+    if isinstance(op, Spin):
+        l0.timebase += op.ticks
+        regs.nip += 4
+        return False
+    if isinstance(op, Hcall):
+        regs.gpr[3] = op.nr & (2**64 - 1)
+        for i, a in enumerate(op.args[:9]):
+            regs.gpr[4 + i] = a & (2**64 - 1)
+        regs.nip += 4
+        l0.timebase += 1
+        _exit(vcpu, gp, TRAP_SYSCALL, f"sc 1: {hcall_name(op.nr)}")
+        return True
+    access = "load" if isinstance(op, Load) else "store"
+    t = hw_translate(l0, cpu, op.ea, access)
+    f = t.fault
+    if f is not None:
+        if f.interrupt == "HDSI":
+            vcpu.fault_dar = f.hdar or 0
+            vcpu.fault_dsisr = f.hdsisr or 0
+            vcpu.fault_gpa = f.asdr or 0
+            _exit(vcpu, gp, TRAP_H_DATA_STORAGE, f.reason)
+            return True
+        _guest_interrupt(vcpu, gp, f.interrupt, op.ea, f.cause)
+        return False
+    assert t.ra is not None
+    if isinstance(op, Load):
+        regs.gpr[op.rt] = int.from_bytes(l0.mem.read(t.ra, 8), "big")
+        value = regs.gpr[op.rt]
+    else:
+        l0.mem.write(t.ra, (op.value & (2**64 - 1)).to_bytes(8, "big"))
+        value = op.value
+    l0.events.append(
+        "l2-access",
+        "L2",
+        lpid=vm.lpid,
+        l2_lpid=gp.l1_lpid,
+        shadow_lpid=gp.shadow_lpid,
+        ea=op.ea,
+        gpa=t.gra,
+        hpa=t.ra,
+        detail=f"{access} {value:#x}{' (TLB hit)' if t.tlb_hit else ''}",
+    )
+    regs.nip += 4
+    l0.timebase += 1
+    return False
+
+
+def handle_nested_exit(vcpu: Vcpu) -> int:
+    """``kvmppc_handle_nested_exit`` (``book3s_hv.c``): RESUME_GUEST to re-enter the L2
+    without the L1, RESUME_HOST to return the trap to the L1, or a negative errno.
+
+    0x980 (HDEC) is L0's own tick in 4.20 (the deadline test is in the enter loop);
+    0xE00/0xE20 go to :func:`~pynest.kvm.shadow.nested_page_fault` (for an HISI the
+    fault DSISR is taken from HSRR1, plus ISSTORE when HISI_WRITE is set); every other
+    trap, including 0xC00 (an hcall from the L2) and 0xE40, goes to the L1.
+    """
+    gp: NestedGuest = vcpu.nested  # type: ignore[assignment]
+    trap = vcpu.trap
+    if trap == TRAP_HV_DECREMENTER:
+        return RESUME_GUEST
+    if trap == TRAP_H_INST_STORAGE:
+        vcpu.fault_dar = vcpu.regs.nip
+        vcpu.fault_dsisr = vcpu.regs.msr & DSISR_SRR1_MATCH_64S
+        if vcpu.regs.msr & HSRR1_HISI_WRITE:
+            vcpu.fault_dsisr |= DSISR_ISSTORE
+    if trap in (TRAP_H_DATA_STORAGE, TRAP_H_INST_STORAGE):
+        return nested_page_fault(vcpu)
+    del gp
+    return RESUME_HOST
+
+
+def run_single_vcpu(vcpu: Vcpu, gp: NestedGuest, hdec_exp: int, lpcr: int) -> int:
+    """One entry into the L2 until an exit, and L0's decision about it.
+
+    Stands for ``kvmhv_run_single_vcpu`` with ``vcpu->arch.nested`` set: the CPU runs
+    with LPIDR = the shadow LPID, the L2's PIDR and the composed LPCR; the hypervisor
+    decrementer fires when the timebase reaches ``hdec_exp``.
+    """
+    vm = gp.l1_host
+    l0 = vm.l0
+    cpu = _cpu_for(vcpu, gp, lpcr)
+    for _ in range(MAX_OPS_PER_ENTRY):
+        if l0.timebase >= hdec_exp:
+            _exit(vcpu, gp, TRAP_HV_DECREMENTER, "HDEC expired")
+            break
+        if _step(vcpu, gp, cpu):
+            break
+        cpu = cpu if vcpu.regs.msr == cpu.msr else _cpu_for(vcpu, gp, lpcr)
+    else:  # pragma: no cover
+        raise ConfigError("an L2 ran MAX_OPS_PER_ENTRY ops without an exit")
+    r = handle_nested_exit(vcpu)
+    if vcpu.queued_dsi is not None:
+        ea, dsisr = vcpu.queued_dsi
+        vcpu.queued_dsi = None
+        _guest_interrupt(vcpu, gp, "DSI queued by L0", ea, dsisr)
+    if vcpu.mmio_needed and vcpu.trap == TRAP_H_DATA_STORAGE:
+        op = vm.programs[gp.l1_lpid].op_at(vcpu.regs.nip)  # type: ignore[attr-defined]
+        if isinstance(op, Load):
+            vcpu.regs.gpr[op.rt] = 0  # no device model: the MMIO load reads 0
+        vcpu.regs.nip += 4
+    if r == RESUME_GUEST:
+        l0.events.append(
+            "resume",
+            "L0",
+            lpid=vm.lpid,
+            l2_lpid=gp.l1_lpid,
+            shadow_lpid=gp.shadow_lpid,
+            trap=vcpu.trap,
+        )
+    elif r == RESUME_HOST:
+        l0.events.append(
+            "reflect",
+            "L0",
+            lpid=vm.lpid,
+            l2_lpid=gp.l1_lpid,
+            shadow_lpid=gp.shadow_lpid,
+            trap=vcpu.trap,
+            dsisr=vcpu.fault_dsisr if vcpu.trap in (0xE00, 0xE20) else None,
+        )
+    else:
+        l0.events.append(
+            "error",
+            "L0",
+            lpid=vm.lpid,
+            l2_lpid=gp.l1_lpid,
+            shadow_lpid=gp.shadow_lpid,
+            trap=vcpu.trap,
+            detail=f"errno {r}",
+        )
+    return r
+
+
+# ------------------------------------------------------------------ H_ENTER_NESTED
+def _save_hv_return_state(vcpu: Vcpu, hv: HvGuestState) -> None:
+    """``save_hv_return_state`` (4.20): the L2's registers and the trap's fault data."""
+    for name in (
+        "dpdes",
+        "purr",
+        "spurr",
+        "ic",
+        "vtb",
+        "srr0",
+        "srr1",
+        "sprg0",
+        "sprg1",
+        "sprg2",
+        "sprg3",
+        "pidr",
+        "cfar",
+        "ppr",
+    ):
+        setattr(hv, name, vcpu.hv.get(name, 0))
+    hv.hfscr = vcpu.hfscr
+    if vcpu.trap == TRAP_H_DATA_STORAGE:
+        hv.hdar, hv.hdsisr, hv.asdr = vcpu.fault_dar, vcpu.fault_dsisr, vcpu.fault_gpa
+    elif vcpu.trap == TRAP_H_INST_STORAGE:
+        hv.asdr = vcpu.fault_gpa
+    elif vcpu.trap == TRAP_H_EMUL_ASSIST:
+        hv.heir = vcpu.emul_inst
+
+
+def enter_nested_guest(vm: L1Vm, hv_ptr: int, regs_ptr: int, vcpu: Vcpu) -> int:
+    """H_ENTER_NESTED: ``kvmhv_enter_nested_guest`` (``book3s_hv_nested.c``, 4.20).
+
+    H_NOT_AVAILABLE before any H_SET_PARTITION_TABLE; H_PARAMETER if the state or
+    registers cannot be read, vcpu_token >= NR_CPUS, or the lpid gets no nested guest;
+    H_P2 for a version other than 1; H_AUTHORITY if the results cannot be written back;
+    H_INTERRUPT for a pending signal; H_TOO_HARD after an MMIO exit. Otherwise the trap
+    number that ended the L2's run. The L2 MSR is forced to ME=1, HV=0 (as kernels from
+    5.x do; the 4.20 code loaded it unchanged).
+    """
+    l0 = vm.l0
+    if vm.l1_ptcr == 0:
+        return H_NOT_AVAILABLE
+    le = bool(vcpu.msr & C.MSR_LE)
+    hv_raw = vm.read_guest(hv_ptr, HV_GUEST_STATE_V1_SIZE)
+    regs_raw = vm.read_guest(regs_ptr, PT_REGS_SIZE)
+    if hv_raw is None or regs_raw is None:
+        return H_PARAMETER
+    hv = HvGuestState.from_bytes(hv_raw, le)
+    if hv.version != HV_GUEST_STATE_VERSION:
+        return H_P2
+    l2_regs = PtRegs.from_bytes(regs_raw, le)
+    if hv.vcpu_token >= NR_CPUS:
+        return H_PARAMETER
+    lpid = hv.lpid - (1 << 32) if hv.lpid >> 31 else hv.lpid  # a C int
+    gp = get_nested(vm, lpid, True)
+    if gp is None:
+        return H_PARAMETER
+    if not gp.l1_gr_to_hr:
+        update_ptbl_cache(gp)
+    # save the L1's state
+    saved_regs, saved_msr = vcpu.regs, vcpu.msr
+    saved_hv = save_hv_regs(vcpu.hv, vcpu.hfscr, vcpu.tb_offset)
+    saved_hfscr = vcpu.hfscr
+    hdec_exp = hv.hdec_expiry - vcpu.tb_offset
+    vcpu.tb_offset += hv.tb_offset
+    # switch to the L2
+    vcpu.nested = gp
+    vcpu.nested_vcpu_id = hv.vcpu_token
+    vcpu.regs = l2_regs
+    vcpu.regs.msr = (l2_regs.msr | C.MSR_ME) & ~C.MSR_HV
+    lpcr = compose_l2_lpcr(vcpu.lpcr, hv.lpcr)
+    safe = sanitise_hv_regs(vcpu.hfscr, hv)
+    vcpu.hv = restore_hv_regs(safe)
+    vcpu.hfscr = safe.hfscr
+    vcpu.mmio_needed = False
+    gp.prev_cpu[hv.vcpu_token] = vcpu.vcpu_id
+    l0.events.append(
+        "enter",
+        "L0",
+        lpid=vm.lpid,
+        l2_lpid=gp.l1_lpid,
+        shadow_lpid=gp.shadow_lpid,
+        ea=l2_regs.nip,
+        detail=f"LPCR {lpcr:#x} HFSCR {safe.hfscr:#x} hdec_exp {hdec_exp}",
+    )
+    vcpu.trap = 0
+    r = RESUME_GUEST
+    while True:
+        if vcpu.pending_signal:
+            vcpu.pending_signal = False
+            r = -EINTR
+            break
+        if l0.timebase >= hdec_exp:
+            vcpu.trap = TRAP_HV_DECREMENTER
+            r = RESUME_HOST
+            break
+        r = run_single_vcpu(vcpu, gp, hdec_exp, lpcr)
+        if r != RESUME_GUEST:
+            break
+    # save the L2's state for the L1
+    l2_out = vcpu.regs
+    _save_hv_return_state(vcpu, hv)
+    # restore the L1
+    vcpu.nested = None
+    vcpu.regs, vcpu.msr = saved_regs, saved_msr
+    vcpu.tb_offset = saved_hv.tb_offset
+    vcpu.hv = restore_hv_regs(saved_hv)
+    vcpu.hfscr = saved_hfscr
+    put_nested(gp)
+    if not vm.write_guest(hv_ptr, hv.to_bytes(le)) or not vm.write_guest(
+        regs_ptr, l2_out.to_bytes(le)
+    ):
+        return H_AUTHORITY
+    if r == -EINTR:
+        return H_INTERRUPT
+    if vcpu.mmio_needed:
+        vcpu.mmio_needed = False
+        return H_TOO_HARD
+    return vcpu.trap

@@ -1,0 +1,765 @@
+"""Shadow page tables: nested page faults, the nested rmap, and tlbie emulation.
+
+The hardware runs an L2 with its *shadow* LPID: the real partition-table entry names
+L0's shadow tree (L2 guest real -> host real) and the L2's own process table. A miss in
+the shadow tree is an HDSI/HISI that L0 takes first (``kvmhv_nested_page_fault``): it
+walks the L1's partition-scoped tree for the L2 (in L1 memory), reflects what the L1
+must see, and otherwise inserts a shadow PTE combining the L1's and L0's mappings.
+Invalidations come from the L1 (H_TLB_INVALIDATE, emulated by
+``kvmhv_emulate_priv_tlbie``) and from L0 taking an L1 page away (the nested rmap).
+
+Sources: ``arch/powerpc/kvm/book3s_hv_nested.c`` and ``book3s_64_mmu_radix.c``.
+
+**One deliberate hardware detail.** pynest's MMU follows QEMU 7.2, which sets R and C
+in a partition-scoped PTE itself. POWER9 does not: it raises an HDSI/HISI with
+DSISR[ATOMIC_RC] (the kernel's DSISR_SET_RC), and the nested-HV code depends on that
+(a shadow PTE has R only if the L1's PTE has R). :func:`hw_translate` therefore undoes
+a partition-scoped R/C update made while an L2 runs and turns it into that interrupt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..mmu import constants as C
+from ..mmu.xlate import CpuState, Fault, Translation, translate
+from .hcalls import H_NO_MEM, H_NOT_FOUND, H_PARAMETER, H_SUCCESS
+from .nested import NestedGuest, flush_nested, get_nested, put_nested, update_ptbl_cache
+
+if TYPE_CHECKING:
+    from .host import L0, L1Vm, Vcpu
+
+# errno values the kernel paths return (negated)
+EINVAL, ENOENT, EFAULT, EAGAIN, EINTR = 22, 2, 14, 11, 4
+RESUME_GUEST = 0
+RESUME_HOST = 2  # RESUME_FLAG_HOST
+
+# Linux PTE bits (asm/book3s/64/pgtable.h); equal to the ISA EAA/R/C bits
+_PAGE_EXEC, _PAGE_WRITE, _PAGE_READ = 0x1, 0x2, 0x4
+_PAGE_DIRTY, _PAGE_ACCESSED = 0x80, 0x100
+_PAGE_PRESENT, _PAGE_PTE = C.PTE_V, C.PTE_L
+PTE_RPN_MASK = 0x01FF_FFFF_FFFF_F000
+PMD_SHIFT, PUD_SHIFT = 21, 30
+
+# DSISR bits (asm/reg.h)
+DSISR_NOHPTE = 0x4000_0000
+DSISR_NOEXEC_OR_G = 0x1000_0000
+DSISR_PROTFAULT = 0x0800_0000
+DSISR_BADACCESS = 0x0400_0000
+DSISR_ISSTORE = 0x0200_0000
+DSISR_UNSUPP_MMU = 0x0008_0000
+DSISR_SET_RC = 0x0004_0000
+DSISR_PRTABLE_FAULT = 0x0002_0000
+DSISR_BAD_COPYPASTE = 0x0000_0008
+DSISR_BAD_FAULT_64S = (
+    0x8000_0000
+    | DSISR_BADACCESS
+    | 0x0010_0000  # DSISR_BAD_FAULT_32S
+    | 0x2000_0000
+    | DSISR_UNSUPP_MMU
+    | DSISR_PRTABLE_FAULT
+    | 0x4000  # ATTR_CONFLICT, ICSWX_NO_CT
+    | DSISR_BAD_COPYPASTE
+    | 0x4
+    | 0x2  # BAD_AMO, BAD_CI_LDST
+)
+SRR1_ISI_N_G_OR_CIP = 0x1000_0000
+SRR1_MSR_BITS = ~0x783F_0000 & (2**64 - 1)
+DSISR_SRR1_MATCH_64S = (
+    DSISR_NOHPTE
+    | DSISR_NOEXEC_OR_G
+    | DSISR_PROTFAULT
+    | 0x0020_0000  # KEYFAULT
+    | DSISR_UNSUPP_MMU
+    | DSISR_SET_RC
+    | DSISR_PRTABLE_FAULT
+)
+HSRR1_HISI_WRITE = 0x0001_0000
+
+# nested rmap entries (asm/kvm_book3s_64.h, 4.20 layout)
+RMAP_NESTED_LPID_MASK = 0xFFF0_0000_0000_0000
+RMAP_NESTED_LPID_SHIFT = 52
+RMAP_NESTED_GPA_MASK = 0x000F_FFFF_FFFF_F000
+RMAP_NESTED_IS_SINGLE_ENTRY = 0x1
+
+_P9_RADIX_BITS = (5, 9, 9, 13)  # p9_supported_radix_bits, indexed by level (3 = root)
+_AP_SHIFT = {0: 12, 5: 16, 1: 21, 2: 30}  # radix AP encodings (mmu_psize_defs[].ap)
+
+
+@dataclass(frozen=True, slots=True)
+class Gpte:
+    """``struct kvmppc_pte`` as the L1-tree walk fills it."""
+
+    raddr: int
+    page_shift: int
+    may_read: bool
+    may_write: bool
+    may_execute: bool
+    rc: int
+    pte: int
+
+
+# ------------------------------------------------------------------ the L1's tree
+def walk_l1_tree(vm: L1Vm, root: int, eaddr: int) -> tuple[int, Gpte | None, int]:
+    """Walk a radix tree in L1 memory: returns (0 or -errno, gpte, fault address).
+
+    Models ``kvmppc_mmu_walk_radix_tree`` (``book3s_64_mmu_radix.c``): only a 52-bit
+    tree; level sizes 13/9/9 and 9 or 5 at the bottom (-EINVAL otherwise); a table base
+    not aligned to its size, a leaf at the root, a missing leaf at the bottom, or a leaf
+    whose address is not aligned to its page is -EINVAL; an invalid entry -ENOENT; an
+    entry address outside L1 memory (``kvm_read_guest`` fails) -EFAULT with the
+    address.
+    """
+    rts = ((root & C.RTS1_MASK) >> (C.RTS1_SHIFT - 3)) | ((root & C.RTS2_MASK) >> C.RTS2_SHIFT)
+    bits = root & C.RPDS_MASK
+    base = root & C.RPDB_MASK
+    offset = rts + 31
+    if offset != 52:
+        return -EINVAL, None, 0
+    pte = 0
+    level = 3
+    while level >= 0:
+        if level and bits != _P9_RADIX_BITS[level]:
+            return -EINVAL, None, 0
+        if level == 0 and bits not in (5, 9):
+            return -EINVAL, None, 0
+        offset -= bits
+        index = (eaddr >> offset) & ((1 << bits) - 1)
+        if base & ((1 << (bits + 3)) - 1):
+            return -EINVAL, None, 0
+        addr = base + index * 8
+        data = vm.read_guest(addr, 8)
+        if data is None:
+            return -EFAULT, None, addr
+        pte = int.from_bytes(data, "big")
+        if not pte & _PAGE_PRESENT:
+            return -ENOENT, None, 0
+        if pte & _PAGE_PTE:
+            break
+        base = pte & C.RPDB_MASK
+        bits = pte & C.RPDS_MASK
+        level -= 1
+    if level < 0 or level == 3:
+        return -EINVAL, None, 0
+    gpa = pte & PTE_RPN_MASK
+    if gpa & ((1 << offset) - 1):
+        return -EINVAL, None, 0
+    gpa |= eaddr & ((1 << offset) - 1)
+    gpte = Gpte(
+        gpa,
+        offset,
+        bool(pte & _PAGE_READ),
+        bool(pte & _PAGE_WRITE),
+        bool(pte & _PAGE_EXEC),
+        pte & (_PAGE_ACCESSED | _PAGE_DIRTY),
+        pte,
+    )
+    return 0, gpte, 0
+
+
+def translate_addr_nested(
+    vcpu: Vcpu, gp: NestedGuest, n_gpa: int, dsisr: int
+) -> tuple[int, Gpte | None]:
+    """``kvmhv_translate_addr_nested``: L2 guest real -> L1 guest real, or reflect.
+
+    Returns (0, gpte) when the L1 maps ``n_gpa`` with the needed permission, else
+    (RESUME_HOST, None) after setting the fault the L1 will see: fault_dsisr = ISSTORE
+    from the original DSISR plus UNSUPP_MMU (-EINVAL), NOHPTE (-ENOENT),
+    PRTABLE_FAULT (-EFAULT, fault_gpa = the table address) or PROTFAULT /
+    SRR1_ISI_N_G_OR_CIP for a permission miss. For an HISI the bits also go into the
+    L2's MSR image (HSRR1), where an L1 looks for them.
+    """
+    flags = dsisr & DSISR_ISSTORE
+    ret, gpte, fault_addr = walk_l1_tree(gp.l1_host, gp.l1_gr_to_hr, n_gpa)
+    if ret:
+        if ret == -EINVAL:
+            flags |= DSISR_UNSUPP_MMU
+        elif ret == -ENOENT:
+            flags |= DSISR_NOHPTE
+        elif ret == -EFAULT:
+            flags |= DSISR_PRTABLE_FAULT
+            vcpu.fault_gpa = fault_addr
+        else:  # pragma: no cover - the walk returns only the three above
+            return ret, None
+    else:
+        assert gpte is not None
+        if dsisr & DSISR_ISSTORE:
+            if gpte.may_write:
+                return 0, gpte
+            flags |= DSISR_PROTFAULT
+        elif vcpu.trap == C.VEC_HISI:
+            if gpte.may_execute:
+                return 0, gpte
+            flags |= SRR1_ISI_N_G_OR_CIP
+        else:
+            if gpte.may_read or gpte.may_write:
+                return 0, gpte
+            flags |= DSISR_PROTFAULT
+    vcpu.fault_dsisr = flags
+    if vcpu.trap == C.VEC_HISI:
+        vcpu.regs.msr = (vcpu.regs.msr & SRR1_MSR_BITS) | flags
+    return RESUME_HOST, None
+
+
+# ------------------------------------------------------------------ shadow tree edits
+def _event(vm: L1Vm, kind: str, gp: NestedGuest | None, **kw: object) -> None:
+    vm.l0.events.append(
+        kind,
+        "L0",
+        lpid=vm.lpid,
+        l2_lpid=gp.l1_lpid if gp else None,
+        shadow_lpid=gp.shadow_lpid if gp else None,
+        **kw,
+    )  # type: ignore[arg-type]
+
+
+def _shadow_leaves(
+    l0: L0,
+    table: int,
+    nls: int,
+    remaining: int,
+    prefix: int,
+    lo: int,
+    hi: int,
+    out: list[tuple[int, int, int, int]],
+) -> None:
+    """(addr, slot, pte, shift) of every valid leaf of a subtree overlapping [lo, hi)."""
+    shift = remaining - nls
+    first = max(0, (lo - prefix) >> shift) if lo > prefix else 0
+    last = min((1 << nls) - 1, (hi - 1 - prefix) >> shift)
+    for i in range(first, last + 1):
+        slot = table + 8 * i
+        entry = l0.mem.read_u64(slot)
+        if not entry & C.PTE_V:
+            continue
+        addr = prefix | (i << shift)
+        if entry & C.PTE_L:
+            out.append((addr, slot, entry, shift))
+        else:
+            sub = entry & C.PDE_NLS
+            if 0 < sub <= shift:
+                _shadow_leaves(l0, entry & C.PDE_NLB, sub, shift, addr, lo, hi, out)
+
+
+def shadow_leaves(
+    gp: NestedGuest, lo: int = 0, hi: int = 1 << 52
+) -> list[tuple[int, int, int, int]]:
+    """Every shadow PTE of ``gp`` overlapping L2 guest real [lo, hi): (addr, slot, pte, shift)."""
+    out: list[tuple[int, int, int, int]] = []
+    if gp.shadow_pgtable is not None:
+        l0 = gp.l1_host.l0
+        _shadow_leaves(l0, gp.shadow_pgtable.root, C.ROOT_NLS, 52, 0, lo, hi, out)
+    return out
+
+
+def unmap_shadow_pte(gp: NestedGuest, gpa: int, slot: int, pte: int, shift: int) -> None:
+    """``kvmppc_unmap_pte`` on a shadow tree: clear the PTE, then a partition-scoped
+    tlbie of that page for the shadow LPID (``kvmppc_radix_tlbie_page``)."""
+    vm = gp.l1_host
+    vm.l0.mem.write_u64(slot, 0)
+    size = 1 << shift
+    n = vm.l0.flush_page(gp.shadow_lpid, gpa & -size, size) if size in C.PAGE_SIZES else 0
+    _event(vm, "shadow-remove", gp, gpa=gpa & -size, hpa=pte & PTE_RPN_MASK & -size, size=size)
+    if n:
+        _event(vm, "tlbie", gp, gpa=gpa & -size, size=size, detail=f"{n} TLB entries")
+
+
+def free_pgtable_radix(gp: NestedGuest) -> int:
+    """``kvmppc_free_pgtable_radix`` on the shadow tree: every shadow PTE and every
+    lower-level table goes; the (now empty) PGD stays. No TLB flush here: callers
+    follow with ``kvmhv_flush_lpid`` or a partition-table update. Returns the count."""
+    tree = gp.shadow_pgtable
+    if tree is None:
+        return 0
+    vm = gp.l1_host
+    l0 = vm.l0
+    leaves = shadow_leaves(gp)
+    for base in tree.tables[1:]:
+        l0.table_alloc.free(base)
+    for i in range(1 << C.ROOT_NLS):
+        if l0.mem.read_u64(tree.root + 8 * i):
+            l0.mem.write_u64(tree.root + 8 * i, 0)
+    tree.tables = [tree.root]
+    _event(vm, "shadow-flush", gp, detail=f"{len(leaves)} shadow PTEs dropped")
+    return len(leaves)
+
+
+def _dir_slot(l0: L0, root: int, addr: int, shift: int) -> int | None:
+    """The slot at the level where a ``2**shift`` leaf for ``addr`` would sit, walking
+    existing directories only (None if a directory above is missing)."""
+    table, nls, remaining = root, C.ROOT_NLS, 52
+    while True:
+        slot = table + 8 * ((addr >> (remaining - nls)) & ((1 << nls) - 1))
+        remaining -= nls
+        if remaining <= shift:
+            return slot
+        entry = l0.mem.read_u64(slot)
+        if not entry & C.PTE_V or entry & C.PTE_L:
+            return None
+        table, nls = entry & C.PDE_NLB, entry & C.PDE_NLS
+
+
+def _free_subtree(l0: L0, tree: object, pde: int) -> None:
+    """Free the (leaf-free) lower-level tables under directory entry ``pde``."""
+    base = pde & C.PDE_NLB
+    nls = pde & C.PDE_NLS
+    for i in range(1 << nls):
+        entry = l0.mem.read_u64(base + 8 * i)
+        if entry & C.PTE_V and not entry & C.PTE_L:
+            _free_subtree(l0, tree, entry)
+    if base in tree.tables:  # type: ignore[attr-defined]
+        tree.tables.remove(base)  # type: ignore[attr-defined]
+        l0.mem.write(base, bytes(8 << nls))
+        l0.table_alloc.free(base)
+
+
+def create_shadow_pte(gp: NestedGuest, pte: int, n_gpa: int, shift: int) -> int:
+    """Insert ``pte`` for ``[n_gpa, n_gpa + 2**shift)`` in the shadow tree; returns its slot.
+
+    Models ``kvmppc_create_pte`` on ``gp->shadow_pgtable``: overlapping older leaves
+    (a smaller page inside, a larger page around) are unmapped first, a now-unused
+    lower-level table in the way is dropped.
+    """
+    vm = gp.l1_host
+    l0 = vm.l0
+    tree = gp.shadow_pgtable
+    assert tree is not None
+    size = 1 << shift
+    for addr, slot, old, old_shift in shadow_leaves(gp, n_gpa, n_gpa + size):
+        if old_shift == shift and addr == n_gpa:
+            continue  # replaced in place below
+        unmap_shadow_pte(gp, addr, slot, old, old_shift)
+    ra = pte & PTE_RPN_MASK & -size
+    slot = _dir_slot(l0, tree.root, n_gpa, shift)
+    if slot is not None and l0.mem.read_u64(slot) & C.PTE_V:
+        old = l0.mem.read_u64(slot)
+        if old & C.PTE_L:
+            if old != pte:  # same page, new bits: update in place, flush the old one
+                l0.mem.write_u64(slot, pte)
+                l0.flush_page(gp.shadow_lpid, n_gpa, size)
+        else:  # a lower-level table in the way (its leaves were removed above)
+            _free_subtree(l0, tree, old)
+            l0.mem.write_u64(slot, pte)
+    else:
+        slot = tree.map(n_gpa, ra, size, "")
+    l0.mem.write_u64(slot, pte)
+    _event(vm, "shadow-insert", gp, gpa=n_gpa, hpa=ra, size=size, detail=f"pte {pte:#018x}")
+    return slot
+
+
+def insert_nest_rmap(vm: L1Vm, gfn: int, rmap: int) -> bool:
+    """``kvmhv_insert_nest_rmap``: add ``rmap`` to L1 page ``gfn``'s list unless an
+    entry with the same LPID and GPA is there. Returns whether it was added."""
+    chain = vm.rmap.setdefault(gfn, [])
+    mask = RMAP_NESTED_LPID_MASK | RMAP_NESTED_GPA_MASK
+    if any(not (r ^ rmap) & mask for r in chain):
+        return False
+    chain.append(rmap)
+    vm.l0.events.append(
+        "rmap-insert",
+        "L0",
+        lpid=vm.lpid,
+        l2_lpid=rmap >> RMAP_NESTED_LPID_SHIFT,
+        gpa=rmap & RMAP_NESTED_GPA_MASK,
+        l1_gpa=gfn << vm.page_shift,
+    )
+    return True
+
+
+def rmap_head(vm: L1Vm, gfn: int) -> int | list[int]:
+    """What ``memslot->arch.rmap[gfn]`` holds in the kernel: 0, a single entry stored
+    inline with RMAP_NESTED_IS_SINGLE_ENTRY, or (shown as a list) an llist."""
+    chain = vm.rmap.get(gfn, [])
+    if not chain:
+        return 0
+    if len(chain) == 1:
+        return chain[0] | RMAP_NESTED_IS_SINGLE_ENTRY
+    return list(reversed(chain))  # llist_add pushes at the head
+
+
+def remove_nest_rmap_range(vm: L1Vm, gpa: int, hpa: int, nbytes: int) -> int:
+    """``kvmhv_remove_nest_rmap_range``: L0 unmapped L1 pages [gpa, gpa+nbytes) that
+    were at host ``hpa``; remove every shadow PTE that still maps that host memory.
+
+    Each L1 frame's list is taken whole; an entry whose nested guest is gone, or whose
+    shadow PTE now points elsewhere (a stale entry), is just dropped. Returns how many
+    shadow PTEs were removed.
+    """
+    mask = PTE_RPN_MASK & ~(nbytes - 1)
+    hpa &= mask
+    removed = 0
+    first = gpa >> vm.page_shift
+    for gfn in range(first, first + (nbytes >> vm.page_shift)):
+        for rmap in vm.rmap.pop(gfn, []):
+            n_gpa = rmap & RMAP_NESTED_GPA_MASK
+            gp = vm.nested.find(rmap >> RMAP_NESTED_LPID_SHIFT)
+            if gp is None or gp.shadow_pgtable is None:
+                continue
+            found = gp.shadow_pgtable.find_leaf(n_gpa)
+            if found is not None and found[1] & mask == hpa:
+                unmap_shadow_pte(gp, n_gpa, found[0], found[1], found[2])
+                removed += 1
+    return removed
+
+
+def invalidate_shadow_pte(gp: NestedGuest, gpa: int) -> tuple[bool, int]:
+    """``kvmhv_invalidate_shadow_pte``: unmap the shadow PTE covering ``gpa`` if any;
+    returns (removed, its shift or L0's PAGE_SHIFT)."""
+    vm = gp.l1_host
+    found = gp.shadow_pgtable.find_leaf(gpa) if gp.shadow_pgtable is not None else None
+    if found is None:
+        return False, vm.page_shift
+    slot, pte, shift = found
+    unmap_shadow_pte(gp, gpa, slot, pte, shift)
+    return True, shift
+
+
+# ------------------------------------------------------------------ the page fault
+def handle_nested_set_rc(vcpu: Vcpu, gp: NestedGuest, n_gpa: int, gpte: Gpte, dsisr: int) -> int:
+    """``kvmhv_handle_nested_set_rc``: set R (and C on a write) on the L1's behalf.
+
+    If the L1's own PTE lacks a needed bit the fault is the L1's (RESUME_HOST).
+    Otherwise R/C are set in L0's PTE for the L1 page and in the shadow PTE; a missing
+    PTE in either is -EINVAL.
+    """
+    vm = gp.l1_host
+    writing = bool(dsisr & DSISR_ISSTORE)
+    need = _PAGE_ACCESSED | (_PAGE_DIRTY if writing else 0)
+    if need & ~gpte.rc:
+        return RESUME_HOST
+    for tree_pte, addr, who in (
+        (vm.find_pte(gpte.raddr), gpte.raddr, "L0 PTE of the L1"),
+        (gp.shadow_pgtable.find_leaf(n_gpa) if gp.shadow_pgtable else None, n_gpa, "shadow PTE"),
+    ):
+        if tree_pte is None:
+            return -EINVAL
+        slot, pte, _shift = tree_pte
+        vm.l0.mem.write_u64(slot, pte | need)
+        _event(
+            vm,
+            "rc-update",
+            gp,
+            gpa=n_gpa,
+            l1_gpa=gpte.raddr,
+            detail=f"{'R+C' if writing else 'R'} in {who} @ {addr:#x}",
+        )
+    return 0
+
+
+def nested_page_fault(vcpu: Vcpu) -> int:
+    """``kvmhv_nested_page_fault`` / ``__kvmhv_nested_page_fault`` for ``vcpu.nested``.
+
+    Uses fault_dar (EA), fault_dsisr and fault_gpa (ASDR: the L2 guest real address)
+    saved at the HDSI/HISI. Returns RESUME_GUEST (L2 retries), RESUME_HOST (the L1
+    gets the trap, with fault_dsisr/fault_gpa as set for it) or a negative errno.
+    """
+    gp: NestedGuest = vcpu.nested  # type: ignore[assignment]
+    vm = gp.l1_host
+    l0 = vm.l0
+    dsisr = vcpu.fault_dsisr
+    ea = vcpu.fault_dar
+    writing = bool(dsisr & DSISR_ISSTORE)
+    if not gp.l1_gr_to_hr:
+        update_ptbl_cache(gp)
+        if not gp.l1_gr_to_hr:
+            return RESUME_HOST
+    n_gpa = vcpu.fault_gpa & ~0xF000_0000_0000_0FFF
+    if not dsisr & DSISR_PRTABLE_FAULT:
+        n_gpa |= ea & 0xFFF
+    ret, gpte = translate_addr_nested(vcpu, gp, n_gpa, dsisr)
+    if ret == RESUME_HOST and dsisr & (
+        DSISR_PROTFAULT | DSISR_BADACCESS | DSISR_NOEXEC_OR_G | DSISR_BAD_COPYPASTE
+    ):
+        invalidate_shadow_pte(gp, n_gpa)
+        return RESUME_GUEST
+    if ret:
+        return ret
+    assert gpte is not None
+    if dsisr & DSISR_SET_RC:
+        ret = handle_nested_set_rc(vcpu, gp, n_gpa, gpte, dsisr)
+        if ret == RESUME_HOST:
+            return ret
+        if ret:
+            invalidate_shadow_pte(gp, n_gpa)
+            return RESUME_GUEST
+        dsisr &= ~DSISR_SET_RC
+        if not dsisr & (DSISR_BAD_FAULT_64S | DSISR_NOHPTE | DSISR_PROTFAULT):
+            return RESUME_GUEST
+    l1_shift = gpte.page_shift
+    page_shift = vm.page_shift
+    if l1_shift < page_shift:
+        _event(
+            vm,
+            "error",
+            gp,
+            gpa=n_gpa,
+            detail=f"L1 guest page shift ({l1_shift}) less than our own ({page_shift})",
+        )
+        return -EINVAL
+    gpa = gpte.raddr
+    gfn = gpa >> page_shift
+    if not vm.is_visible_gfn(gfn):  # no memslot: an L1 device, or a bad table address
+        if dsisr & (DSISR_PRTABLE_FAULT | DSISR_BADACCESS):
+            vcpu.queued_dsi = (ea, dsisr)
+            return RESUME_GUEST
+        vcpu.mmio_needed = True
+        _event(vm, "error", gp, ea=ea, l1_gpa=gpa, detail="MMIO: no memslot, L0 emulates")
+        return RESUME_HOST
+    found = vm.find_pte(gpa)
+    if found is None or (writing and not found[1] & _PAGE_WRITE):
+        pte, shift = vm.instantiate_page(gpa, writing)
+    else:
+        _slot, pte, shift = found
+    gfn = (gpa & ~((1 << shift) - 1)) >> page_shift
+    perm = 0
+    perm |= 0 if gpte.may_read else _PAGE_READ
+    perm |= 0 if gpte.may_write else _PAGE_WRITE
+    perm |= 0 if gpte.may_execute else _PAGE_EXEC
+    perm |= 0 if gpte.rc & _PAGE_ACCESSED else _PAGE_ACCESSED
+    perm |= 0 if (gpte.rc & _PAGE_DIRTY and writing) else _PAGE_DIRTY
+    pte &= ~perm
+    if shift > l1_shift:
+        actual = PMD_SHIFT if PMD_SHIFT < l1_shift else page_shift
+        pte |= gpa & ((1 << shift) - (1 << actual))
+        shift = actual
+    n_gpa &= ~((1 << shift) - 1)
+    _event(
+        vm,
+        "nested-fault",
+        gp,
+        ea=ea,
+        gpa=n_gpa,
+        l1_gpa=gpa,
+        size=1 << shift,
+        dsisr=dsisr,
+        detail="shadow PTE = L1 mapping combined with L0's",
+    )
+    create_shadow_pte(gp, pte, n_gpa, shift)
+    rmap = (n_gpa & RMAP_NESTED_GPA_MASK) | (gp.l1_lpid << RMAP_NESTED_LPID_SHIFT)
+    insert_nest_rmap(vm, gfn, rmap)
+    del l0
+    return RESUME_GUEST
+
+
+# ------------------------------------------------------------------ the hardware view
+def hw_translate(l0: L0, cpu: CpuState, ea: int, access: str) -> Translation:
+    """One access as POWER9 performs it for a guest of L0, through L0's TLB.
+
+    :func:`pynest.mmu.translate` plus the POWER9 rule for partition-scoped R/C: when the
+    walk needed to set R or C in a partition-scoped (here: shadow) PTE, the update is
+    undone and the result is an HDSI (HISI for an instruction fetch) with
+    DSISR_ATOMIC_RC (= the kernel's DSISR_SET_RC), PRTABLE_FAULT if the PTE mapped a
+    table the walk read, and ASDR = the guest real address concerned.
+    """
+    t = translate(l0.mem, cpu, ea, access, tlb=l0.tlb)
+    part = [u for u in t.rc_updates if u.tree == "partition"]
+    if not part:
+        return t
+    for u in reversed(part):
+        l0.mem.store64(u.hra, u.old)
+    if t.fault is None and t.lpid is not None:
+        hit = l0.tlb.lookup(t.lpid, t.pid, ea & C.EA_NOQUAD_MASK)
+        if hit is not None:
+            del l0.tlb.entries[(hit.lpid, hit.pid, hit.page_size, hit.epn)]
+    first = part[0]
+    steps = t.raw_steps
+    gra, table = t.gra, False
+    for i, step in enumerate(steps):
+        if step[0] == "partition" and step[4] == first.hra:
+            nxt = next((s for s in steps[i + 1 :] if s[0] != "partition"), None)
+            if nxt is not None and nxt[0] in ("process", "process-table"):
+                gra, table = nxt[3], True
+            break
+    cause = C.DSISR_ATOMIC_RC | (C.DSISR_PRTABLE_FAULT if table else 0)
+    image = cpu.msr & ~C.SRR1_INTERRUPT_MASK
+    if access == "fetch" and not table:
+        f = Fault(
+            "HISI",
+            cause,
+            "partition",
+            "R/C update needed in a partition-scoped PTE",
+            hsrr0=ea,
+            hsrr1=image | cause,
+            asdr=gra,
+        )
+    else:
+        if access == "store" and not table:
+            cause |= C.DSISR_ISSTORE
+        f = Fault(
+            "HDSI",
+            cause,
+            "partition",
+            "R/C update needed in a partition-scoped PTE",
+            hdsisr=cause,
+            hdar=ea,
+            asdr=gra,
+            hsrr1=image,
+        )
+    t.fault = f
+    t.ra = None
+    t.notes.append("POWER9: partition-scoped R/C are not set by hardware; HDSI/HISI[ATOMIC_RC]")
+    return t
+
+
+# ------------------------------------------------------------------ H_TLB_INVALIDATE
+def _ap_to_shift(ap: int) -> int:
+    """``ap_to_shift``: page shift of a radix AP encoding, -1 if none."""
+    return _AP_SHIFT.get(ap, -1)
+
+
+def emulate_tlbie_tlb_addr(vm: L1Vm, lpid: int, ap: int, epn: int) -> int:
+    """``kvmhv_emulate_tlbie_tlb_addr``: invalidate the shadow PTEs behind one L1 page.
+
+    One L1 page may be backed by several smaller shadow PTEs, so the loop steps by the
+    size of each shadow PTE found. An AP below L0's page size makes the kernel's page
+    count ``1UL << (shift - PAGE_SHIFT)`` a negative shift, which ppc64 ``sld``
+    evaluates to 0: the loop body then runs once.
+    """
+    shift = _ap_to_shift(ap)
+    if shift < 0:
+        return -EINVAL
+    addr = (epn << 12) & ~((1 << shift) - 1) & (2**64 - 1)
+    page_shift = vm.page_shift
+    npages = 1 << (shift - page_shift) if shift >= page_shift else 0
+    gp = get_nested(vm, lpid, False)
+    if gp is None:
+        return 0
+    while True:
+        _removed, shadow_shift = invalidate_shadow_pte(gp, addr)
+        npages -= 1 << (shadow_shift - page_shift)
+        addr += 1 << shadow_shift
+        if npages <= 0:
+            break
+    put_nested(gp)
+    return 0
+
+
+def emulate_tlbie_lpid(vm: L1Vm, gp: NestedGuest, ric: int) -> None:
+    """``kvmhv_emulate_tlbie_lpid``: RIC 0 drops the whole shadow tree and flushes the
+    shadow LPID; RIC 1 (page-walk cache) is a no-op, L0 caches no L1 walk; RIC 2 is
+    ``kvmhv_flush_nested`` (which may remove the guest)."""
+    if ric == 0:
+        free_pgtable_radix(gp)
+        vm.l0.flush_lpid(gp.shadow_lpid)
+    elif ric == 2:
+        flush_nested(gp)
+
+
+def emulate_priv_tlbie(vm: L1Vm, instr: int, rsval: int, rbval: int) -> int:
+    """``kvmhv_emulate_priv_tlbie``: 0 or -EINVAL.
+
+    RIC = instr bits 18-19, PRS bit 17, R bit 16 (of the 32-bit image); LPID = RS low 32
+    bits (a C ``int``); IS = RB bits 10-11; AP bits 5-7; EPN = RB >> 12. R=0, PRS=1,
+    RIC=3, IS=1, and IS=0 with RIC 1 or 2 are refused.
+    """
+    instr &= 0xFFFF_FFFF
+    ric = (instr >> 18) & 3
+    prs = (instr >> 17) & 1
+    r = (instr >> 16) & 1
+    lpid = rsval & 0xFFFF_FFFF
+    if lpid >> 31:
+        lpid -= 1 << 32
+    is_ = (rbval >> 10) & 3
+    if not r or prs or ric == 3 or is_ == 1 or (not is_ and ric in (1, 2)):
+        return -EINVAL
+    if is_ == 0:
+        return emulate_tlbie_tlb_addr(vm, lpid, (rbval >> 5) & 7, rbval >> 12)
+    if is_ == 2:
+        gp = get_nested(vm, lpid, False)
+        if gp is not None:
+            emulate_tlbie_lpid(vm, gp, ric)
+            put_nested(gp)
+        return 0
+    for _l, gp in vm.nested.items():
+        emulate_tlbie_lpid(vm, gp, ric)
+    return 0
+
+
+def do_nested_tlbie(vm: L1Vm, instr: int, rsval: int, rbval: int) -> int:
+    """H_TLB_INVALIDATE: ``kvmhv_do_nested_tlbie`` -> H_PARAMETER or H_SUCCESS."""
+    vm.l0.events.append(
+        "invalidate", "L0", lpid=vm.lpid, detail=f"instr {instr:#x} RS {rsval:#x} RB {rbval:#x}"
+    )
+    return H_PARAMETER if emulate_priv_tlbie(vm, instr, rsval, rbval) else H_SUCCESS
+
+
+# ------------------------------------------------------------------ H_COPY_TOFROM_GUEST
+def kmalloc_max(page_shift: int) -> int:
+    """KMALLOC_MAX_SIZE of a ppc64 kernel: 2^(PAGE_SHIFT + MAX_ORDER - 1) with the
+    default MAX_ORDER (9 with 64K pages, 11 with 4K) -- kzalloc beyond it fails."""
+    return 1 << (page_shift + (9 if page_shift == 16 else 11) - 1)
+
+
+def copy_tofrom_guest_radix(
+    l0: L0, shadow_lpid: int, pid: int, eaddr: int, data: bytes | None, n: int
+) -> bytes | None:
+    """``__kvmhv_copy_tofrom_guest_radix``: read ``n`` bytes at (or write ``data`` to)
+    an L2 effective address through the real MMU, as L0 does with a quadrant access
+    (quadrant 1 with PIDR = pid, or quadrant 2 for pid 0; LPIDR = the shadow LPID).
+    Returns the bytes read (or b"" after a write), None when any page faults."""
+    quadrant = 1 if pid else 2
+    cpu = CpuState(ptcr=l0.ptcr, lpidr=shadow_lpid, pidr=pid & 0xFFFF_FFFF)
+    out = bytearray()
+    pos = 0
+    while pos < n:
+        ea = (eaddr + pos) & C.EA_NOQUAD_MASK
+        chunk = min(n - pos, C.PAGE_4K - (ea & (C.PAGE_4K - 1)))
+        t = hw_translate(l0, cpu, ea | quadrant << 62, "load" if data is None else "store")
+        if t.fault is not None or t.ra is None:
+            return None
+        if data is None:
+            out += l0.mem.read(t.ra, chunk)
+        else:
+            l0.mem.write(t.ra, data[pos : pos + chunk])
+        pos += chunk
+    return bytes(out)
+
+
+def copy_tofrom_guest_nested(
+    vm: L1Vm, l1_lpid: int, pid: int, eaddr: int, gp_to: int, gp_from: int, n: int
+) -> int:
+    """H_COPY_TOFROM_GUEST: ``kvmhv_copy_tofrom_guest_nested`` (5.2).
+
+    r4 L1 lpid, r5 pid, r6 L2 EA, r7 "to" (L1 guest real, non-zero for a load), r8
+    "from" (for a store), r9 byte count. H_PARAMETER if both buffers are given, if EA
+    bits 0-11 are set, or if no such nested guest exists; H_NO_MEM if the bounce
+    buffer cannot be allocated; H_NOT_FOUND if the L2 address does not translate (only
+    pages already in the shadow tree do) or the L1 buffer is outside L1 memory.
+    """
+    if gp_to and gp_from:
+        return H_PARAMETER
+    if eaddr & (0xFFF << 52):
+        return H_PARAMETER
+    if n > kmalloc_max(vm.page_shift):
+        return H_NO_MEM
+    l1_lpid &= 0xFFFF_FFFF
+    if l1_lpid >> 31:
+        l1_lpid -= 1 << 32
+    gp = get_nested(vm, l1_lpid, False)
+    if gp is None:
+        return H_PARAMETER
+    rc = H_SUCCESS
+    if gp_to:
+        buf = copy_tofrom_guest_radix(vm.l0, gp.shadow_lpid, pid, eaddr, None, n)
+        if buf is None or not vm.write_guest(gp_to, buf):
+            rc = H_NOT_FOUND
+    else:
+        src = vm.read_guest(gp_from, n)
+        if (
+            src is None
+            or copy_tofrom_guest_radix(vm.l0, gp.shadow_lpid, pid, eaddr, src, n) is None
+        ):
+            rc = H_NOT_FOUND
+    _event(
+        vm,
+        "copy",
+        gp,
+        ea=eaddr,
+        l1_gpa=gp_to or gp_from,
+        size=n,
+        rc=rc,
+        detail="load from L2" if gp_to else "store to L2",
+    )
+    put_nested(gp)
+    return rc
