@@ -145,8 +145,13 @@ class EventLog:
         """Events appended after ``mark``."""
         return self._events[mark:]
 
-    def filter(self, kind: str | Iterable[str] | None = None, actor: str | None = None,
-               start: int = 0, **match: object) -> list[Event]:  # fmt: skip
+    def filter(
+        self,
+        kind: str | Iterable[str] | None = None,
+        actor: str | None = None,
+        start: int = 0,
+        **match: object,
+    ) -> list[Event]:
         """Events of the given kind(s)/actor whose fields equal ``match``."""
         kinds = {kind} if isinstance(kind, str) else (set(kind) if kind is not None else None)
         unknown = set(match) - _FIELD_NAMES
