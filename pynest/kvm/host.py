@@ -194,6 +194,21 @@ class L1Space:
             pos += chunk
 
 
+class MemslotSpace(L1Space):
+    """The L1's memory through its memslot (host real = allotment base + guest real):
+    how L0's own code reads L1 memory (``kvm_read_guest``), whether or not the page is
+    mapped in the partition tree yet."""
+
+    def to_hra(self, gpa: int, writing: bool = False) -> int:
+        vm = self.vm
+        if not 0 <= gpa < vm.mem_size:
+            raise AddressError(
+                f"L1 guest real address {gpa:#x} is outside LPID {vm.lpid}'s memory "
+                f"(0..{vm.mem_size:#x})"
+            )
+        return vm.mem_base + gpa
+
+
 class L1Vm:
     """L0's ``struct kvm`` for one L1 guest (with ``kvm->arch`` nested fields).
 
@@ -232,6 +247,7 @@ class L1Vm:
         self.vcpus = [Vcpu(i, msr=msr) for i in range(nr_vcpus)]
         self.space = L1Space(self)
         self.peek = L1Space(self, fault_in=False)
+        self.slot_space = MemslotSpace(self, fault_in=False)
         self.destroyed = False
 
     def __repr__(self) -> str:

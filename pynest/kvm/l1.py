@@ -86,8 +86,8 @@ class L2Space:
         return m.ra
 
     def to_hra(self, gpa: int) -> int:
-        if not self.fault_in:
-            return self.l1.vm.peek.to_hra(self.l1_gpa(gpa))
+        if not self.fault_in:  # read through the memslot, as kvm_read_guest does
+            return self.l1.vm.slot_space.to_hra(self.l1_gpa(gpa))
         return self.l1.vm.space.to_hra(self.l1_gpa(gpa), writing=True)
 
     def read_u64(self, addr: int) -> int:
