@@ -253,6 +253,7 @@ class _Walker:
         "p_base",
         "p_nls",
         "p_bits",
+        "qemu_quirk",
     )
 
     def __init__(
@@ -268,6 +269,7 @@ class _Walker:
         self.load = mem.load64
         self.proc_pte: int | None = None
         self.part_pte: int | None = None
+        self.qemu_quirk = False
 
     # ----------------------------------------------------------- interrupts
     def _srr1_image(self) -> int:
@@ -417,7 +419,8 @@ class _Walker:
         prte_hra, _ = self.partition_xlate(prte_gra, LOAD, True, f"PRTE[{pid}]")
         prte0 = self.load(prte_hra)
         self.steps.append(("process-table", 0, pid, prte_gra, prte_hra, prte0, ""))
-        two_d = lpid != 0 or not self.cpu.msr & C.MSR_HV
+        hv = self.cpu.msr & C.MSR_HV
+        two_d = not hv or (lpid != 0 and not self.qemu_quirk)
         try:
             pte, pte_hra, gra, shift, level = walk_tree(
                 self.mem,
@@ -521,6 +524,8 @@ def translate(
     access: str = "load",
     update_rc: bool = True,
     tlb: Tlb | None = None,
+    *,
+    qemu_7_2_quirk: bool = False,
 ) -> Translation:
     """Translate effective address ``ea`` for a load, store or instruction fetch.
 
@@ -529,6 +534,11 @@ def translate(
     written (a debugger's view, QEMU's ``guest_visible=false``) and the TLB is neither
     used nor filled. With a :class:`~pynest.mmu.tlb.Tlb`, a hit that permits the access
     answers without reading tables; a miss walks and fills the TLB.
+
+    ``qemu_7_2_quirk=True`` reproduces QEMU 7.2 for hypervisor accesses to quadrants 1
+    and 2: the guest's process tree is walked with its guest real table addresses used as
+    host real addresses (only the PRTE address and the final guest real address go
+    through the partition-scoped tree). The default is the architected 2-D walk.
     """
     if type(ea) is not int or not 0 <= ea < 1 << 64:
         check_int("ea", ea, bits=64)  # raises the error that names the bad value
@@ -558,6 +568,10 @@ def translate(
     if not cpu.lpcr & C.LPCR_UPRT:
         t.notes.append("LPCR[UPRT]=0 in radix mode (QEMU only logs this)")
     w = _Walker(mem, cpu, ea, acc, update_rc, t)
+    if qemu_7_2_quirk:
+        w.qemu_quirk = True
+        if hv and quadrant in (1, 2):
+            t.notes.append("QEMU 7.2 quirk: guest table addresses used as host real addresses")
     try:
         if ea & C.EA_SEGMENT_CHECK:
             raise w.raise_segi(f"EA bits 2:11 are not zero ({ea & C.EA_SEGMENT_CHECK:#x})")
