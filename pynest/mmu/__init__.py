@@ -4,6 +4,7 @@
 table formats, the TLB and the tree builder are exported here too.
 """
 
+from .batch import BatchTranslation, translate_many
 from .builder import (
     Allocator,
     GuestSpace,
@@ -31,6 +32,8 @@ from .walk import WalkStep
 from .xlate import CpuState, Fault, RcUpdate, Translation, check_prot, quadrant_ids, translate
 
 __all__ = [
+    "BatchTranslation",
+    "translate_many",
     "Allocator",
     "GuestSpace",
     "HostSpace",
