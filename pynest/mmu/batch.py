@@ -90,8 +90,8 @@ class _Snapshot:
         import numpy as np
 
         idx = np.searchsorted(self.keys, addrs)
-        idx[idx >= len(self.keys)] = 0
-        return np.where(self.keys[idx] == addrs, self.values[idx], np.uint64(0))
+        found = np.take(self.keys, idx, mode="clip") == addrs
+        return np.where(found, np.take(self.values, idx, mode="clip"), np.uint64(0))
 
 
 def _u64(x: int):
@@ -100,53 +100,90 @@ def _u64(x: int):
     return np.uint64(x)
 
 
+def _uniform(values):
+    """``values`` as a Python int when every lane holds the same one (the common case:
+    scalar shifts are much cheaper than per-lane ones), else the array itself."""
+    if len(values) and (values == values[0]).all():
+        return int(values[0])
+    return values
+
+
 def _walk(snap: _Snapshot, addr, base: int, nls: int, tree_bits: int, ok, xlate=None):
-    """Vectorised ``walk_tree`` over the lanes in ``ok`` (a bool mask, updated in place:
-    lanes that need the scalar path are cleared). Returns (pte, ra, page_shift)."""
+    """Vectorised ``walk_tree`` over the lanes where ``ok`` is set.
+
+    ``ok`` (a bool array) is updated in place: lanes that fault or need the scalar path
+    are cleared. ``xlate(pa, lanes)`` translates the entry addresses of the 2-D walk for
+    the given lane indices (clearing ``ok`` where that fails). Work is done only on the
+    lanes still walking, compacted when some stop. Returns (pte, ra, page_shift).
+    """
     import numpy as np
 
-    n = len(addr)
     U = np.uint64
-    remaining = np.full(n, tree_bits, dtype=np.int64)
-    nls_a = np.full(n, nls, dtype=np.int64)
-    shift = (remaining - nls_a) & 63
-    index = (addr >> shift.astype(U)) & ((U(1) << nls_a.astype(U)) - U(1))
+    n = len(addr)
+    pte = np.zeros(n, dtype=U)
+    shift_out = np.full(n, tree_bits, dtype=np.int64)
+    act = np.nonzero(ok)[0]
+    a = addr[act]
+    rem, nls_a = tree_bits, nls  # ints while uniform across lanes, arrays otherwise
+    index = (a >> U((tree_bits - nls) & 63)) & U((1 << nls) - 1)
     root = base if xlate is not None else base & ~((8 << nls) - 1)
     pa = U(root) + U(8) * index
-    pte = np.zeros(n, dtype=U)
-    done = np.zeros(n, dtype=bool)
     for level in range(4):
-        live = ok & ~done
-        if not live.any():
+        if not len(act):
             break
-        hra = pa if xlate is None else xlate(pa, live)
-        live &= ok
         if level == 0:
-            shape = (remaining == 52) & (nls_a == 13)
+            shape = (rem == 52) & (nls_a == 13)
         elif level < 3:
             shape = nls_a == 9
         else:
             shape = (nls_a == 9) | (nls_a == 5)
-        ok &= ~live | shape
-        live &= shape
-        entry = snap.load(np.where(live, hra, U(0)))
-        valid = (entry & U(C.PTE_V)) != 0
-        ok &= ~live | valid
-        live &= valid
-        remaining = np.where(live, remaining - nls_a, remaining)
-        leaf = live & ((entry & U(C.PTE_L)) != 0)
-        pte = np.where(leaf, entry, pte)
-        done |= leaf
-        going = live & ~leaf
-        nls_a = np.where(going, (entry & U(C.PDE_NLS)).astype(np.int64), nls_a)
-        shift = ((remaining - nls_a) & 63).astype(U)
-        index = (addr >> shift) & ((U(1) << nls_a.astype(U)) - U(1))
-        nlb = entry & U(C.PDE_NLB) & ~((U(8) << nls_a.astype(U)) - U(1))
-        pa = np.where(going, nlb + U(8) * index, pa)
-    ok &= done  # a non-leaf at level 3 (level 4 shape fault): scalar path
-    mask = (U(1) << remaining.astype(U)) - U(1)
-    ra = (pte & U(C.PTE_RPN) & ~mask) | (addr & mask)
-    return pte, ra, remaining
+        if xlate is None:
+            hra = pa  # lanes in ``act`` are all still ok: only this loop clears them
+            entry = snap.load(hra)
+            top = entry >> U(62)  # V and L
+            keep = top >= U(2)
+        else:
+            hra = xlate(pa, act)  # the 2-D order: translate first, then the shape check
+            entry = snap.load(hra)
+            top = entry >> U(62)
+            keep = ok[act] & (top >= U(2))
+        if shape is not True:
+            keep &= shape
+        if not keep.all():
+            ok[act[~keep]] = False
+            act, a, entry, top = act[keep], a[keep], entry[keep], top[keep]
+            rem = rem if isinstance(rem, int) else rem[keep]
+            nls_a = nls_a if isinstance(nls_a, int) else nls_a[keep]
+        rem = rem - nls_a
+        leaf = top == U(3)
+        if leaf.any():
+            pte[act[leaf]] = entry[leaf]
+            shift_out[act[leaf]] = rem if isinstance(rem, int) else rem[leaf]
+            go = ~leaf
+            act, a, entry = act[go], a[go], entry[go]
+            rem = rem if isinstance(rem, int) else rem[go]
+        nls_a = _uniform(entry & U(C.PDE_NLS))
+        if isinstance(nls_a, int) and isinstance(rem, int) and rem - nls_a >= 3:
+            # (a >> (rem - nls) & mask) * 8 in two passes instead of three
+            offset = (a >> U(rem - nls_a - 3)) & U(((1 << nls_a) - 1) << 3)
+            pa = (entry & U(C.PDE_NLB & ~((8 << nls_a) - 1))) + offset
+            continue
+        nls_a = nls_a if isinstance(nls_a, int) else nls_a.astype(np.int64)
+        if isinstance(nls_a, int) and isinstance(rem, int):
+            index = (a >> U((rem - nls_a) & 63)) & U((1 << nls_a) - 1)
+            nlb = entry & U(C.PDE_NLB & ~((8 << nls_a) - 1))
+        else:
+            nls_u = np.asarray(nls_a).astype(U)
+            index = (a >> U(np.asarray(rem - nls_a) & 63)) & ((U(1) << nls_u) - U(1))
+            nlb = entry & U(C.PDE_NLB) & ~((U(8) << nls_u) - U(1))
+        pa = nlb + U(8) * index
+    ok[act] = False  # a directory at level 3: the level-4 shape fault, scalar path
+    shift = _uniform(shift_out)
+    if isinstance(shift, int):
+        mask = U((1 << shift) - 1)
+        return pte, (pte & U(C.PTE_RPN & ~((1 << shift) - 1))) | (addr & mask), shift_out
+    mask = (U(1) << shift_out.astype(U)) - U(1)
+    return pte, (pte & U(C.PTE_RPN) & ~mask) | (addr & mask), shift_out
 
 
 def _allowed(pte, acc: int, cpu: CpuState | None):
@@ -224,9 +261,17 @@ def translate_many(
         snap = _Snapshot(mem)
         seg_ok = (eas & U(C.EA_SEGMENT_CHECK)) == 0
         scalar |= ~seg_ok
-        quadrant = (eas >> U(62)).astype(np.int64)
+        quadrant = eas >> U(62)
+        single = _uniform(quadrant) if seg_ok.all() else None
         for q in range(4):
-            lanes = np.nonzero(seg_ok & (quadrant == q))[0]
+            if single is not None and not isinstance(single, int):
+                single = None
+            if single is not None:
+                if q != single:
+                    continue
+                lanes = np.arange(n)
+            else:
+                lanes = np.nonzero(seg_ok & (quadrant == U(q)))[0]
             if not len(lanes):
                 continue
             ids = quadrant_ids(cpu, q << 62)
@@ -276,33 +321,32 @@ def _batch_group(snap, mem, cpu, acc, hv, ids, eas, lanes, ra, size, scalar) -> 
     addr = eas[lanes] & U(C.EA_NOQUAD_MASK)
     ok = np.ones(len(lanes), dtype=bool)
 
-    def partition(gra, live, access):
-        sub = np.nonzero(live)[0]
-        sub_ok = np.ones(len(sub), dtype=bool)
-        pte, hra, shift = _walk(snap, gra[sub], p_base, p_nls, p_bits, sub_ok)
+    def partition(gra, lanes, access):
+        sub_ok = np.ones(len(gra), dtype=bool)
+        pte, hra, shift = _walk(snap, gra, p_base, p_nls, p_bits, sub_ok)
         sub_ok &= _allowed(pte, access, None)
-        out_ok = np.zeros(len(gra), dtype=bool)
-        out_ok[sub] = sub_ok
-        ok[:] &= ~live | out_ok
-        full = np.zeros(len(gra), dtype=U)
-        full[sub] = hra
-        shifts = np.full(len(gra), 64, dtype=np.int64)
-        shifts[sub] = shift
-        return full, shifts
+        ok[lanes[~sub_ok]] = False
+        return hra, shift
 
-    def table_xlate(pa, live):
-        return partition(pa, live, LOAD)[0]
+    def table_xlate(pa, lanes):
+        return partition(pa, lanes, LOAD)[0]
 
     pte, gra, shift = _walk(
         snap, addr, prte0 & C.RPDB_MASK, prte0 & C.RPDS_MASK, rts_to_bits(prte0), ok,
         table_xlate if two_d else None,
     )  # fmt: skip
     ok &= _allowed(pte, acc, cpu)
+    hra = gra
     if two_d:
-        hra, pshift = partition(gra, ok.copy(), acc)
-        shift = np.minimum(shift, pshift)
-    else:
-        hra = gra
+        live = np.nonzero(ok)[0]
+        sub_hra, sub_shift = partition(gra[live], live, acc)
+        hra = gra.copy()
+        hra[live] = sub_hra
+        shift[live] = np.minimum(shift[live], sub_shift)
+    if ok.all() and len(lanes) == len(ra):  # every lane of the whole batch translated
+        ra[:] = hra
+        size[:] = U(1) << shift.astype(U)
+        return
     good = lanes[ok]
     ra[good] = hra[ok]
     size[good] = U(1) << shift[ok].astype(U)
