@@ -1,0 +1,159 @@
+"""The terminal interface: ``python -m pynest`` (also installed as ``pynest``).
+
+Commands::
+
+    pynest ptcr VALUE                       decode a PTCR value
+    pynest walk EA [--scenario NAME] [--context NAME] [--access load|store|fetch]
+                                            translate EA in a named MMU world, print the walk
+    pynest scenario [NAME]                  list the named worlds, or describe one
+
+Numbers may be written in hex (0x...), binary (0b...) or decimal, with ``_`` allowed.
+Bad arguments give a one-line error and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .errors import PynestError
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A bad argument: printed as one line, exit status 2."""
+
+
+def parse_number(text: str, what: str = "value", bits: int = 64) -> int:
+    """An unsigned number from hex/binary/decimal text, or a CliError naming ``what``."""
+    cleaned = text.strip().replace("_", "").lower()
+    try:
+        value = int(cleaned, 0)
+    except ValueError:
+        raise CliError(f"{what} {text!r} is not a number (try 0x10000abc or 268438204)") from None
+    if value < 0 or value >> bits:
+        raise CliError(f"{what} {text!r} is outside 0 .. 2**{bits} - 1")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage too)
+        raise CliError(message)
+
+
+def _cmd_ptcr(args: argparse.Namespace) -> int:
+    from .mmu.formats import Ptcr
+
+    value = parse_number(args.value, "PTCR")
+    ptcr = Ptcr.decode(value)
+    print(ptcr)
+    print(f"  PATB (bits 4:51)  = {ptcr.patb:#x}: the partition table's host real address")
+    print(f"  PATS (bits 59:63) = {ptcr.pats}: 2^({ptcr.pats}+12) = {ptcr.table_bytes:#x} bytes")
+    print(f"  PATE[LPID] is at PATB + 16 * LPID, for LPIDs 0 .. {ptcr.num_lpids - 1}")
+    if ptcr.reserved:
+        print(f"  reserved bits set: {ptcr.reserved:#x} (ignored by translation)")
+    if not ptcr.aligned:
+        print("  PATB is not aligned to the table size: every translation takes an HDSI/HISI")
+        print("  with DSISR R_BADCONFIG (QEMU ppc64_v3_get_pate)")
+    return 0
+
+
+def _mmu_world(name: str):
+    from . import scenarios
+
+    entry = scenarios.SCENARIOS.get(name)
+    if entry is None:
+        raise CliError(f"unknown scenario {name!r}; choose from {', '.join(scenarios.SCENARIOS)}")
+    builder, _ = entry
+    world = builder()
+    if not isinstance(world, scenarios.MmuWorld):
+        mmu = [n for n, (b, _) in scenarios.SCENARIOS.items() if n.startswith("radix")]
+        raise CliError(f"scenario {name!r} is a KVM world; walk works in {', '.join(mmu)}")
+    return world
+
+
+def _cmd_walk(args: argparse.Namespace) -> int:
+    from .mmu import translate
+
+    ea = parse_number(args.ea, "EA")
+    world = _mmu_world(args.scenario)
+    context = args.context or next(iter(world.contexts))
+    cpu = world.contexts.get(context)
+    if cpu is None:
+        raise CliError(
+            f"scenario {world.name!r} has no context {context!r}; "
+            f"choose from {', '.join(world.contexts)}"
+        )
+    print(f"{world.name}, context {context}: {cpu}")
+    print(translate(world.mem, cpu, ea, args.access, update_rc=not args.no_rc))
+    return 0
+
+
+def _cmd_scenario(args: argparse.Namespace) -> int:
+    from . import scenarios
+    from .mmu.formats import page_size_text
+
+    if args.name is None:
+        width = max(map(len, scenarios.SCENARIOS))
+        for name, (_, text) in scenarios.SCENARIOS.items():
+            print(f"{name:<{width}}  {text}")
+        return 0
+    entry = scenarios.SCENARIOS.get(args.name)
+    if entry is None:
+        names = ", ".join(scenarios.SCENARIOS)
+        raise CliError(f"unknown scenario {args.name!r}; choose from {names}")
+    builder, text = entry
+    print(f"{args.name}: {text}")
+    world = builder()
+    if isinstance(world, scenarios.MmuWorld):
+        for name, cpu in world.contexts.items():
+            print(f"  context {name}: {cpu}")
+            for ea, ra, size, perms in world.mappings.get(name, []):
+                print(f"    EA {ea:#018x} -> {ra:#x} ({page_size_text(size)}, {perms})")
+        return 0
+    vm = world.vm
+    print(f"  L0: {len(world.l0.guests)} L1 guest(s); L1 LPID {vm.lpid}, l1_ptcr {vm.l1_ptcr:#x}")
+    lo, hi = vm.allotment
+    print(f"  L1 memory: host real {lo:#x} .. {hi:#x}")
+    for l2 in world.l2s:
+        data = ", ".join(f"{ea:#x}" for ea in world.data.get(l2.lpid, []))
+        print(
+            f"  L2 LPID {l2.lpid}: {l2.mem_size >> 20} MiB at L1 real {l2.mem_base:#x}; data {data}"
+        )
+    print(f"  events so far: {len(world.l0.events)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="pynest", description="POWER9 radix MMU and nested-HV model")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p = sub.add_parser("ptcr", help="decode a PTCR value")
+    p.add_argument("value", help="the PTCR, e.g. 0x100000")
+    p.set_defaults(run=_cmd_ptcr)
+    p = sub.add_parser("walk", help="translate an EA in a named MMU world and print the walk")
+    p.add_argument("ea", help="effective address, e.g. 0x10000abc")
+    p.add_argument("--scenario", default="radix-reference", help="an MMU world (radix-...)")
+    p.add_argument("--context", help="which CPU context of the world (default: the first)")
+    p.add_argument("--access", choices=["load", "store", "fetch"], default="load")
+    p.add_argument("--no-rc", action="store_true", help="do not write R/C (debugger's view)")
+    p.set_defaults(run=_cmd_walk)
+    p = sub.add_parser("scenario", help="list the named worlds, or describe one")
+    p.add_argument("name", nargs="?")
+    p.set_defaults(run=_cmd_scenario)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 2 bad arguments)."""
+    try:
+        args = build_parser().parse_args(argv)
+        return args.run(args)
+    except (CliError, PynestError) as exc:
+        print(f"pynest: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
