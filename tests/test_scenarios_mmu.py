@@ -13,7 +13,7 @@ from pynest.scenarios import SCENARIOS, MmuWorld, radix_host, radix_reference
 def test_every_listed_mapping_translates(world: MmuWorld):
     assert world.mappings
     for name, cpu in world.contexts.items():
-        for ea, ra, size, perms in world.mappings[name]:
+        for ea, ra, size, _perms in world.mappings[name]:
             for offset in (0, size // 2 + 8, size - 8):
                 t = translate(world.mem, cpu, ea + offset, "load", update_rc=False)
                 assert t.ok, (name, hex(ea), t.fault)
