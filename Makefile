@@ -2,7 +2,7 @@
 #
 #   make lab        create/refresh .venv, then open JupyterLab on notebooks/
 #   make test       ruff, unit and property tests, then nbval over notebooks/*.ipynb
-#   make bench      run benchmarks/run.py
+#   make bench      run every benchmarks/*.py script (figures from one run each)
 #   make clean      remove .cache/ and build outputs (keeps .venv)
 #   make distclean  clean, and remove .venv too
 #
@@ -86,8 +86,12 @@ else
 	@echo "== nbval: no notebooks yet"
 endif
 
+# Every benchmark script prints its figures from one run; none asserts a timing.
+BENCHMARKS := $(filter-out benchmarks/fuzz.py,$(sort $(wildcard benchmarks/*.py)))
+
 bench: $(STAMP)
-	MPLBACKEND=Agg $(PY) benchmarks/run.py
+	@for script in $(BENCHMARKS); do \
+	    echo "== $$script"; MPLBACKEND=Agg $(PY) $$script || exit 1; done
 
 clean:
 	rm -rf .cache build dist site *.egg-info .pytest_cache .ruff_cache .hypothesis
