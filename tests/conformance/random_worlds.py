@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pynest.errors import PynestError
 from pynest.memory import PhysicalMemory
 from pynest.mmu import (
+    MSR_DR,
     MSR_GUEST_KERNEL,
     MSR_HV_KERNEL,
     MSR_PR,
@@ -148,6 +149,9 @@ def build_world(seed: int, cases: int = 6) -> World:
         access = rng.choice(["load", "store", "fetch"])
         if msr & MSR_PR and access != "fetch":
             access = "fetch"  # problem-state data cases would need the harness code mapped
+        if access != "fetch" and not msr & MSR_PR and rng.random() < 0.15:
+            msr &= ~MSR_DR  # real-mode data access (guest: partition-scoped only)
+            ea = rng.randrange(0x4000000, 0x8000000) & ~7 | (rng.choice([0, 0, 0, 1, 3]) << 62)
         out.append(
             Case(ea, access, msr, pid, guest_lpid,
                  rng.choice([0, 0, 1 << 63, 1 << 62, 3 << 62]), rng.choice([0, 0, 1 << 62]))
