@@ -1,0 +1,183 @@
+"""The look shared by every pynest figure: projector-readable, colour-blind safe.
+
+Colours are the Okabe-Ito palette (Okabe & Ito, "Color Universal Design", 2008), which
+stays distinguishable under the common forms of colour blindness. Meaning never rests on
+colour alone: every coloured box also carries a word ("fault", "not reached", a level
+name), so a grey-scale printout still reads.
+
+Font sizes are chosen for a projector at the back of a classroom: nothing below 11 pt
+at the default figure width of 14 inches.
+
+Figures are made with :func:`new_figure`, which builds a :class:`matplotlib.figure.Figure`
+directly (no pyplot): nothing is registered with a global figure manager, so figures
+never pile up or display twice, and the functions stay pure (record in, Figure out).
+"""
+
+from __future__ import annotations
+
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyBboxPatch, Rectangle
+
+# --- Okabe-Ito ------------------------------------------------------------------------
+ORANGE = "#E69F00"
+SKY_BLUE = "#56B4E9"
+GREEN = "#009E73"
+YELLOW = "#F0E442"
+BLUE = "#0072B2"
+VERMILLION = "#D55E00"
+PURPLE = "#CC79A7"
+BLACK = "#000000"
+GREY = "#999999"
+LIGHT_GREY = "#E6E6E6"
+WHITE = "#FFFFFF"
+
+OKABE_ITO = (ORANGE, SKY_BLUE, GREEN, YELLOW, BLUE, VERMILLION, PURPLE, BLACK)
+
+# --- roles ------------------------------------------------------------------------------
+OK = GREEN
+"""A translation that succeeded, an aligned table, an accepted value."""
+FAULT = VERMILLION
+"""A fault, a misaligned table, a rejected value."""
+NOT_REACHED = LIGHT_GREY
+"""A level the walk never read."""
+LEVEL_COLOURS = (ORANGE, SKY_BLUE, GREEN, PURPLE)
+"""Radix levels 0 (root, PGD), 1 (PUD), 2 (PMD), 3 (PTE): the EA index field of a level
+and the table row it selects share a colour."""
+TABLE_COLOUR = BLUE
+"""The partition table and process table (PATE, PRTE)."""
+FIELD_COLOURS = {
+    "quadrant": YELLOW,
+    "zero": LIGHT_GREY,
+    "offset": GREY,
+    "reserved": LIGHT_GREY,
+    "base": BLUE,
+    "size": ORANGE,
+    "flag": SKY_BLUE,
+    "perm": GREEN,
+    "rc": PURPLE,
+    "rts": PURPLE,
+    "att": YELLOW,
+    "sw": LIGHT_GREY,
+}
+"""Colours of the bit fields of a register or table entry, by kind."""
+
+# --- type --------------------------------------------------------------------------------
+FONT = "DejaVu Sans"
+MONO = "DejaVu Sans Mono"
+TITLE_SIZE = 18
+LABEL_SIZE = 15
+TEXT_SIZE = 13
+SMALL_SIZE = 11
+FIGURE_WIDTH = 14.0
+DPI = 100
+
+
+def new_figure(width: float = FIGURE_WIDTH, height: float = 6.0) -> Figure:
+    """A white Figure of ``width`` x ``height`` inches, not registered with pyplot."""
+    fig = Figure(figsize=(width, height), dpi=DPI, facecolor=WHITE)
+    return fig
+
+
+class Canvas:
+    """Drawing straight onto a figure in inches, (0, 0) at the lower left.
+
+    No axes are involved: boxes and texts are figure-level artists placed with the
+    figure's inch transform, which keeps building a figure of a hundred labels cheap
+    (no data limits, no clipping) -- explorers redraw on every slider step.
+    """
+
+    def __init__(self, fig: Figure, width: float, height: float) -> None:
+        self.fig = fig
+        self.width = width
+        self.height = height
+        self.transform = fig.dpi_scale_trans
+
+
+def canvas_axes(fig: Figure, width: float, height: float) -> Canvas:
+    """A :class:`Canvas` of ``width`` x ``height`` inches on ``fig``."""
+    return Canvas(fig, width, height)
+
+
+def tint(colour: str, amount: float = 0.35) -> str:
+    """``colour`` mixed with white: ``amount`` 1 is the colour itself, 0 is white.
+
+    Used for box backgrounds so that black text on them keeps a high contrast.
+    """
+    c = colour.lstrip("#")
+    rgb = [int(c[i : i + 2], 16) for i in (0, 2, 4)]
+    mixed = [round(255 - (255 - v) * amount) for v in rgb]
+    return "#" + "".join(f"{v:02X}" for v in mixed)
+
+
+def box(
+    cv: Canvas,
+    x: float,
+    y: float,
+    w: float,
+    h: float,
+    face: str,
+    edge: str = BLACK,
+    lw: float = 1.2,
+    rounded: bool = True,
+    hatch: str | None = None,
+    dashed: bool = False,
+) -> None:
+    """A box with its lower-left corner at (x, y) inches."""
+    common = {
+        "facecolor": face,
+        "edgecolor": edge,
+        "linewidth": lw,
+        "hatch": hatch,
+        "transform": cv.transform,
+        "clip_on": False,
+    }
+    if dashed:
+        common["linestyle"] = (0, (4, 3))
+    if rounded:
+        pad = min(w, h) * 0.08
+        patch = FancyBboxPatch(
+            (x + pad, y + pad), w - 2 * pad, h - 2 * pad, boxstyle=f"round,pad={pad}", **common
+        )
+    else:
+        patch = Rectangle((x, y), w, h, **common)
+    cv.fig.patches.append(patch)
+    patch.set_figure(cv.fig)
+
+
+def label(
+    cv: Canvas,
+    x: float,
+    y: float,
+    text: str,
+    size: float = TEXT_SIZE,
+    *,
+    mono: bool = False,
+    bold: bool = False,
+    colour: str = BLACK,
+    ha: str = "center",
+    va: str = "center",
+) -> None:
+    """Text at (x, y) inches; ``mono`` for hex values and bit strings."""
+    cv.fig.text(
+        x,
+        y,
+        text,
+        transform=cv.transform,
+        fontsize=size,
+        family=MONO if mono else FONT,
+        weight="bold" if bold else "normal",
+        color=colour,
+        ha=ha,
+        va=va,
+    )
+
+
+def figure_text(fig: Figure) -> str:
+    """Every string drawn in ``fig``, one per line, in drawing order (for tests and for
+    a text-only view of a figure)."""
+    out = []
+    for ax in fig.axes:
+        out.append(ax.get_title())
+        out += [t.get_text() for t in ax.texts]
+    out += [t.get_text() for t in fig.texts]
+    return "\n".join(s for s in out if s)

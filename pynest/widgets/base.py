@@ -1,0 +1,147 @@
+"""Plumbing shared by every explorer.
+
+An explorer owns its controls and one :class:`ipywidgets.Output` holding its pictures.
+Every control change goes through one path, :meth:`Explorer.refresh`:
+
+1. :meth:`Explorer.update` (written by each explorer) reads the controls, parses typed
+   text with :func:`parse_number`, calls the model and returns the figures to show;
+2. the figures replace the old ones in the Output with ``clear_output(wait=True)``, so
+   the picture is swapped, never stacked, and does not flicker;
+3. anything that goes wrong -- text that is not a number, a value the model rejects,
+   even a bug -- ends up as a sentence in the message line above the picture. The
+   last good picture stays. Nothing is raised into the notebook.
+
+The pictures are rendered to PNG here (``display(Image(...))``), so they show the same
+whatever matplotlib backend the notebook selected. Outside a running kernel (tests,
+benchmarks) nothing is displayed; the figures and texts are still kept on the object.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ipywidgets as w
+from matplotlib.figure import Figure
+
+from ..errors import PynestError
+from ..exercises.base import parse_number
+from ..viz import style as S
+
+__all__ = ["Explorer", "parse_number", "png_bytes"]
+
+
+def png_bytes(fig: Figure, dpi: int = S.DPI) -> bytes:
+    """``fig`` rendered by Agg as PNG bytes."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        return False
+    ip = get_ipython()
+    return ip is not None and getattr(ip, "kernel", None) is not None
+
+
+class Explorer:
+    """Base class: controls on top, a message line, then the pictures.
+
+    Subclasses build their controls in ``__init__``, list them in :meth:`controls`,
+    implement :meth:`update`, call :meth:`watch` on every control and finally
+    :meth:`refresh` once.
+    """
+
+    def __init__(self) -> None:
+        self.output = w.Output(layout=w.Layout(width="100%"))
+        self.message = w.HTML("")
+        self.status = w.HTML("")
+        self.figures: list[Figure] = []
+        self.text = ""
+        self.error = ""
+        self.updates = 0
+        self._busy = False
+        self._box: w.VBox | None = None
+
+    # ------------------------------------------------------------------ to override
+    def controls(self) -> Sequence[w.Widget]:
+        """The control rows, top to bottom."""
+        raise NotImplementedError
+
+    def update(self) -> list[Figure]:
+        """Read the controls, run the model, set ``self.text`` and ``self.status``,
+        and return the figures to show. Raise PynestError (or ValueError) for bad input."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ plumbing
+    @property
+    def widget(self) -> w.VBox:
+        """The whole explorer as one widget."""
+        if self._box is None:
+            self._box = w.VBox([*self.controls(), self.message, self.status, self.output])
+        return self._box
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def watch(self, *controls: w.Widget, handler: Callable[[dict], None] | None = None) -> None:
+        """Call ``handler(change)`` (default: refresh) when a control's value changes."""
+        for control in controls:
+            control.observe(handler or (lambda _change: self.refresh()), names="value")
+
+    def refresh(self) -> bool:
+        """Recompute and redraw; returns False (and explains in the message line) when
+        the input cannot be used. Never raises."""
+        if self._busy:  # a handler that sets another control must not recurse
+            return False
+        self._busy = True
+        try:
+            figures = self.update()
+        except (PynestError, ValueError) as e:
+            self.show_error(str(e))
+            return False
+        except Exception as e:  # a bug: still a message, not a traceback in the notebook
+            self.show_error(f"internal error ({type(e).__name__}: {e}); please report it")
+            return False
+        finally:
+            self._busy = False
+        self.error = ""
+        self.message.value = ""
+        self.figures = figures
+        self.updates += 1
+        self._show(figures)
+        return True
+
+    def show_error(self, text: str) -> None:
+        """Explain a problem in the message line; the last good picture stays."""
+        self.error = text
+        self.message.value = (
+            f"<div style='font-size:15px;color:{S.VERMILLION}'><b>✘</b> {html.escape(text)}</div>"
+        )
+
+    def set_status(self, text: str, ok: bool = True) -> None:
+        """The line that says what the model did (in words, for every screen reader)."""
+        colour = S.BLACK if ok else S.VERMILLION
+        self.status.value = f"<div style='font-size:15px;color:{colour}'>{html.escape(text)}</div>"
+
+    def _show(self, figures: list[Figure]) -> None:
+        if not _in_kernel():
+            return
+        from IPython.display import Image, clear_output, display
+
+        images = [Image(data=png_bytes(fig)) for fig in figures]
+        with self.output:
+            clear_output(wait=True)
+            for image in images:
+                display(image)
+
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def number(text: str, what: str, bits: int = 64) -> int:
+        """Parse typed text as an unsigned number (hex or decimal) or raise FieldError."""
+        return parse_number(text, what, bits)
