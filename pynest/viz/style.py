@@ -94,7 +94,12 @@ class Canvas:
 
 
 def canvas_axes(fig: Figure, width: float, height: float) -> Canvas:
-    """A :class:`Canvas` of ``width`` x ``height`` inches on ``fig``."""
+    """A :class:`Canvas` of ``width`` x ``height`` inches on ``fig``.
+
+    The figure also gets one empty, invisible axes: IPython's inline backend shows a
+    figure only if it has axes (an axes-less figure displays as text alone).
+    """
+    fig.add_axes((0.0, 0.0, 1.0, 1.0)).set_axis_off()
     return Canvas(fig, width, height)
 
 
