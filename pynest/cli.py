@@ -6,9 +6,12 @@ Commands::
     pynest walk EA [--scenario NAME] [--context NAME] [--access load|store|fetch]
                                             translate EA in a named MMU world, print the walk
     pynest scenario [NAME]                  list the named worlds, or describe one
+    pynest exercise [KIND] [--seed N] [--answer TEXT] [--reveal]
+                                            a seeded exercise; check an answer or reveal it
 
 Numbers may be written in hex (0x...), binary (0b...) or decimal, with ``_`` allowed.
-Bad arguments give a one-line error and exit status 2, never a traceback.
+Bad arguments give a one-line error and exit status 2, never a traceback; a wrong
+``--answer`` exits with status 1.
 """
 
 from __future__ import annotations
@@ -126,6 +129,27 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_exercise(args: argparse.Namespace) -> int:
+    from .exercises import GENERATORS, generate
+
+    if args.kind is None:
+        for kind in GENERATORS:
+            print(kind)
+        return 0
+    seed = parse_number(args.seed, "seed", bits=32)
+    exercise = generate(args.kind, seed)
+    print(exercise)
+    status = 0
+    if args.answer is not None:
+        ok, feedback = exercise.check(args.answer)
+        print(f"\nyour answer: {args.answer}\n{feedback}")
+        status = 0 if ok else 1
+    if args.reveal:
+        print()
+        print(exercise.reveal())
+    return status
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pynest", description="POWER9 radix MMU and nested-HV model")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -142,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scenario", help="list the named worlds, or describe one")
     p.add_argument("name", nargs="?")
     p.set_defaults(run=_cmd_scenario)
+    p = sub.add_parser("exercise", help="a seeded exercise (no KIND: list the kinds)")
+    p.add_argument("kind", nargs="?")
+    p.add_argument("--seed", default="0", help="the same seed gives the same exercise")
+    p.add_argument("--answer", help="check this answer (exit status 1 when wrong)")
+    p.add_argument("--reveal", action="store_true", help="print the answer and the working")
+    p.set_defaults(run=_cmd_exercise)
     return parser
 
 

@@ -95,3 +95,36 @@ def test_module_entry_point_runs():
     bad = subprocess.run([sys.executable, "-m", "pynest", "walk", "zz"], capture_output=True,
                          text=True)  # fmt: skip
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_exercise_lists_kinds_and_is_seeded(capsys):
+    code, out, _ = run(capsys, "exercise")
+    assert code == 0 and "translate" in out.split()
+    code, first, _ = run(capsys, "exercise", "translate", "--seed", "3")
+    code2, again, _ = run(capsys, "exercise", "translate", "--seed", "3")
+    assert code == code2 == 0 and first == again  # same seed, same question
+    _, other, _ = run(capsys, "exercise", "translate", "--seed", "4")
+    assert other != first
+
+
+def test_exercise_checks_and_reveals(capsys):
+    from pynest.exercises import generate
+
+    right = str(generate("translate", 3).answer)
+    code, out, _ = run(capsys, "exercise", "translate", "--seed", "3", "--answer", "0x1")
+    assert code == 1 and "your answer: 0x1" in out
+    code, out, _ = run(capsys, "exercise", "translate", "--seed", "3", "--reveal")
+    assert code == 0 and f"Answer: {right}" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["exercise", "nope"], "unknown exercise kind 'nope'"),
+        (["exercise", "translate", "--seed", "x"], "seed 'x' is not a number"),
+        (["exercise", "translate", "--seed", "-3"], "outside"),
+    ],
+)
+def test_exercise_bad_arguments(capsys, argv, needle):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == "" and needle in err and err.count("\n") == 1
