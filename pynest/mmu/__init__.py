@@ -18,6 +18,8 @@ from .constants import *  # noqa: F403  (the named ISA constants are part of the
 from .formats import (
     Dsisr,
     PartitionTableEntry,
+    PateDw0,
+    PateDw1,
     Pde,
     ProcessTableEntry,
     Ptcr,
@@ -43,6 +45,8 @@ __all__ = [
     "Fault",
     "PartitionTable",
     "PartitionTableEntry",
+    "PateDw0",
+    "PateDw1",
     "Pde",
     "ProcessTable",
     "ProcessTableEntry",

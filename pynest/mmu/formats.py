@@ -184,6 +184,63 @@ class PartitionTableEntry(_Record):
 
 
 @dataclass(frozen=True, slots=True)
+class PateDw0(_Record):
+    """PATE doubleword 0 on its own (what one 8-byte read of a walk sees): HR 0,
+    RTS1 1:2, RPDB 4:55, RTS2 56:58, RPDS 59:63 -- the partition-scoped tree."""
+
+    hr: bool
+    tree_bits: int
+    rpdb: int
+    rpds: int
+    reserved: int = 0
+    _hex_fields = ("rpdb",)
+
+    @classmethod
+    def decode(cls, dw0: int) -> PateDw0:
+        e = PartitionTableEntry.decode(dw0, 0)
+        return cls(e.hr, e.tree_bits, e.rpdb, e.rpds, e.reserved)
+
+    def encode(self) -> int:
+        dw0, _ = PartitionTableEntry(
+            self.hr, self.tree_bits, self.rpdb, self.rpds, 0, 0, self.reserved
+        ).encode()
+        return dw0
+
+    def __str__(self) -> str:
+        kind = "radix (HR=1)" if self.hr else "HPT (HR=0: not a radix partition)"
+        return f"PATE dw0 {kind}: partition-scoped " + _tree_text(
+            "", self.tree_bits, self.rpdb, self.rpds
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PateDw1(_Record):
+    """PATE doubleword 1 on its own: PRTB 4:51, PRTS 59:63 -- the process table."""
+
+    prtb: int
+    prts: int
+    reserved: int = 0
+    _hex_fields = ("prtb",)
+
+    @classmethod
+    def decode(cls, dw1: int) -> PateDw1:
+        e = PartitionTableEntry.decode(0, dw1)
+        return cls(e.prtb, e.prts, e.reserved1)
+
+    def encode(self) -> int:
+        return PartitionTableEntry(
+            False, 31, 0, 0, self.prtb, self.prts, 0, self.reserved
+        ).encode()[1]
+
+    def __str__(self) -> str:
+        size = 1 << (self.prts + 12)
+        return (
+            f"PATE dw1: process table {self.prtb:#x} ({_size_text(size)}, "
+            f"PIDs 0..{(size >> 4) - 1})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ProcessTableEntry(_Record):
     """Process-table entry dw0 (radix): RTS1 1:2, RPDB 4:55, RTS2 56:58, RPDS 59:63.
 

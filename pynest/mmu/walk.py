@@ -63,12 +63,12 @@ class WalkStep:
     @property
     def decoded(self) -> object:
         """The entry as a record (PDE/PTE, or the PATE/PRTE doubleword's fields)."""
-        from .formats import PartitionTableEntry, ProcessTableEntry
+        from .formats import PateDw0, PateDw1, ProcessTableEntry
 
         if self.tree == "process-table":
             return ProcessTableEntry.decode(self.raw)
-        if self.tree == "partition-table":
-            return PartitionTableEntry.decode(self.raw, 0) if self.level == 0 else self.raw
+        if self.tree == "partition-table":  # level 0 is dw0 (the tree), level 1 dw1
+            return PateDw0.decode(self.raw) if self.level == 0 else PateDw1.decode(self.raw)
         return decode_entry(self.raw)
 
     def __str__(self) -> str:
