@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from ..errors import AddressError, ConfigError, check_int
 from ..memory import PhysicalMemory
 from ..mmu import constants as C
-from ..mmu.builder import Allocator, PartitionTable, ProcessTable, RadixTree
+from ..mmu.builder import Allocator, PartitionTable, ProcessTable, RadixTree, TranslatedSpace
 from ..mmu.tlb import Tlb
 from .events import EventLog
 from .guest_state import PtRegs
@@ -148,7 +148,7 @@ class Vcpu:
     queued_dsi: tuple[int, int] | None = None
 
 
-class L1Space:
+class L1Space(TranslatedSpace):
     """The L1's guest real memory seen through L0's partition tree for it.
 
     Implements the builder's ``Space`` protocol, so an L1 builds radix trees and tables
@@ -179,19 +179,6 @@ class L1Space:
         _slot, pte, shift = found
         mask = (1 << shift) - 1
         return (pte & C.PTE_RPN & ~mask) | (gpa & mask)
-
-    def read_u64(self, addr: int) -> int:
-        return self.mem.read_u64(self.to_hra(addr))
-
-    def write_u64(self, addr: int, value: int) -> None:
-        self.mem.write_u64(self.to_hra(addr, writing=True), value)
-
-    def zero(self, addr: int, size: int) -> None:
-        pos = addr
-        while pos < addr + size:
-            chunk = min(C.PAGE_4K - (pos & (C.PAGE_4K - 1)), addr + size - pos)
-            self.mem.write(self.to_hra(pos, writing=True), bytes(chunk))
-            pos += chunk
 
 
 class MemslotSpace(L1Space):

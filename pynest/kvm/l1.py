@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from ..errors import AddressError, ConfigError, check_int
 from ..mmu import constants as C
-from ..mmu.builder import Allocator, ProcessTable, RadixTree
+from ..mmu.builder import Allocator, ProcessTable, RadixTree, TranslatedSpace
 from .guest_state import HV_GUEST_STATE_VERSION, HvGuestState, PtRegs
 from .hcalls import (
     H_CEDE,
@@ -61,7 +61,7 @@ def ptb_order_and_ptcr(table_pa: int, kernel: str = "4.20") -> tuple[int, int]:
     raise ConfigError(f"kernel must be '4.20' or '5.19', got {kernel!r}")
 
 
-class L2Space:
+class L2Space(TranslatedSpace):
     """An L2's guest real memory seen by the L1: through the L1's tree for it, then
     L0's tree for the L1. A page the L1 has not mapped yet is mapped on first touch
     (the L1 faulting it in for its guest)."""
@@ -85,23 +85,10 @@ class L2Space:
             assert m is not None
         return m.ra
 
-    def to_hra(self, gpa: int) -> int:
+    def to_hra(self, gpa: int, writing: bool = False) -> int:
         if not self.fault_in:  # read through the memslot, as kvm_read_guest does
             return self.l1.vm.slot_space.to_hra(self.l1_gpa(gpa))
         return self.l1.vm.space.to_hra(self.l1_gpa(gpa), writing=True)
-
-    def read_u64(self, addr: int) -> int:
-        return self.mem.read_u64(self.to_hra(addr))
-
-    def write_u64(self, addr: int, value: int) -> None:
-        self.mem.write_u64(self.to_hra(addr), value)
-
-    def zero(self, addr: int, size: int) -> None:
-        pos = addr
-        while pos < addr + size:
-            chunk = min(C.PAGE_4K - (pos & (C.PAGE_4K - 1)), addr + size - pos)
-            self.mem.write(self.to_hra(pos), bytes(chunk))
-            pos += chunk
 
 
 @dataclass(eq=False)

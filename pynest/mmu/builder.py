@@ -62,31 +62,45 @@ class HostSpace:
         self.mem.write(addr, bytes(size))
 
 
-class GuestSpace:
+class TranslatedSpace:
+    """Base of every space whose addresses reach host real memory through ``to_hra``.
+
+    A subclass sets ``self.mem`` and defines ``to_hra(addr, writing=False)`` (``writing``
+    tells a lazily backed space that the page will be written). Reads, writes and
+    zeroing go page by page through it, so a table may straddle unrelated host pages.
+    """
+
+    mem: PhysicalMemory
+
+    def to_hra(self, addr: int, writing: bool = False) -> int:
+        raise NotImplementedError
+
+    def read_u64(self, addr: int) -> int:
+        return self.mem.read_u64(self.to_hra(addr))
+
+    def write_u64(self, addr: int, value: int) -> None:
+        self.mem.write_u64(self.to_hra(addr, writing=True), value)
+
+    def zero(self, addr: int, size: int) -> None:
+        pos = addr
+        while pos < addr + size:
+            chunk = min(C.PAGE_4K - (pos & (C.PAGE_4K - 1)), addr + size - pos)
+            self.mem.write(self.to_hra(pos, writing=True), bytes(chunk))
+            pos += chunk
+
+
+class GuestSpace(TranslatedSpace):
     """A partition's guest real memory, reached through its partition-scoped tree."""
 
     def __init__(self, mem: PhysicalMemory, partition_tree: RadixTree) -> None:
         self.mem = mem
         self.partition_tree = partition_tree
 
-    def to_hra(self, gra: int) -> int:
+    def to_hra(self, gra: int, writing: bool = False) -> int:
         found = self.partition_tree.lookup(gra)
         if found is None:
             raise ConfigError(f"guest real address {gra:#x} is not mapped by the partition tree")
         return found.ra
-
-    def read_u64(self, addr: int) -> int:
-        return self.mem.read_u64(self.to_hra(addr))
-
-    def write_u64(self, addr: int, value: int) -> None:
-        self.mem.write_u64(self.to_hra(addr), value)
-
-    def zero(self, addr: int, size: int) -> None:
-        pos = addr
-        while pos < addr + size:
-            chunk = min(C.PAGE_4K - (pos & (C.PAGE_4K - 1)), addr + size - pos)
-            self.mem.write(self.to_hra(pos), bytes(chunk))
-            pos += chunk
 
 
 def _space(where: PhysicalMemory | Space) -> Space:
