@@ -122,6 +122,16 @@ class PhysicalMemory:
         else:
             self._dw.pop(dw_addr, None)
 
+    def nonzero_u64(self, addr: int, size: int) -> list[tuple[int, int]]:
+        """(address, value) of every non-zero doubleword in ``[addr, addr + size)``, in
+        address order: the live entries of a table in one call (``addr`` 8-byte aligned,
+        the range inside memory)."""
+        self._check_range(addr, size)
+        if addr & 7:
+            raise AlignmentError(f"nonzero_u64 needs an 8-byte aligned address, got {addr:#x}")
+        get = self._dw.get
+        return [(a, v) for a in range(addr, addr + size, 8) if (v := get(a))]
+
     def written(self) -> Iterator[tuple[int, int]]:
         """(address, value) of every non-zero doubleword, in address order."""
         for addr in sorted(self._dw):

@@ -228,12 +228,12 @@ def _shadow_leaves(
     shift = remaining - nls
     first = max(0, (lo - prefix) >> shift) if lo > prefix else 0
     last = min((1 << nls) - 1, (hi - 1 - prefix) >> shift)
-    for i in range(first, last + 1):
-        slot = table + 8 * i
-        entry = l0.mem.read_u64(slot)
+    if last < first:
+        return
+    for slot, entry in l0.mem.nonzero_u64(table + 8 * first, 8 * (last + 1 - first)):
         if not entry & C.PTE_V:
             continue
-        addr = prefix | (i << shift)
+        addr = prefix | (((slot - table) >> 3) << shift)
         if entry & C.PTE_L:
             out.append((addr, slot, entry, shift))
         else:
@@ -277,9 +277,8 @@ def free_pgtable_radix(gp: NestedGuest) -> int:
     leaves = shadow_leaves(gp)
     for base in tree.tables[1:]:
         l0.table_alloc.free(base)
-    for i in range(1 << C.ROOT_NLS):
-        if l0.mem.read_u64(tree.root + 8 * i):
-            l0.mem.write_u64(tree.root + 8 * i, 0)
+    for slot, _entry in l0.mem.nonzero_u64(tree.root, 8 << C.ROOT_NLS):
+        l0.mem.write_u64(slot, 0)
     tree.tables = [tree.root]
     _event(vm, "shadow-flush", gp, detail=f"{len(leaves)} shadow PTEs dropped")
     return len(leaves)

@@ -343,16 +343,23 @@ class RadixTree:
         self._collect(self.root, C.ROOT_NLS, C.RADIX_TREE_BITS, 0, 0, out)
         return out
 
+    def _entries(self, table: int, nls: int) -> list[tuple[int, int]]:
+        """(slot, entry) of the non-zero entries of one table, in order. In host memory
+        they come from one bulk read; other spaces are read entry by entry."""
+        if isinstance(self.space, HostSpace):
+            return self.space.mem.nonzero_u64(table, 8 << nls)
+        read = self.space.read_u64
+        slots = range(table, table + (8 << nls), 8)
+        return [(slot, v) for slot in slots if (v := read(slot))]
+
     def _collect(
         self, table: int, nls: int, remaining: int, prefix: int, level: int, out: list[Mapping]
     ) -> None:
         shift = remaining - nls
-        for i in range(1 << nls):
-            slot = table + 8 * i
-            entry = self.space.read_u64(slot)
+        for slot, entry in self._entries(table, nls):
             if not entry & C.PTE_V:
                 continue
-            addr = prefix | (i << shift)
+            addr = prefix | (((slot - table) >> 3) << shift)
             if entry & C.PTE_L:
                 out.append(
                     Mapping(addr, entry & C.PTE_RPN & -(1 << shift), 1 << shift, entry, slot)
