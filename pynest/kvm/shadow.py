@@ -83,6 +83,9 @@ RMAP_NESTED_LPID_SHIFT = 52
 RMAP_NESTED_GPA_MASK = 0x000F_FFFF_FFFF_F000
 RMAP_NESTED_IS_SINGLE_ENTRY = 0x1
 
+TREE_ADDR_MASK = (1 << 52) - 1  # the address bits a 52-bit tree's indices use
+U64 = (1 << 64) - 1
+
 _P9_RADIX_BITS = (5, 9, 9, 13)  # p9_supported_radix_bits, indexed by level (3 = root)
 _AP_SHIFT = {0: 12, 5: 16, 1: 21, 2: 30}  # radix AP encodings (mmu_psize_defs[].ap)
 
@@ -404,7 +407,14 @@ def remove_nest_rmap_range(vm: L1Vm, gpa: int, hpa: int, nbytes: int) -> int:
 
 def invalidate_shadow_pte(gp: NestedGuest, gpa: int) -> tuple[bool, int]:
     """``kvmhv_invalidate_shadow_pte``: unmap the shadow PTE covering ``gpa`` if any;
-    returns (removed, its shift or L0's PAGE_SHIFT)."""
+    returns (removed, its shift or L0's PAGE_SHIFT).
+
+    The lookup (``find_kvm_nested_guest_pte`` -> ``__find_linux_pte``) indexes the tree
+    with ``pgd_index()`` .. ``pte_index()``, which use only the 52 address bits the tree
+    translates: an address with higher bits set (an L1's tlbie EPN may hold any value)
+    finds the PTE of its low 52 bits, and that is the page unmapped and flushed.
+    """
+    gpa &= TREE_ADDR_MASK
     vm = gp.l1_host
     found = gp.shadow_pgtable.find_leaf(gpa) if gp.shadow_pgtable is not None else None
     if found is None:
@@ -618,7 +628,7 @@ def emulate_tlbie_tlb_addr(vm: L1Vm, lpid: int, ap: int, epn: int) -> int:
     shift = _ap_to_shift(ap)
     if shift < 0:
         return -EINVAL
-    addr = (epn << 12) & ~((1 << shift) - 1) & (2**64 - 1)
+    addr = (epn << 12) & ~((1 << shift) - 1) & U64
     page_shift = vm.page_shift
     npages = 1 << (shift - page_shift) if shift >= page_shift else 0
     gp = get_nested(vm, lpid, False)
@@ -627,7 +637,7 @@ def emulate_tlbie_tlb_addr(vm: L1Vm, lpid: int, ap: int, epn: int) -> int:
     while True:
         _removed, shadow_shift = invalidate_shadow_pte(gp, addr)
         npages -= 1 << (shadow_shift - page_shift)
-        addr += 1 << shadow_shift
+        addr = (addr + (1 << shadow_shift)) & U64  # unsigned long arithmetic
         if npages <= 0:
             break
     put_nested(gp)
