@@ -69,6 +69,7 @@ TRAP_H_DATA_STORAGE = 0xE00
 TRAP_H_INST_STORAGE = 0xE20
 TRAP_H_EMUL_ASSIST = 0xE40
 MAX_OPS_PER_ENTRY = 1_000_000  # a guard: programs are finite, this is never reached
+U64 = (1 << 64) - 1  # NIA arithmetic wraps at 2^64
 
 
 # ------------------------------------------------------------------ programs
@@ -153,7 +154,7 @@ def _guest_interrupt(vcpu: Vcpu, gp: NestedGuest, what: str, ea: int, cause: int
         dsisr=cause,
         detail=f"{what}: delivered to the L2 itself; op skipped",
     )
-    vcpu.regs.nip += 4
+    vcpu.regs.nip = (vcpu.regs.nip + 4) & U64
 
 
 def _exit(vcpu: Vcpu, gp: NestedGuest, trap: int, detail: str = "") -> None:
@@ -202,13 +203,13 @@ def _step(vcpu: Vcpu, gp: NestedGuest, cpu: CpuState) -> bool:
             return False
     if isinstance(op, Spin):
         l0.timebase += op.ticks
-        regs.nip += 4
+        regs.nip = (regs.nip + 4) & U64
         return False
     if isinstance(op, Hcall):
         regs.gpr[3] = op.nr & (2**64 - 1)
         for i, a in enumerate(op.args[:9]):
             regs.gpr[4 + i] = a & (2**64 - 1)
-        regs.nip += 4
+        regs.nip = (regs.nip + 4) & U64
         l0.timebase += 1
         _exit(vcpu, gp, TRAP_SYSCALL, f"sc 1: {hcall_name(op.nr)}")
         return True
@@ -242,7 +243,7 @@ def _step(vcpu: Vcpu, gp: NestedGuest, cpu: CpuState) -> bool:
         hpa=t.ra,
         detail=f"{access} {value:#x}{' (TLB hit)' if t.tlb_hit else ''}",
     )
-    regs.nip += 4
+    regs.nip = (regs.nip + 4) & U64
     l0.timebase += 1
     return False
 
@@ -299,7 +300,7 @@ def run_single_vcpu(vcpu: Vcpu, gp: NestedGuest, hdec_exp: int, lpcr: int) -> in
         op = vm.programs[gp.l1_lpid].op_at(vcpu.regs.nip)  # type: ignore[attr-defined]
         if isinstance(op, Load):
             vcpu.regs.gpr[op.rt] = 0  # no device model: the MMIO load reads 0
-        vcpu.regs.nip += 4
+        vcpu.regs.nip = (vcpu.regs.nip + 4) & U64
     if r == RESUME_GUEST:
         l0.events.append(
             "resume",
