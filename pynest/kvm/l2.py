@@ -70,6 +70,7 @@ TRAP_H_INST_STORAGE = 0xE20
 TRAP_H_EMUL_ASSIST = 0xE40
 MAX_OPS_PER_ENTRY = 1_000_000  # a guard: programs are finite, this is never reached
 U64 = (1 << 64) - 1  # NIA arithmetic wraps at 2^64
+MAX_RESUMES = 1000  # re-entries without the L1 in one H_ENTER_NESTED before a signal
 
 
 # ------------------------------------------------------------------ programs
@@ -158,8 +159,11 @@ def _guest_interrupt(vcpu: Vcpu, gp: NestedGuest, what: str, ea: int, cause: int
 
 
 def _exit(vcpu: Vcpu, gp: NestedGuest, trap: int, detail: str = "") -> None:
+    """The L2 takes an interrupt to L0: that costs time (one timebase tick), so a
+    guest that keeps faulting still reaches the L1's HDEC deadline."""
     vcpu.trap = trap
     vm = gp.l1_host
+    vm.l0.timebase += 1
     vm.l0.events.append(
         "exit",
         "L2",
@@ -371,6 +375,13 @@ def enter_nested_guest(vm: L1Vm, hv_ptr: int, regs_ptr: int, vcpu: Vcpu) -> int:
     H_INTERRUPT for a pending signal; H_TOO_HARD after an MMIO exit. Otherwise the trap
     number that ended the L2's run. The L2 MSR is forced to ME=1, HV=0 (as kernels from
     5.x do; the 4.20 code loaded it unchanged).
+
+    An L2 can make L0 resume it forever without the L1 (it stores to a page its L1 maps
+    execute-only: the fetch re-inserts the shadow PTE, the store's PROTFAULT removes it).
+    A real L0 keeps going until the L1's HDEC deadline, and a vcpu thread is preemptible
+    and receives signals meanwhile. The model ends such a run the same two ways: every
+    exit costs a timebase tick, and after :data:`MAX_RESUMES` re-entries without the L1
+    the vcpu takes a signal (H_INTERRUPT, r3 = 0: the L1 simply re-enters).
     """
     l0 = vm.l0
     if vm.l1_ptcr == 0:
@@ -420,11 +431,13 @@ def enter_nested_guest(vm: L1Vm, hv_ptr: int, regs_ptr: int, vcpu: Vcpu) -> int:
     )
     vcpu.trap = 0
     r = RESUME_GUEST
+    resumes = 0
     while True:
-        if vcpu.pending_signal:
+        if vcpu.pending_signal or resumes >= MAX_RESUMES:
             vcpu.pending_signal = False
             r = -EINTR
             break
+        resumes += 1
         if l0.timebase >= hdec_exp:
             vcpu.trap = TRAP_HV_DECREMENTER
             r = RESUME_HOST

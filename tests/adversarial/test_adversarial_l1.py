@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from pynest import scenarios as W
 from pynest.kvm import shadow as S
-from pynest.kvm.hcalls import H_CEDE, H_SUCCESS, H_TLB_INVALIDATE
+from pynest.kvm.hcalls import H_CEDE, H_ENTER_NESTED, H_SUCCESS, H_TLB_INVALIDATE
 from pynest.kvm.l1 import h_tlbie_p1_enc
-from pynest.kvm.l2 import Hcall, Program, Spin
+from pynest.kvm.l2 import MAX_RESUMES, Hcall, Program, Spin, Store
+from pynest.mmu import constants as C
 
 AP_OF_SHIFT = {12: 0, 16: 5, 21: 1, 30: 2}
 
@@ -43,4 +44,31 @@ def test_regression_l2_nip_wraps_at_2_pow_64():
     res = w.l1.run_l2(l2)
     assert res.returns == (0xE40,) and res.stopped == "ran past its program"
     assert l2.regs.nip == 0
+    assert W.isolation_violations(w.l0) == []
+
+
+def test_regression_store_to_execute_only_page_ends_at_the_hdec_deadline():
+    """An L2 storing to the page it executes from, which its L1 maps execute-only,
+    ping-pongs in L0 as in the kernel (the fetch's fault inserts an execute-only shadow
+    PTE, the store's PROTFAULT removes it: __kvmhv_nested_page_fault's "inval" path).
+    Time did not pass on exits, so H_ENTER_NESTED never returned. Now each exit costs a
+    tick (the L1's HDEC deadline ends the run with 0x980) and an absurd deadline ends
+    with a modelled signal (r3 = 0) after MAX_RESUMES re-entries."""
+    w = W.one_l1(0)
+    l1 = w.l1
+    l2 = l1.create_l2(16 << 20)
+    l1.l2_map(l2, W.CODE_EA, 0x400000, C.PAGE_4K, "rwx")
+    l1.map_l2_page(l2, 0x400000)  # the L1 maps the code page execute-only
+    l2.tree.set_pte_bits(0x400000, clear_bits=C.PTE_EAA_READ | C.PTE_EAA_RW)
+    l1.load_program(l2, Program((Store(W.CODE_EA + 8, 1), Hcall(H_CEDE)), entry=W.CODE_EA))
+    res = l1.run_l2(l2, slice_ticks=300, max_entries=2)
+    assert res.returns == (0x980, 0x980) and res.stopped == "max_entries reached"
+    assert w.l0.events.count("shadow-remove") > 100  # the ping-pong happened
+    # a deadline that never comes: MAX_RESUMES re-entries, then H_INTERRUPT (r3 = 0)
+    l1._write_state(l2, 0, 2**63)
+    hv_gpa, regs_gpa = l1.buffers[0]
+    mark = w.l0.events.mark()
+    assert l1.hcall(H_ENTER_NESTED, hv_gpa, regs_gpa) == 0
+    assert w.l0.events.last("hcall-return").detail == "H_INTERRUPT"
+    assert len(w.l0.events.filter("resume", start=mark)) == MAX_RESUMES
     assert W.isolation_violations(w.l0) == []
