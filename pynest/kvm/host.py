@@ -25,6 +25,7 @@ from ..memory import PhysicalMemory
 from ..mmu import constants as C
 from ..mmu.builder import Allocator, PartitionTable, ProcessTable, RadixTree, TranslatedSpace
 from ..mmu.tlb import Tlb
+from ..mmu.walk import valid_level
 from .events import EventLog
 from .guest_state import PtRegs
 
@@ -472,47 +473,107 @@ class L0:
 
 @dataclass(frozen=True, slots=True)
 class Violation:
-    """One breach of the isolation invariant."""
+    """One breach of the isolation invariant: what (``where``) of which LPID maps
+    ``addr`` to host ``hpa`` for ``size`` bytes, and ``why`` that is a breach."""
 
     where: str
     lpid: int
     addr: int
     hpa: int
     size: int
+    why: str = "outside the owner's allotment"
 
     def __str__(self) -> str:
         return (
             f"{self.where} LPID {self.lpid}: {self.addr:#x} -> host {self.hpa:#x}+{self.size:#x} "
-            "outside the owner's allotment"
+            f"{self.why}"
         )
 
 
-def isolation_violations(l0: L0) -> list[Violation]:
-    """Every mapping that breaks isolation (empty list: the invariant holds).
+def _tree_violations(
+    mem: PhysicalMemory, tree: RadixTree, lpid: int, where: str, lo: int, hi: int
+) -> list[Violation]:
+    """Walk ``tree`` as the hardware would (POWER9 shapes only, see
+    :func:`~pynest.mmu.walk.valid_level`): every leaf must map inside [lo, hi) and every
+    directory entry the walk follows must point to one of the tree's own tables."""
+    out: list[Violation] = []
+    own = set(tree.tables)
+    todo = [(tree.root, C.ROOT_NLS, C.RADIX_TREE_BITS, 0, 0)]
+    while todo:
+        table, nls, remaining, prefix, level = todo.pop()
+        shift = remaining - nls
+        for slot, entry in mem.nonzero_u64(table, 8 << nls):
+            if not entry & C.PTE_V:
+                continue
+            addr = prefix | (((slot - table) >> 3) << shift)
+            if entry & C.PTE_L:
+                ra, size = entry & C.PTE_RPN & -(1 << shift), 1 << shift
+                if not (lo <= ra and ra + size <= hi):
+                    out.append(Violation(where, lpid, addr, ra, size))
+                continue
+            sub = entry & C.PDE_NLS
+            if not valid_level(level + 1, shift, sub):
+                continue  # the hardware stops here with a fault: nothing is mapped
+            base = entry & C.PDE_NLB & ~((8 << sub) - 1)
+            if base not in own:
+                why = "a directory entry pointing outside the tree's own tables"
+                out.append(Violation(where, lpid, addr, base, 8 << sub, why))
+                continue
+            todo.append((base, sub, shift, addr, level + 1))
+    return out
 
-    The invariant: every partition-scoped tree that L0's partition table names for an
-    L1 or for a shadow LPID, and every shadow tree, maps host memory only inside the
-    allotment of the L1 that owns it. An LPID in the table that belongs to nobody must
-    have an empty entry.
+
+def isolation_violations(l0: L0) -> list[Violation]:
+    """Every breach of isolation (empty list: the invariant holds).
+
+    The invariant, checked on what the hardware uses (L0's partition table, the trees
+    it names, L0's TLB):
+
+    * an LPID that belongs to nobody has an empty partition-table entry (dw0 = 0);
+    * an owned LPID's entry is empty or the one L0 built: HR | the L1's partition tree
+      for an L1 (``kvmppc_setup_partition_table``), HR | 52-bit | shadow tree | 13 for a
+      nested guest's shadow LPID (``kvmhv_set_nested_ptbl``);
+    * every leaf of those trees maps host memory inside the owning L1's allotment, and
+      every directory entry a walk would follow points to one of the tree's own tables
+      (a tree never reaches memory it does not own, nor another tree's tables);
+    * every TLB entry of a guest LPID belongs to an owned LPID and maps inside the
+      owner's allotment.
+
+    Owners are the L1s, the nested guests in their tables, and a nested guest that a
+    vcpu still runs after it left the table (``vcpu->arch.nested``: it keeps its shadow
+    LPID until the vcpu drops the last reference).
     """
     out: list[Violation] = []
-    owners: dict[int, tuple[L1Vm, RadixTree]] = {}
+    owners: dict[int, tuple[L1Vm, RadixTree, int, str]] = {}
     for vm in l0.guests.values():
-        owners[vm.lpid] = (vm, vm.pgtable)
-        for gp in vm.nested.values():
-            owners[gp.shadow_lpid] = (vm, gp.shadow_pgtable)
-    for lpid in range(1, l0.ptab.num_lpids):
-        dw0, _dw1 = l0.ptab.raw(lpid)
-        if lpid not in owners:
-            if dw0:
-                out.append(Violation("PATE of an unowned", lpid, 0, dw0 & C.RPDB_MASK, 0))
+        owners[vm.lpid] = (vm, vm.pgtable, C.PATE0_HR | vm.pgtable.dw0, "L1 tree")
+        running = [v.nested for v in vm.vcpus if v.nested is not None]
+        for gp in [*vm.nested.values(), *running]:
+            tree = gp.shadow_pgtable  # type: ignore[union-attr]
+            if tree is None or gp.freed:  # type: ignore[union-attr]
+                continue
+            dw0 = C.PATE0_HR | C.POWER9_RTS_FIELD | tree.root | RADIX_PGD_INDEX_SIZE
+            owners[gp.shadow_lpid] = (vm, tree, dw0, "shadow tree")  # type: ignore[union-attr]
+    ptab = l0.ptab
+    for addr, dw0 in l0.mem.nonzero_u64(ptab.base, 16 * ptab.num_lpids):
+        lpid, dw = divmod(addr - ptab.base, 16)
+        if dw or lpid == 0:
             continue
-        vm, tree = owners[lpid]
-        if dw0 and dw0 & C.RPDB_MASK != tree.root:
-            tree = RadixTree(l0.mem, l0.table_alloc, root=dw0 & C.RPDB_MASK)
+        if lpid not in owners:
+            out.append(Violation("PATE of an unowned", lpid, 0, dw0 & C.RPDB_MASK, 0))
+        elif dw0 != owners[lpid][2]:
+            why = f"named by a PATE dw0 {dw0:#x} that L0 did not build"
+            out.append(Violation("PATE", lpid, 0, dw0 & C.RPDB_MASK, 0, why))
+    for lpid, (vm, tree, _dw0, where) in owners.items():
         lo, hi = vm.allotment
-        for m in tree.mappings() if dw0 else ():
-            if not (lo <= m.ra and m.ra + m.size <= hi):
-                kind = "L1 tree" if lpid == vm.lpid else "shadow tree"
-                out.append(Violation(kind, lpid, m.addr, m.ra, m.size))
+        out += _tree_violations(l0.mem, tree, lpid, where, lo, hi)
+    for e in l0.tlb:
+        if e.lpid == 0:
+            continue  # the host's own translations
+        if e.lpid not in owners:
+            out.append(Violation("TLB", e.lpid, e.epn, e.rpn, e.page_size, "of an unowned LPID"))
+            continue
+        lo, hi = owners[e.lpid][0].allotment
+        if not (lo <= e.rpn and e.rpn + e.page_size <= hi):
+            out.append(Violation("TLB", e.lpid, e.epn, e.rpn, e.page_size))
     return out

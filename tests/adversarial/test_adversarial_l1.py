@@ -10,7 +10,9 @@ from pynest.kvm import shadow as S
 from pynest.kvm.hcalls import H_CEDE, H_ENTER_NESTED, H_SUCCESS, H_TLB_INVALIDATE
 from pynest.kvm.l1 import h_tlbie_p1_enc
 from pynest.kvm.l2 import MAX_RESUMES, Hcall, Program, Spin, Store
+from pynest.kvm.nested import get_nested, put_nested
 from pynest.mmu import constants as C
+from pynest.mmu.tlb import TlbEntry
 
 AP_OF_SHIFT = {12: 0, 16: 5, 21: 1, 30: 2}
 
@@ -71,4 +73,78 @@ def test_regression_store_to_execute_only_page_ends_at_the_hdec_deadline():
     assert l1.hcall(H_ENTER_NESTED, hv_gpa, regs_gpa) == 0
     assert w.l0.events.last("hcall-return").detail == "H_INTERRUPT"
     assert len(w.l0.events.filter("resume", start=mark)) == MAX_RESUMES
+    assert W.isolation_violations(w.l0) == []
+
+
+# ----------------------------------------------------------------------------- the check fires
+def _with_other_l1(seed=0):
+    w = W.two_l2s(seed, run=True)
+    other = w.l0.create_l1(256 << 20)
+    assert W.isolation_violations(w.l0) == []
+    return w, other
+
+
+def test_isolation_check_fires_on_a_shadow_pte_into_another_l1():
+    w, other = _with_other_l1()
+    gp = w.vm.nested.find(w.l2s[0].lpid)
+    gp.shadow_pgtable.map(0x5000000, other.mem_base, C.PAGE_64K, "rw")  # a planted bug
+    (bad,) = W.isolation_violations(w.l0)
+    assert (bad.where, bad.lpid, bad.hpa) == ("shadow tree", gp.shadow_lpid, other.mem_base)
+    assert bad.addr == 0x5000000
+    assert "outside the owner's allotment" in str(bad)
+
+
+def test_isolation_check_fires_on_a_directory_entry_leaving_the_tree():
+    """A shadow PDE pointing into L1 memory would let the L1 write L0's tree."""
+    w, _other = _with_other_l1()
+    gp = w.vm.nested.find(w.l2s[0].lpid)
+    root = gp.shadow_pgtable.root
+    w.l0.mem.write_u64(root + 8 * 7, C.PTE_V | w.vm.mem_base | 9)  # PGD[7] -> L1 memory
+    (bad,) = W.isolation_violations(w.l0)
+    assert bad.hpa == w.vm.mem_base and "outside the tree's own tables" in bad.why
+    # the same entry with a shape the hardware refuses maps nothing: no violation
+    w.l0.mem.write_u64(root + 8 * 7, C.PTE_V | w.vm.mem_base | 5)
+    assert W.isolation_violations(w.l0) == []
+
+
+def test_isolation_check_fires_on_partition_table_entries():
+    w, other = _with_other_l1()
+    ptab = w.l0.ptab
+    dw0, dw1 = ptab.raw(w.vm.lpid)
+    ptab.write_raw(w.vm.lpid, C.PATE0_HR | other.pgtable.dw0, dw1)  # L1 given another tree
+    (bad,) = W.isolation_violations(w.l0)
+    assert bad.where == "PATE" and bad.lpid == w.vm.lpid and "did not build" in bad.why
+    ptab.write_raw(w.vm.lpid, dw0, dw1)
+    ptab.write_raw(77, dw0, 0)  # an LPID nobody owns
+    (bad,) = W.isolation_violations(w.l0)
+    assert bad.where == "PATE of an unowned" and bad.lpid == 77
+
+
+def test_isolation_check_fires_on_tlb_entries():
+    w, other = _with_other_l1()
+    gp = w.vm.nested.find(w.l2s[0].lpid)
+    w.l0.tlb.insert(TlbEntry(gp.shadow_lpid, 1, 0x7000, C.PAGE_4K, other.mem_base, 0, 0, 0))
+    w.l0.tlb.insert(TlbEntry(300, 1, 0x7000, C.PAGE_4K, w.vm.mem_base, 0, 0, 0))
+    bad = W.isolation_violations(w.l0)
+    assert [(b.where, b.lpid, b.hpa) for b in bad] == [
+        ("TLB", gp.shadow_lpid, other.mem_base),
+        ("TLB", 300, w.vm.mem_base),
+    ]
+
+
+def test_isolation_check_knows_a_guest_a_vcpu_still_runs():
+    """A nested guest removed from the table while a vcpu runs it keeps its shadow LPID
+    (and partition-table entry) until the vcpu's reference goes: not a violation."""
+    w, _other = _with_other_l1()
+    l2 = w.l2s[0]
+    gp = get_nested(w.vm, l2.lpid, False)
+    w.vm.vcpus[1].nested = gp  # vcpu 1 is inside H_ENTER_NESTED for this guest
+    w.l1.set_ptbl_entry(l2.lpid, 0, 0)
+    w.l1.flush_lpid(l2.lpid)  # RIC=2: kvmhv_flush_nested removes it from the table
+    assert w.vm.nested.find(l2.lpid) is None and not gp.freed and gp.refcnt == 1
+    assert w.l0.ptab.raw(gp.shadow_lpid)[0] != 0
+    assert W.isolation_violations(w.l0) == []
+    w.vm.vcpus[1].nested = None
+    put_nested(gp)
+    assert gp.freed and w.l0.ptab.raw(gp.shadow_lpid) == (0, 0)
     assert W.isolation_violations(w.l0) == []
