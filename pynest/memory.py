@@ -96,6 +96,16 @@ class PhysicalMemory:
             raise ArgumentTypeError(f"data must be bytes, got {type(data).__name__}")
         data = bytes(data)
         self._check_range(addr, len(data))
+        if not addr & 7 and not len(data) & 7:  # whole doublewords (zeroing a table)
+            if not any(data):
+                words = self._dw
+                for dw_addr in range(addr, addr + len(data), 8):
+                    if dw_addr in words:
+                        self._set(dw_addr, 0)
+                return
+            for off in range(0, len(data), 8):
+                self._set(addr + off, int.from_bytes(data[off : off + 8], "big"))
+            return
         pos = 0
         while pos < len(data):
             a = addr + pos
