@@ -621,9 +621,13 @@ def emulate_tlbie_tlb_addr(vm: L1Vm, lpid: int, ap: int, epn: int) -> int:
     """``kvmhv_emulate_tlbie_tlb_addr``: invalidate the shadow PTEs behind one L1 page.
 
     One L1 page may be backed by several smaller shadow PTEs, so the loop steps by the
-    size of each shadow PTE found. An AP below L0's page size makes the kernel's page
-    count ``1UL << (shift - PAGE_SHIFT)`` a negative shift, which ppc64 ``sld``
-    evaluates to 0: the loop body then runs once.
+    size of each shadow PTE found, or by PAGE_SIZE where there is none. An AP below L0's
+    page size makes the kernel's page count ``1UL << (shift - PAGE_SHIFT)`` a negative
+    shift, which ppc64 ``sld`` evaluates to 0: the loop body then runs once.
+
+    The kernel visits every empty PAGE_SIZE step of the range (2^18 of them for a 1G AP
+    under a 4K-page L0); the model jumps straight to the next shadow PTE in the range,
+    counting the skipped pages, which removes the same PTEs in the same order.
     """
     shift = _ap_to_shift(ap)
     if shift < 0:
@@ -635,6 +639,15 @@ def emulate_tlbie_tlb_addr(vm: L1Vm, lpid: int, ap: int, epn: int) -> int:
     if gp is None:
         return 0
     while True:
+        if npages > 1:  # skip the pages without a shadow PTE
+            low = addr & TREE_ADDR_MASK
+            ahead = shadow_leaves(gp, low, low + (npages << page_shift))
+            skip = (ahead[0][0] - low) >> page_shift if ahead else npages
+            if skip > 0:
+                npages -= skip
+                addr = (addr + (skip << page_shift)) & U64
+                if npages <= 0:
+                    break
         _removed, shadow_shift = invalidate_shadow_pte(gp, addr)
         npages -= 1 << (shadow_shift - page_shift)
         addr = (addr + (1 << shadow_shift)) & U64  # unsigned long arithmetic

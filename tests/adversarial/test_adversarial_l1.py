@@ -5,6 +5,9 @@ Regression tests: each one is a bug an adversarial run found, with the input tha
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from pynest import scenarios as W
 from pynest.kvm import shadow as S
 from pynest.kvm.hcalls import H_CEDE, H_ENTER_NESTED, H_SUCCESS, H_TLB_INVALIDATE
@@ -148,3 +151,44 @@ def test_isolation_check_knows_a_guest_a_vcpu_still_runs():
     put_nested(gp)
     assert gp.freed and w.l0.ptab.raw(gp.shadow_lpid) == (0, 0)
     assert W.isolation_violations(w.l0) == []
+
+
+# ----------------------------------------------------------------------------- tlbie page loop
+def _kernel_page_loop(leaves: dict[int, int], epn: int, shift: int, page_shift: int) -> set[int]:
+    """kvmhv_emulate_tlbie_tlb_addr's loop run page by page over {addr: shift} leaves
+    (the reference): which leaf addresses are left."""
+    left = dict(leaves)
+    addr = (epn << 12) & ~((1 << shift) - 1) & (2**64 - 1)
+    npages = 1 << (shift - page_shift) if shift >= page_shift else 0
+    while True:
+        a = addr & S.TREE_ADDR_MASK
+        hit = next((x for x, s in left.items() if x <= a < x + (1 << s)), None)
+        step = left.pop(hit) if hit is not None else page_shift
+        npages -= 1 << (step - page_shift)
+        addr = (addr + (1 << step)) & (2**64 - 1)
+        if npages <= 0:
+            return set(left)
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(
+    st.lists(st.tuples(st.integers(0, 63), st.sampled_from([16, 21, 30])), max_size=8),
+    st.integers(0, 2**52 - 1),
+    st.sampled_from([0, 5, 1, 2]),
+    st.booleans(),
+)
+def test_tlbie_page_loop_removes_what_the_kernel_loop_removes(pages, epn_page, ap, high):
+    """The model jumps over empty pages of the range; the result must be the kernel's
+    page-by-page loop's, for every AP (smaller or larger than L0's 64K page)."""
+    w = W.two_l2s(0, run=True)
+    gp = w.vm.nested.find(w.l2s[0].lpid)
+    base = 0x4000_0000  # the leaves live in [1G, 5G) of L2 real
+    for i, shift in pages:
+        gpa = (base + i * C.PAGE_64K * 997) & -(1 << shift)
+        hpa = w.vm.mem_base + (gpa & (w.vm.mem_size - 1) & -(1 << shift))
+        S.create_shadow_pte(gp, C.PTE_V | C.PTE_L | hpa | 0x187, gpa, shift)
+    leaves = {addr: shift for addr, _slot, _pte, shift in S.shadow_leaves(gp)}
+    epn = (base + epn_page % (4 << 30)) >> 12 | ((0xABC << 40) if high else 0)
+    want = _kernel_page_loop(leaves, epn, {0: 12, 5: 16, 1: 21, 2: 30}[ap], w.vm.page_shift)
+    assert S.emulate_tlbie_tlb_addr(w.vm, gp.l1_lpid, ap, epn) == 0
+    assert {addr for addr, *_ in S.shadow_leaves(gp)} == want
