@@ -473,7 +473,10 @@ def nested_page_fault(vcpu: Vcpu) -> int:
         update_ptbl_cache(gp)
         if not gp.l1_gr_to_hr:
             return RESUME_HOST
-    n_gpa = vcpu.fault_gpa & ~0xF000_0000_0000_0FFF
+    # The kernel keeps bits 52-59 of the ASDR in n_gpa, but every use of it ignores
+    # them: the L1-tree walk's indices, the shadow tree's pgd..pte_index() and the
+    # rmap's GPA mask all take the low 52 bits. The model drops them here.
+    n_gpa = vcpu.fault_gpa & ~0xF000_0000_0000_0FFF & TREE_ADDR_MASK
     if not dsisr & DSISR_PRTABLE_FAULT:
         n_gpa |= ea & 0xFFF
     ret, gpte = translate_addr_nested(vcpu, gp, n_gpa, dsisr)

@@ -12,7 +12,7 @@ from pynest import scenarios as W
 from pynest.kvm import shadow as S
 from pynest.kvm.hcalls import H_CEDE, H_ENTER_NESTED, H_SUCCESS, H_TLB_INVALIDATE
 from pynest.kvm.l1 import h_tlbie_p1_enc
-from pynest.kvm.l2 import MAX_RESUMES, Hcall, Program, Spin, Store
+from pynest.kvm.l2 import MAX_RESUMES, Hcall, Load, Program, Spin, Store
 from pynest.kvm.nested import get_nested, put_nested
 from pynest.mmu import constants as C
 from pynest.mmu.tlb import TlbEntry
@@ -76,6 +76,29 @@ def test_regression_store_to_execute_only_page_ends_at_the_hdec_deadline():
     assert l1.hcall(H_ENTER_NESTED, hv_gpa, regs_gpa) == 0
     assert w.l0.events.last("hcall-return").detail == "H_INTERRUPT"
     assert len(w.l0.events.filter("resume", start=mark)) == MAX_RESUMES
+    assert W.isolation_violations(w.l0) == []
+
+
+def _l2_page_above_52_bits(seed=0):
+    """An L2 whose process PTE gives guest real 1<<52 | 0xA00000 (a PTE's RPN has
+    room for it; the 52-bit partition tree indexes only the low bits)."""
+    w = W.two_l2s(seed, run=True)
+    l1, l2 = w.l1, w.l2s[0]
+    ea, gpa = 0x2000_0000, 0xA0_0000
+    l1.l2_map(l2, ea, 1 << 52 | gpa, C.PAGE_4K, "rw")
+    l1.map_l2_page(l2, gpa)
+    l1.load_program(l2, Program((Store(ea, 5), Load(ea, rt=7), Hcall(H_CEDE)), entry=W.CODE_EA))
+    return w, l2, gpa
+
+
+def test_regression_l2_guest_real_address_above_52_bits():
+    """The nested page fault for such an address raised AddressError out of
+    H_ENTER_NESTED while building the shadow PTE. The kernel's n_gpa keeps bits 52-59,
+    but the L1-tree walk, the shadow tree's index macros and the rmap use the low 52."""
+    w, l2, gpa = _l2_page_above_52_bits()
+    assert w.l1.run_l2(l2).stopped == "ceded" and l2.regs.gpr[7] == 5
+    gp = w.vm.nested.find(l2.lpid)
+    assert gp.shadow_pgtable.lookup(gpa) is not None
     assert W.isolation_violations(w.l0) == []
 
 
