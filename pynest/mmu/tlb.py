@@ -29,6 +29,8 @@ from ..errors import check_int
 from . import constants as C
 from .formats import TlbieRb, TlbieRs, page_size_text
 
+_GRA_BITS = C.RADIX_TREE_BITS  # a partition-scoped tree translates 52 bits
+
 if TYPE_CHECKING:
     from .xlate import CpuState, Translation
 
@@ -235,10 +237,11 @@ class Tlb:
                         continue
                 else:
                     if is_ == 0:
-                        if e.pid is None:
-                            hit = _overlaps(e.epn, e.page_size, rbf)
-                        else:
-                            hit = e.gra is not None and _overlaps(e.gra, e.page_size, rbf)
+                        # A partition-scoped entry is named by the guest real page as
+                        # the 52-bit partition tree indexed it: bits above 52 (which a
+                        # guest PTE's RPN can hold) take no part in the match.
+                        gra = e.epn if e.pid is None else e.gra
+                        hit = gra is not None and _overlaps(gra, e.page_size, rbf, _GRA_BITS)
                         if not hit:
                             continue
                     elif e.pid is not None and e.gra is None:
@@ -261,7 +264,11 @@ class Tlb:
         return TlbieResult(tuple(removed), n_pwc, n_tab)
 
 
-def _overlaps(start: int, size: int, rbf: TlbieRb) -> bool:
+def _overlaps(start: int, size: int, rbf: TlbieRb, bits: int = 64) -> bool:
+    """Whether [start, start + size) meets the page RB names, comparing the low ``bits``
+    bits of both addresses."""
     page = rbf.page_size or C.PAGE_4K
-    base = rbf.epn & -page
+    mask = (1 << bits) - 1
+    start &= mask
+    base = rbf.epn & -page & mask
     return start < base + page and base < start + size

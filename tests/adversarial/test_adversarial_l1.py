@@ -102,6 +102,21 @@ def test_regression_l2_guest_real_address_above_52_bits():
     assert W.isolation_violations(w.l0) == []
 
 
+def test_regression_unmapping_such_a_page_leaves_no_tlb_entry():
+    """The L2's TLB entry for that access was tagged with guest real 1<<52 | 0xA00000,
+    so the partition-scoped tlbie for 0xA00000 (L1 unmaps the page; L0 removes the
+    shadow PTE) missed it: the L2 kept reaching a host page nothing mapped for it. A
+    partition-scoped tlbie now compares the 52 bits the partition tree indexes."""
+    w, l2, gpa = _l2_page_above_52_bits()
+    w.l1.run_l2(l2)
+    gp = w.vm.nested.find(l2.lpid)
+    hpa = gp.shadow_pgtable.lookup(gpa).ra
+    assert [e for e in w.l0.tlb if e.lpid == gp.shadow_lpid and e.rpn == hpa]
+    assert w.l1.unmap_l2_page(l2, gpa) == H_SUCCESS
+    assert gp.shadow_pgtable.lookup(gpa) is None
+    assert not [e for e in w.l0.tlb if e.lpid == gp.shadow_lpid and e.rpn == hpa]
+
+
 # ----------------------------------------------------------------------------- the check fires
 def _with_other_l1(seed=0):
     w = W.two_l2s(seed, run=True)
