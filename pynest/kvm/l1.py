@@ -263,6 +263,11 @@ class L1:
             raise ConfigError(f"L2 {l2.lpid} page {gpa:#x} is not mapped")
         _slot, _pte, shift = found
         size = 1 << shift
+        if size not in C.AP_OF_PAGE_SIZE:  # only a garbage entry makes such a leaf
+            raise ConfigError(
+                f"L2 {l2.lpid} page {gpa:#x} is a leaf of {size:#x} bytes (a leaf above "
+                "level 1): no tlbie AP names that size"
+            )
         l2.tree.unmap(gpa)
         self.events.append(
             "l1-unmap", "L1", lpid=self.vm.lpid, l2_lpid=l2.lpid, gpa=gpa & -size, size=size

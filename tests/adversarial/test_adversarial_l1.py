@@ -5,10 +5,12 @@ Regression tests: each one is a bug an adversarial run found, with the input tha
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pynest import scenarios as W
+from pynest.errors import ConfigError
 from pynest.kvm import shadow as S
 from pynest.kvm.hcalls import H_CEDE, H_ENTER_NESTED, H_SUCCESS, H_TLB_INVALIDATE
 from pynest.kvm.l1 import h_tlbie_p1_enc
@@ -115,6 +117,16 @@ def test_regression_unmapping_such_a_page_leaves_no_tlb_entry():
     assert w.l1.unmap_l2_page(l2, gpa) == H_SUCCESS
     assert gp.shadow_pgtable.lookup(gpa) is None
     assert not [e for e in w.l0.tlb if e.lpid == gp.shadow_lpid and e.rpn == hpa]
+
+
+def test_regression_l1_unmapping_a_root_level_leaf_says_why():
+    """The L1 scribbled a leaf into the root of its tree for an L2 (a 512G page no AP
+    names); L1.unmap_l2_page raised a bare KeyError from the AP lookup."""
+    w = W.two_l2s(0, run=True)
+    l2 = w.l2s[0]
+    w.vm.space.write_u64(l2.tree.root, C.PTE_V | C.PTE_L | 0x187)  # PGD[0] is a leaf
+    with pytest.raises(ConfigError, match="no tlbie AP names that size"):
+        w.l1.unmap_l2_page(l2, 0x1000)
 
 
 # ----------------------------------------------------------------------------- the check fires
