@@ -27,6 +27,7 @@ from .formats import (
     bits_to_rts_field,
     page_size_text,
 )
+from .walk import valid_level
 
 _LEVEL_OF_SIZE = {C.PAGE_1G: 1, C.PAGE_2M: 2, C.PAGE_64K: 3, C.PAGE_4K: 3}
 _SHIFTS = (39, 30, 21)  # address bits left below levels 0, 1, 2
@@ -338,7 +339,9 @@ class RadixTree:
         return new
 
     def mappings(self) -> list[Mapping]:
-        """Every valid leaf, in address order."""
+        """Every valid leaf, in address order, as the hardware walk reaches them: only
+        POWER9 tree shapes are followed and a directory's NLB is masked to its table
+        size (:func:`pynest.mmu.walk.walk_tree`)."""
         out: list[Mapping] = []
         self._collect(self.root, C.ROOT_NLS, C.RADIX_TREE_BITS, 0, 0, out)
         return out
@@ -364,10 +367,11 @@ class RadixTree:
                 out.append(
                     Mapping(addr, entry & C.PTE_RPN & -(1 << shift), 1 << shift, entry, slot)
                 )
-            elif level < 3:
+            else:
                 sub_nls = entry & C.PDE_NLS
-                if 0 < sub_nls <= shift:
-                    self._collect(entry & C.PDE_NLB, sub_nls, shift, addr, level + 1, out)
+                if valid_level(level + 1, shift, sub_nls):  # else the hardware faults
+                    sub = entry & C.PDE_NLB & ~((8 << sub_nls) - 1)
+                    self._collect(sub, sub_nls, shift, addr, level + 1, out)
 
 
 class PartitionTable:

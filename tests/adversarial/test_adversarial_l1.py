@@ -16,7 +16,9 @@ from pynest.kvm.hcalls import H_CEDE, H_ENTER_NESTED, H_SUCCESS, H_TLB_INVALIDAT
 from pynest.kvm.l1 import h_tlbie_p1_enc
 from pynest.kvm.l2 import MAX_RESUMES, Hcall, Load, Program, Spin, Store
 from pynest.kvm.nested import get_nested, put_nested
+from pynest.memory import PhysicalMemory
 from pynest.mmu import constants as C
+from pynest.mmu.builder import Allocator, RadixTree
 from pynest.mmu.tlb import TlbEntry
 
 AP_OF_SHIFT = {12: 0, 16: 5, 21: 1, 30: 2}
@@ -127,6 +129,21 @@ def test_regression_l1_unmapping_a_root_level_leaf_says_why():
     w.vm.space.write_u64(l2.tree.root, C.PTE_V | C.PTE_L | 0x187)  # PGD[0] is a leaf
     with pytest.raises(ConfigError, match="no tlbie AP names that size"):
         w.l1.unmap_l2_page(l2, 0x1000)
+
+
+def test_regression_mappings_follow_only_hardware_shapes():
+    """RadixTree.mappings() on a tree an L1 scribbled took minutes: it followed any
+    directory with 0 < NLS <= bits left, so root entries pointing back at the root
+    (NLS 13) multiplied the walk at every level. It now follows only POWER9 shapes, as
+    the hardware walk does (a root-sized table below the root is a fault)."""
+    mem = PhysicalMemory(64 << 20)
+    tree = RadixTree(mem, Allocator(0x100000, 0x800000))
+    tree.map(0x40000000, 0x200000, C.PAGE_2M, "rw")
+    for i in range(100, 140):  # 40 loops back to the root
+        mem.write_u64(tree.root + 8 * i, C.PTE_V | tree.root | C.ROOT_NLS)
+    l1_table = tree.find_leaf(0x40000000)[0] & ~0xFFF  # the level-2 table of the leaf
+    mem.write_u64(tree.root + 8 * 200, C.PTE_V | l1_table | 5)  # NLS 5 at level 1: a fault
+    assert [(m.addr, m.ra, m.size) for m in tree.mappings()] == [(0x40000000, 0x200000, C.PAGE_2M)]
 
 
 # ----------------------------------------------------------------------------- the check fires
