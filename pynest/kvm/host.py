@@ -495,10 +495,16 @@ def _tree_violations(
 ) -> list[Violation]:
     """Walk ``tree`` as the hardware would (POWER9 shapes only, see
     :func:`~pynest.mmu.walk.valid_level`): every leaf must map inside [lo, hi) and every
-    directory entry the walk follows must point to one of the tree's own tables."""
+    directory entry the walk follows must point to one of the tree's own tables.
+
+    Each (table, level) is read once: a tree whose directories loop back (which only a
+    bug could make in L0's trees) is checked in time linear in its tables, not in the
+    number of paths through it.
+    """
     out: list[Violation] = []
     own = set(tree.tables)
     todo = [(tree.root, C.ROOT_NLS, C.RADIX_TREE_BITS, 0, 0)]
+    seen = {(tree.root, 0, C.ROOT_NLS)}
     while todo:
         table, nls, remaining, prefix, level = todo.pop()
         shift = remaining - nls
@@ -519,7 +525,9 @@ def _tree_violations(
                 why = "a directory entry pointing outside the tree's own tables"
                 out.append(Violation(where, lpid, addr, base, 8 << sub, why))
                 continue
-            todo.append((base, sub, shift, addr, level + 1))
+            if (base, level + 1, sub) not in seen:
+                seen.add((base, level + 1, sub))
+                todo.append((base, sub, shift, addr, level + 1))
     return out
 
 

@@ -146,6 +146,22 @@ def test_regression_mappings_follow_only_hardware_shapes():
     assert [(m.addr, m.ra, m.size) for m in tree.mappings()] == [(0x40000000, 0x200000, C.PAGE_2M)]
 
 
+def test_isolation_check_reads_each_table_once():
+    """A shadow tree whose level-1 table points at itself 512 times has 512^2 paths to
+    its leaves; the check visits each (table, level) once."""
+    w, _other = _with_other_l1()
+    gp = w.vm.nested.find(w.l2s[0].lpid)
+    tree = gp.shadow_pgtable
+    table = tree.alloc.alloc(8 << 9)
+    tree.tables.append(table)
+    for i in range(512):
+        w.l0.mem.write_u64(table + 8 * i, C.PTE_V | table | 9)
+    w.l0.mem.write_u64(table, C.PTE_V | C.PTE_L | w.vm.mem_base | 0x187)  # a 1G leaf...
+    w.l0.mem.write_u64(tree.root + 8 * 9, C.PTE_V | table | 9)
+    (bad,) = W.isolation_violations(w.l0)  # ...bigger than the L1's 256M allotment
+    assert bad.size == C.PAGE_1G and bad.hpa == w.vm.mem_base & -C.PAGE_1G
+
+
 # ----------------------------------------------------------------------------- the check fires
 def _with_other_l1(seed=0):
     w = W.two_l2s(seed, run=True)
