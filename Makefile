@@ -3,6 +3,7 @@
 #   make lab        create/refresh .venv, then open JupyterLab on notebooks/
 #   make test       ruff, unit and property tests, then nbval over notebooks/*.ipynb
 #   make bench      run every benchmarks/*.py script (figures from one run each)
+#   make execute NB=notebooks/03_x.ipynb   re-run notebooks in place (outputs + widget state)
 #   make clean      remove .cache/ and build outputs (keeps .venv)
 #   make distclean  clean, and remove .venv too
 #
@@ -51,7 +52,7 @@ ifneq ($(wildcard notebooks/00_start_here.ipynb),)
 LAB_FLAGS += --LabApp.default_url=/lab/tree/00_start_here.ipynb
 endif
 
-.PHONY: help lab test bench clean distclean
+.PHONY: help lab test bench execute clean distclean
 .DEFAULT_GOAL := help
 
 help:
@@ -92,6 +93,15 @@ BENCHMARKS := $(filter-out benchmarks/fuzz.py,$(sort $(wildcard benchmarks/*.py)
 bench: $(STAMP)
 	@for script in $(BENCHMARKS); do \
 	    echo "== $$script"; MPLBACKEND=Agg $(PY) $$script || exit 1; done
+
+# Re-execute notebooks in place, in the kernel environment nbval uses, storing outputs and
+# widget state (nbclient's default): how a notebook's stored outputs are made.
+NB ?= $(NOTEBOOKS)
+execute: $(STAMP)
+	cd notebooks && for nb in $(patsubst notebooks/%,%,$(NB)); do \
+	    echo "== executing $$nb"; \
+	    env -u MPLBACKEND ../$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+	        --ExecutePreprocessor.timeout=120 "$$nb" || exit 1; done
 
 clean:
 	rm -rf .cache build dist site *.egg-info .pytest_cache .ruff_cache .hypothesis
