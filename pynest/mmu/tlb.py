@@ -92,6 +92,7 @@ class Tlb:
     table_cache: set[tuple[int, int | None]] = field(default_factory=set)
     hits: int = 0
     misses: int = 0
+    _verdicts: dict[tuple, bool] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -112,21 +113,23 @@ class Tlb:
     def lookup_for(
         self, cpu: CpuState, acc: int, lpid: int, pid: int | None, addr: int
     ) -> tuple[int, int, int] | None:
-        """(ra, gra, page_size) when a cached entry permits this access, else None."""
-        from .xlate import STORE, check_prot
+        """(ra, gra, page_size) when a cached entry permits this access, else None.
 
-        e = self.lookup(lpid, pid, addr)
-        if e is None:
+        The verdict depends only on the cached PTEs, the access type, MSR[PR] and the
+        key-0 bits of AMR/IAMR, so it is remembered per such tuple (``_verdicts``): a
+        repeated hit is two dictionary look-ups."""
+        entries = self.entries
+        for size in C.PAGE_SIZES:
+            e = entries.get((lpid, pid, size, addr & -size))
+            if e is not None:
+                break
+        else:
             self.misses += 1
             return None
-        ok = True
-        for pte, partition_scoped in ((e.proc_pte, False), (e.part_pte, True)):
-            if pte is None:
-                continue
-            if check_prot(cpu, acc, pte, partition_scoped) is not None:
-                ok = False
-            elif acc == STORE and not pte & C.PTE_C:
-                ok = False
+        key = (e.proc_pte, e.part_pte, acc, cpu.msr & C.MSR_PR, cpu.amr >> 62, cpu.iamr >> 62)
+        ok = self._verdicts.get(key)
+        if ok is None:
+            ok = self._verdicts[key] = _permits(cpu, acc, e)
         if not ok:
             self.misses += 1
             return None
@@ -262,6 +265,21 @@ class Tlb:
                     self.table_cache.discard(key)
                     n_tab += 1
         return TlbieResult(tuple(removed), n_pwc, n_tab)
+
+
+def _permits(cpu: CpuState, acc: int, e: TlbEntry) -> bool:
+    """Whether the cached PTEs of ``e`` allow this access without a re-walk: both levels
+    permit it (QEMU ppc_radix64_check_prot) and a store finds C already set."""
+    from .xlate import STORE, check_prot
+
+    for pte, partition_scoped in ((e.proc_pte, False), (e.part_pte, True)):
+        if pte is None:
+            continue
+        if check_prot(cpu, acc, pte, partition_scoped) is not None:
+            return False
+        if acc == STORE and not pte & C.PTE_C:
+            return False
+    return True
 
 
 def _overlaps(start: int, size: int, rbf: TlbieRb, bits: int = 64) -> bool:

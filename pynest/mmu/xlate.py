@@ -564,6 +564,17 @@ def translate(
             "pynest models radix translation only (set LPCR_HR)"
         )
     mode = ("hv" if hv else "guest") + ("" if reloc else "-real")
+    if tlb is not None and update_rc and not ea & C.EA_SEGMENT_CHECK and not qemu_7_2_quirk:
+        # the hit path: answered from the TLB before any walk state is built
+        ids = quadrant_ids(cpu, ea)
+        if ids is not None and cpu.lpcr & C.LPCR_UPRT:
+            pid = ids[1] if reloc else None
+            hit = tlb.lookup_for(cpu, acc, ids[0], pid, ea & C.EA_NOQUAD_MASK)
+            if hit is not None:
+                ra, gra, size = hit
+                return Translation(
+                    ea, access, mode, ra, None, size, ids[0], pid, quadrant, gra, tlb_hit=True
+                )
     t = Translation(ea, access, mode, quadrant=quadrant)
     if not cpu.lpcr & C.LPCR_UPRT:
         t.notes.append("LPCR[UPRT]=0 in radix mode (QEMU only logs this)")
@@ -581,7 +592,7 @@ def translate(
         lpid, pid = ids
         t.lpid = lpid
         t.pid = pid if reloc else None
-        if tlb is not None and update_rc:
+        if tlb is not None and update_rc and (qemu_7_2_quirk or not cpu.lpcr & C.LPCR_UPRT):
             hit = tlb.lookup_for(cpu, acc, lpid, t.pid, ea & C.EA_NOQUAD_MASK)
             if hit is not None:
                 t.ra, t.gra, t.page_size = hit
