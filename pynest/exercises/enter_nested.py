@@ -1,0 +1,489 @@
+"""Exercises (and the small worlds they use) for notebooks 07 and 10.
+
+* kind ``enter_nested`` -- :func:`enter_nested_exercise`: "what number does the L1 get
+  back from this H_ENTER_NESTED?" (a trap number, computed by running the L2 program
+  in the model), "which LPCR does the L2 run with?" and "which HFSCR survives
+  ``sanitise_hv_regs``?";
+* kind ``copy`` -- :func:`copy_exercise`: "what does this H_COPY_TOFROM_GUEST return?"
+  (H_SUCCESS, H_PARAMETER, H_NOT_FOUND or H_NO_MEM, computed by making the hcall).
+
+The worlds are built here once for the exercises, the explorers and the notebooks:
+:func:`nested_world` (an L1 with one L2 whose code and data are mapped, for
+H_ENTER_NESTED runs; :data:`PROGRAMS` names the L2 programs), :func:`run_program` (one
+:meth:`~pynest.kvm.l1.L1.run_l2` in a fresh world, returned as an :class:`EnterRun`
+record) and :func:`copy_world` (an L1 with two L2s that have run once, so L0's shadow
+tables hold the pages they touched). Every generator takes a ``seed`` and draws from
+its own ``random.Random``.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..errors import FieldError
+from ..kvm import guest_state as G
+from ..kvm.events import Event
+from ..kvm.hcalls import (
+    H_CEDE,
+    H_COPY_TOFROM_GUEST,
+    H_NO_MEM,
+    H_NOT_FOUND,
+    H_PARAMETER,
+    H_PROD,
+    H_SUCCESS,
+    RETURN_CODES,
+    U64,
+    rc_name,
+    to_signed,
+)
+from ..kvm.host import HFSCR_DEFAULT, L1_LPCR
+from ..kvm.l1 import L2Guest
+from ..kvm.l2 import Hcall, Load, Op, Program, Spin, Store
+from ..kvm.shadow import kmalloc_max
+from ..mmu import constants as C
+from ..scenarios import World, one_l1
+from .base import Exercise, NumberAnswer, parse_number
+
+CODE_EA = 0x0000_0000_0001_0000
+DATA_EA = 0x0000_0000_1000_0000
+CODE_GPA = 0x0040_0000
+DATA_GPA = 0x0080_0000
+SLICE = 1000
+"""Timebase ticks the L1 gives each entry (``hdec_expiry`` = now + SLICE)."""
+
+
+def _rng(kind: str, seed: int) -> random.Random:
+    return random.Random(f"pynest-{kind}-{seed}")
+
+
+# ----------------------------------------------------------------------- worlds
+def _l2_with_pages(w: World, rng: random.Random, n_data: int = 3) -> tuple[L2Guest, list[int]]:
+    """An L2 (16 MiB, 64K L1 pages) whose own kernel maps a code page (rx) at CODE_EA and
+    ``n_data`` 4K data pages (rw) at DATA_EA + i MiB; returns (l2, data EAs)."""
+    l1 = w.l1
+    l2 = l1.create_l2(16 << 20, page_size=C.PAGE_64K, pid=rng.randrange(1, 16))
+    l1.l2_map(l2, CODE_EA, CODE_GPA + rng.randrange(0, 8) * C.PAGE_64K, C.PAGE_4K, "rx")
+    eas = []
+    for i in range(n_data):
+        ea = DATA_EA + i * (1 << 20) + rng.randrange(0, 16) * C.PAGE_4K
+        gpa = DATA_GPA + i * (1 << 20) + rng.randrange(0, 16) * C.PAGE_4K
+        l1.l2_map(l2, ea, gpa, C.PAGE_4K, "rw")
+        eas.append(ea)
+    w.l2s.append(l2)
+    w.data[l2.lpid] = eas
+    return l2, eas
+
+
+def _programs(d: list[int]) -> dict[str, tuple[Op, ...]]:
+    return {
+        "store, load, cede": (
+            Store(d[0], 0x1122334455667788),
+            Load(d[0]),
+            Store(d[1], 42),
+            Load(d[1]),
+            Hcall(H_CEDE),
+        ),
+        "cede at once": (Hcall(H_CEDE),),
+        "spin past the HDEC deadline": (Spin(1500), Hcall(H_CEDE)),
+        "an hcall the L1 does not implement": (Hcall(H_PROD, (3,)), Hcall(H_CEDE)),
+        "run off the end of the program": (Load(d[0]),),
+        "load from a page the L2 never mapped": (Load(DATA_EA + (8 << 20)), Hcall(H_CEDE)),
+    }
+
+
+PROGRAMS: tuple[str, ...] = tuple(_programs([0, 0, 0]))
+"""The named L2 programs of :func:`nested_world` (and the explorer's menu)."""
+
+
+def nested_world(seed: int = 0, program: str = "store, load, cede") -> World:
+    """:func:`pynest.scenarios.one_l1` plus one L2 with code and three data pages mapped
+    by its own kernel, running the program named ``program`` (see :data:`PROGRAMS`)."""
+    if program not in PROGRAMS:
+        raise FieldError(f"unknown program {program!r}; choose from {', '.join(PROGRAMS)}")
+    w = one_l1(seed)
+    l2, eas = _l2_with_pages(w, _rng("world", seed))
+    w.l1.load_program(l2, Program(_programs(eas)[program], entry=CODE_EA))
+    return w
+
+
+@dataclass(frozen=True)
+class EnterRun:
+    """One :meth:`L1.run_l2` of a program: the events it logged and what came back."""
+
+    program: str
+    lpcr_asked: int
+    vcore_lpcr: int
+    l2_lpcr: int
+    slice_ticks: int
+    returns: tuple[int, ...]
+    stopped: str
+    events: tuple[Event, ...] = field(repr=False)
+    warm: bool = False
+
+    @property
+    def returns_text(self) -> str:
+        return ", ".join(rc_name(r, trap=True).replace("trap ", "") for r in self.returns)
+
+
+def run_program(
+    program: str = "store, load, cede",
+    lpcr: int = L1_LPCR,
+    slice_ticks: int = SLICE,
+    *,
+    seed: int = 0,
+    warm: bool = False,
+) -> EnterRun:
+    """Run ``program`` in a fresh :func:`nested_world` with the L1 supplying ``lpcr`` in
+    hv_guest_state and ``slice_ticks`` of HDEC per entry. ``warm`` runs it once first
+    and records only the second run (L0's shadow tables already hold the pages)."""
+    lpcr = parse_number(lpcr, "LPCR")
+    slice_ticks = parse_number(slice_ticks, "HDEC slice")
+    if not 1 <= slice_ticks <= 1_000_000:
+        raise FieldError(f"HDEC slice {slice_ticks} must be 1 .. 1000000 timebase ticks")
+    w = nested_world(seed, program)
+    l2 = w.l2s[0]
+    l2.lpcr = lpcr
+    if warm:
+        w.l1.run_l2(l2, slice_ticks=slice_ticks)
+        w.l1.load_program(l2, w.vm.programs[l2.lpid])  # type: ignore[arg-type]
+    mark = w.l0.events.mark()
+    r = w.l1.run_l2(l2, slice_ticks=slice_ticks)
+    vcore = w.vm.vcpus[0].lpcr
+    return EnterRun(
+        program,
+        lpcr,
+        vcore,
+        G.compose_l2_lpcr(vcore, lpcr),
+        slice_ticks,
+        r.returns,
+        r.stopped,
+        tuple(w.l0.events.since(mark)),
+        warm,
+    )
+
+
+def copy_world(seed: int = 0) -> World:
+    """:func:`one_l1` with two L2s (see :func:`nested_world`) that have each run
+    "store, load, cede" once. Data pages 0 and 1 were touched (L0 has shadow PTEs for
+    them and for the code page); data page 2 is mapped by the L2 but was never touched,
+    so L0 has no shadow PTE for it yet."""
+    w = one_l1(seed)
+    rng = _rng("copy-world", seed)
+    for _ in range(2):
+        l2, eas = _l2_with_pages(w, rng)
+        ops = (
+            Store(eas[0], rng.getrandbits(64)),
+            Store(eas[1], rng.getrandbits(64)),
+            Load(eas[0]),
+            Hcall(H_CEDE),
+        )
+        w.l1.load_program(l2, Program(ops, entry=CODE_EA))
+        w.l1.run_l2(l2)
+    return w
+
+
+# ----------------------------------------------------------------------- answers
+_RC_NAMES = {name: value for value, name in RETURN_CODES.items()}
+
+
+@dataclass(frozen=True)
+class ReturnCodeAnswer:
+    """An hcall return code: its name (``H_PARAMETER``), the signed value (``-4``) or
+    the 64-bit register image (``0xfffffffffffffffc``) are all accepted."""
+
+    value: int
+    mistakes: dict[int, str] = field(default_factory=dict)
+
+    def _parse(self, given: object) -> int | None:
+        if isinstance(given, int) and not isinstance(given, bool):
+            return to_signed(given)
+        if not isinstance(given, str):
+            return None
+        text = given.strip().upper().replace(" ", "_")
+        if text in _RC_NAMES:
+            return _RC_NAMES[text]
+        if not text.startswith("H_") and "H_" + text in _RC_NAMES:
+            return _RC_NAMES["H_" + text]
+        if re.fullmatch(r"-\s*[0-9]+", given.strip()):
+            return -int(given.strip()[1:].strip())
+        try:
+            return to_signed(parse_number(given, "return code"))
+        except FieldError:
+            return None
+
+    def check(self, given: object) -> tuple[bool, str]:
+        got = self._parse(given)
+        if got is None:
+            return False, (
+                f"Not understood: {given!r}. Answer with a return code name such as "
+                "H_SUCCESS or H_PARAMETER, or its number (-4)."
+            )
+        if got == self.value:
+            return True, f"Correct: {self}."
+        slip = self.mistakes.get(got)
+        name = rc_name(got)
+        if slip:
+            return False, f"No, not {name}: {slip}"
+        return False, f"No, the hcall does not return {name}."
+
+    def __str__(self) -> str:
+        return f"{rc_name(self.value)} ({self.value})"
+
+
+# ----------------------------------------------------------------------- enter_nested
+_TRAP_SLIPS = {
+    0x300: "0x300 is the DSI the L2 would take from its *own* tables; a miss in the "
+    "partition-scoped tables is a hypervisor interrupt, HDSI 0xe00.",
+    0x400: "0x400 is the ISI the L2 would take from its own tables; a partition-scoped "
+    "miss on a fetch is an HISI, 0xe20.",
+    0x900: "0x900 is the L2's own decrementer; the L1's deadline is the hypervisor "
+    "decrementer, HDEC 0x980.",
+    H_CEDE: "0xe0 is the hcall *number* (H_CEDE) the L2 put in r3; H_ENTER_NESTED returns "
+    "the trap that ended the run: an hcall is a system call interrupt, 0xc00.",
+    0: "0 means 'nothing for the L1 to do' (L0 was interrupted by a signal).",
+    0xE00: "0xe00 is an HDSI (a data access); was this access a data access?",
+    0xE20: "0xe20 is an HISI (an instruction fetch); was it a fetch that failed?",
+    0xC00: "0xc00 is the system call interrupt of an hcall; did the L2 reach its sc 1?",
+    0x980: "0x980 is the HDEC: did the L1's deadline pass before anything else happened?",
+    0xE40: "0xe40 is an emulation assist (no instruction at that address); did the L2 "
+    "run past its program?",
+}
+
+
+def _op_text(op: Op) -> str:
+    if isinstance(op, Load):
+        return f"ld   r{op.rt}, {op.ea:#x}"
+    if isinstance(op, Store):
+        return f"std  {op.value:#x}, {op.ea:#x}"
+    if isinstance(op, Spin):
+        return f"compute for {op.ticks} timebase ticks"
+    name = "H_CEDE" if op.nr == H_CEDE else f"hcall {op.nr:#x}"
+    return f"sc 1 with r3 = {op.nr:#x} ({name})"
+
+
+def _trap_case(seed: int, rng: random.Random) -> Exercise:
+    w = one_l1(seed)
+    l1 = w.l1
+    l2, eas = _l2_with_pages(w, rng)
+    case = rng.choice(("cede", "hdec", "unmapped", "hcall", "end", "own-fault"))
+    code_gpa = l2.proc_trees[l2.pid].lookup(CODE_EA).ra  # type: ignore[union-attr]
+    premapped = [code_gpa]
+    for ea in eas:
+        premapped.append(l2.proc_trees[l2.pid].lookup(ea).ra)  # type: ignore[union-attr]
+    hole = None
+    if case == "unmapped":
+        hole = rng.randrange(len(eas))
+        del premapped[1 + hole]
+    ops: list[Op] = [Store(eas[0], rng.getrandbits(32))]
+    if case == "hdec":
+        ops += [Spin(SLICE + rng.randrange(1, 500)), Hcall(H_CEDE)]
+    elif case == "unmapped":
+        ops += [Load(eas[hole]), Hcall(H_CEDE)]  # type: ignore[index]
+    elif case == "hcall":
+        ops += [Hcall(rng.choice((H_CEDE, H_PROD)), (rng.randrange(8),))]
+    elif case == "own-fault":
+        ops += [Load(DATA_EA + (8 << 20) + rng.randrange(16) * C.PAGE_4K), Hcall(H_CEDE)]
+    elif case == "cede":
+        ops += [Load(eas[-1]), Hcall(H_CEDE)]
+    else:
+        ops += [Load(eas[-1])]
+    for gpa in premapped:
+        l1.map_l2_page(l2, gpa)
+    l1.load_program(l2, Program(tuple(ops), entry=CODE_EA))
+    mark = w.l0.events.mark()
+    result = l1.run_l2(l2, max_entries=1)
+    trap = result.returns[0]
+    events = w.l0.events.since(mark)
+    listing = "\n".join(f"  {CODE_EA + 4 * i:#07x}: {_op_text(op)}" for i, op in enumerate(ops))
+    mapped = ", ".join(f"{g & -C.PAGE_64K:#x}" for g in sorted(set(premapped)))
+    question = (
+        f"An L1 runs its L2 (lpid {l2.lpid}) for the first time. The L2's own kernel maps "
+        f"code at {CODE_EA:#x} and data at {', '.join(f'{e:#x}' for e in eas)}. The L1 has "
+        f"already mapped these 64K pages of L2 real memory in its partition-scoped tree: "
+        f"{mapped} (plus the L2's page tables); L0 has no shadow PTEs yet. The L1 gives the "
+        f"entry {SLICE} timebase ticks. The L2's program (NIP starts at {CODE_EA:#x}):\n"
+        f"{listing}\n"
+        "What does the L1 find in r3 when this first H_ENTER_NESTED returns? (a trap "
+        "number such as 0x900, in hex)"
+    )
+    exits = [e for e in events if e.kind in ("exit", "reflect", "resume", "l2-guest-interrupt")]
+    trace = "\n".join(f"  {e}" for e in exits)
+    solution = (
+        "L0 handles every exit first (kvmppc_handle_nested_exit): an HDSI/HISI whose L2 "
+        "real page the L1 *has* mapped is fixed in L0 (a shadow PTE, RESUME_GUEST) and the "
+        "L1 never sees it; a fault in the L2's *own* tables goes to the L2 itself. Only an "
+        "exit L0 cannot absorb ends H_ENTER_NESTED, and its vector is the return value.\n"
+        f"The model's exits and L0's decisions:\n{trace}\n"
+        f"H_ENTER_NESTED returned {rc_name(trap, trap=True)} (r3 = {trap:#x})."
+    )
+    mistakes = {k: v for k, v in _TRAP_SLIPS.items() if k != trap}
+    answer = NumberAnswer(trap, "trap number", mistakes, "H_ENTER_NESTED returns a number")
+    hint = "which exits can L0 handle without the L1? Page faults the L1's tree covers."
+    return Exercise("enter_nested", seed, question, answer, solution, hint)
+
+
+_HOSTILE = (C.LPCR_HR, C.LPCR_UPRT, C.LPCR_GTSE, 0x2, 0x1)  # bits an L1 might try to clear
+_L1_FIELDS = (G.LPCR_ILE, G.LPCR_AIL, G.LPCR_LD, G.LPCR_MER, G.LPCR_TC, G.LPCR_LPES, G.LPCR_DPFD)
+
+
+def _lpcr_exercise(seed: int, rng: random.Random) -> Exercise:
+    vcore = L1_LPCR | (rng.choice((0, 1, 3)) << 23 if rng.random() < 0.3 else 0)
+    asked = 0
+    for mask in _L1_FIELDS:  # a random value in some of the fields the L1 may set
+        if rng.random() < 0.5:
+            low = mask & -mask
+            asked |= (rng.randrange(1, mask // low + 1) * low) & mask
+    for b in _HOSTILE:
+        if rng.random() < 0.5:
+            asked |= b  # the L1 keeps this one
+    asked |= rng.choice((0, 1 << 21, 1 << 14, 1 << 4)) if rng.random() < 0.5 else 0
+    result = G.compose_l2_lpcr(vcore, asked)
+    mistakes = {
+        asked: "that is what the L1 asked for; L0 takes only the bits inside the mask from it.",
+        vcore: "that is the L1's own LPCR; the L1 does choose the bits inside the mask.",
+        vcore | asked: "OR-ing lets the L1 set any bit; bits outside the mask come only from "
+        "the L1's own LPCR.",
+        asked & G.LPCR_L1_MASK: "the bits outside the mask are not cleared: they come from "
+        "the L1's own LPCR (HR, UPRT, GTSE, HVICE, HDICE...).",
+    }
+    mistakes.pop(result, None)
+    question = (
+        f"L0 runs an L1 vcpu with LPCR (vc->lpcr) = {vcore:#018x}.\n"
+        f"The L1 puts lpcr = {asked:#018x} in hv_guest_state for its L2.\n"
+        f"The mask is LPCR_DPFD|ILE|TC|AIL|LD|LPES|MER = {G.LPCR_L1_MASK:#018x}.\n"
+        "Which LPCR does the L2 run with? (hex)"
+    )
+    solution = (
+        "kvmhv_enter_nested_guest: lpcr = (vc->lpcr & ~mask) | (hv.lpcr & mask)\n"
+        f"  vc->lpcr & ~mask = {vcore & ~G.LPCR_L1_MASK & U64:#018x}\n"
+        f"  hv.lpcr  &  mask = {asked & G.LPCR_L1_MASK:#018x}\n"
+        f"  L2 LPCR          = {result:#018x}"
+    )
+    hint = "split the LPCR at the mask: inside it the L1's value, outside it L0's value."
+    return Exercise(
+        "enter_nested", seed, question, NumberAnswer(result, "LPCR", mistakes), solution, hint
+    )
+
+
+def _hfscr_exercise(seed: int, rng: random.Random) -> Exercise:
+    allowed = HFSCR_DEFAULT & ~(rng.getrandbits(9) if rng.random() < 0.5 else 0)
+    asked = rng.getrandbits(16) | (rng.getrandbits(8) << 56 if rng.random() < 0.5 else 0)
+    result = G.sanitise_hv_regs(allowed, G.HvGuestState(hfscr=asked)).hfscr
+    mistakes = {
+        asked: "L0 does not trust it as is: facilities L0 denies the L1 cannot be given to the L2.",
+        asked & allowed: "the interrupt-cause byte (bits 0:7, mask 0xff00000000000000) "
+        "passes through.",
+        allowed: "the L1 can also deny facilities to its L2: AND, don't replace.",
+    }
+    mistakes.pop(result, None)
+    question = (
+        f"L0 lets an L1 use the facilities HFSCR = {allowed:#018x} (vcpu->arch.hfscr).\n"
+        f"The L1 asks for hfscr = {asked:#018x} for its L2 in hv_guest_state.\n"
+        "Which HFSCR does L0 load for the L2 after sanitise_hv_regs()? (hex)"
+    )
+    solution = (
+        "sanitise_hv_regs: hfscr &= HFSCR_INTR_CAUSE | vcpu->arch.hfscr\n"
+        f"  HFSCR_INTR_CAUSE | allowed = {G.HFSCR_INTR_CAUSE | allowed:#018x}\n"
+        f"  {asked:#018x} & that = {result:#018x}"
+    )
+    hint = "the L2 gets at most what the L1 has, plus the interrupt-cause byte."
+    return Exercise(
+        "enter_nested", seed, question, NumberAnswer(result, "HFSCR", mistakes), solution, hint
+    )
+
+
+def enter_nested_exercise(seed: int = 0) -> Exercise:
+    """Kind ``enter_nested``: a trap number, a sanitised LPCR or a sanitised HFSCR."""
+    rng = _rng("enter_nested", seed)
+    case = rng.choice(("trap", "trap", "trap", "lpcr", "lpcr", "hfscr"))
+    if case == "trap":
+        return _trap_case(seed, rng)
+    if case == "lpcr":
+        return _lpcr_exercise(seed, rng)
+    return _hfscr_exercise(seed, rng)
+
+
+# ----------------------------------------------------------------------- copy
+def copy_exercise(seed: int = 0) -> Exercise:
+    """Kind ``copy``: "what does this H_COPY_TOFROM_GUEST return?" in :func:`copy_world`."""
+    rng = _rng("copy", seed)
+    w = copy_world(seed % 4)
+    l1, vm = w.l1, w.vm
+    l2 = rng.choice(w.l2s)
+    eas = w.data[l2.lpid]
+    buf = l1.alloc.alloc(C.PAGE_4K)
+    case = rng.choice(
+        ("ok", "ok", "both", "quadrant", "lpid", "untouched", "unmapped", "nomem", "pid")
+    )
+    lpid, pid, ea, to, frm, n = l2.lpid, l2.pid, eas[0] + 8 * rng.randrange(64), buf, 0, 8
+    n = rng.choice((8, 16, 64))
+    why = ""
+    if case == "ok":
+        ea = rng.choice((eas[0], eas[1], CODE_EA)) + 8 * rng.randrange(64)
+        why = "the page was touched by the L2, so L0's shadow tree maps it."
+    elif case == "both":
+        frm = buf + 0x800
+        why = "r7 and r8 are both non-zero: exactly one buffer says the direction."
+    elif case == "quadrant":
+        ea |= 3 << 62
+        why = (
+            "EA bits 0:11 are set (quadrant 3): the L1 must strip the quadrant and say "
+            "pid 0 instead."
+        )
+    elif case == "lpid":
+        lpid = max(w.l1.l2s) + rng.randrange(1, 30)
+        why = f"the L1 has no L2 with lpid {lpid} (kvmhv_get_nested finds none)."
+    elif case == "untouched":
+        ea = eas[2] + 8 * rng.randrange(64)
+        why = (
+            "the L2 maps the page but never touched it, so L0's shadow tree has no PTE "
+            "for it: the copy goes through the shadow tables and faults."
+        )
+    elif case == "unmapped":
+        ea = DATA_EA + (8 << 20) + rng.randrange(16) * C.PAGE_4K
+        why = "the L2's own page table does not map this EA."
+    elif case == "nomem":
+        n = kmalloc_max(vm.page_shift) * rng.choice((2, 4))
+        why = (
+            f"n = {n:#x} is more than kzalloc can give ({kmalloc_max(vm.page_shift):#x} "
+            "bytes with 64K pages): the bounce buffer cannot be allocated."
+        )
+    else:
+        pid = (l2.pid % 15) + 1
+        why = f"PID {pid} has no process tree in the L2 (its process-table entry is empty)."
+    rc = l1.hcall(H_COPY_TOFROM_GUEST, lpid, pid, ea, to, frm, n)
+    mistakes = {
+        H_SUCCESS: "something in the arguments or the translation stops the copy.",
+        H_PARAMETER: "the arguments are well formed; the copy itself fails.",
+        H_NOT_FOUND: "the hcall stops before any translation is tried.",
+        H_NO_MEM: f"{n} bytes is easily allocated.",
+    }
+    mistakes.pop(rc, None)
+    question = (
+        f"The L1 (its L2s have lpids {sorted(w.l1.l2s)}) makes H_COPY_TOFROM_GUEST with\n"
+        f"  r4 lpid = {lpid}, r5 pid = {pid}, r6 eaddr = {ea:#018x},\n"
+        f"  r7 to = {to:#x}, r8 from = {frm:#x}, r9 n = {n}.\n"
+        f"L2 {l2.lpid} runs PID {l2.pid}; its kernel maps {', '.join(f'{e:#x}' for e in eas)} "
+        f"(data, 4K each) and {CODE_EA:#x} (code). It has run once, storing to the first two "
+        "data pages and fetching its code; the third data page was never touched.\n"
+        "What does the hcall return? (H_SUCCESS, H_PARAMETER, H_NOT_FOUND, H_NO_MEM ...)"
+    )
+    solution = (
+        "kvmhv_copy_tofrom_guest_nested checks, in order: both buffers given -> "
+        "H_PARAMETER; EA bits 0:11 set -> H_PARAMETER; kzalloc(n) fails -> H_NO_MEM; no "
+        "such nested guest -> H_PARAMETER; then copies through the real MMU with the "
+        "shadow LPID and the PID; any fault -> H_NOT_FOUND.\n"
+        f"Here: {why}\nThe model returned {rc_name(rc)} ({rc})."
+    )
+    hint = "go through the checks in the kernel's order: buffers, EA, allocation, lpid, copy."
+    return Exercise("copy", seed, question, ReturnCodeAnswer(rc, mistakes), solution, hint)
+
+
+GENERATORS: dict[str, Callable[[int], Exercise]] = {
+    "enter_nested": enter_nested_exercise,
+    "copy": copy_exercise,
+}
+"""The exercise kinds of notebooks 07 and 10."""

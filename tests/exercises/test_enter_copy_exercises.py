@@ -1,0 +1,107 @@
+"""Exercises of notebooks 07 (kind enter_nested) and 10 (kind copy): seeded, answers
+computed by the model, checked as a learner types them."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pynest.exercises.enter_nested import (
+    GENERATORS,
+    ReturnCodeAnswer,
+    copy_exercise,
+    enter_nested_exercise,
+)
+from pynest.kvm import guest_state as G
+from pynest.kvm.hcalls import H_NO_MEM, H_NOT_FOUND, H_PARAMETER, H_SUCCESS
+
+SEEDS = range(12)
+
+
+@pytest.fixture(scope="module")
+def enter_set():
+    return [enter_nested_exercise(s) for s in SEEDS]
+
+
+@pytest.fixture(scope="module")
+def copy_set():
+    return [copy_exercise(s) for s in range(24)]
+
+
+def test_kinds():
+    assert set(GENERATORS) == {"enter_nested", "copy"}
+
+
+def test_same_seed_same_exercise():
+    for gen in (enter_nested_exercise, copy_exercise):
+        a, b = gen(5), gen(5)
+        assert a.question == b.question and str(a.answer) == str(b.answer)
+
+
+def test_enter_nested_answers_check(enter_set):
+    kinds = set()
+    for ex in enter_set:
+        assert ex.kind == "enter_nested"
+        value = ex.answer.value
+        assert ex.check(f"{value:#x}")[0] and ex.check(str(value))[0]
+        ok, msg = ex.check("banana")
+        assert not ok and "Not understood" in msg
+        kinds.add(ex.answer.what)
+        assert str(ex.answer) in ex.reveal()
+    assert {"trap number", "LPCR"} <= kinds
+
+
+def test_trap_slips_are_explained(enter_set):
+    traps = [ex for ex in enter_set if ex.answer.what == "trap number"]
+    assert traps
+    for ex in traps:
+        assert ex.answer.value in (0x980, 0xC00, 0xE00, 0xE20, 0xE40)
+        if ex.answer.value == 0xC00:
+            ok, msg = ex.check("0xe0")
+            assert not ok and "hcall *number*" in msg
+        if ex.answer.value == 0xE00:
+            ok, msg = ex.check("0x300")
+            assert not ok and "HDSI 0xe00" in msg
+
+
+def test_lpcr_exercise_is_the_kernel_formula():
+    for s in range(60):
+        ex = enter_nested_exercise(s)
+        if ex.answer.what != "LPCR":
+            continue
+        lines = ex.question.splitlines()
+        vcore = int(lines[0].split("= ")[1].rstrip("."), 16)
+        asked = int(lines[1].split("= ")[1].split()[0], 16)
+        assert ex.answer.value == (vcore & ~G.LPCR_L1_MASK) | (asked & G.LPCR_L1_MASK)
+        ok, msg = ex.check(hex(asked)) if asked != ex.answer.value else (False, "")
+        assert not ok
+
+
+def test_copy_answers(copy_set):
+    seen = {ex.answer.value for ex in copy_set}
+    assert {H_SUCCESS, H_PARAMETER, H_NOT_FOUND} <= seen
+    for ex in copy_set:
+        assert ex.kind == "copy"
+        rc = ex.answer.value
+        name = str(ex.answer).split()[0]
+        assert ex.check(name)[0] and ex.check(name.lower())[0] and ex.check(str(rc))[0]
+        assert ex.check(f"{rc & (2**64 - 1):#x}")[0]  # the r3 image
+        assert not ex.check("banana")[0]
+
+
+def test_no_mem_case_exists():
+    assert any(copy_exercise(s).answer.value == H_NO_MEM for s in range(80))
+
+
+@given(st.integers(min_value=-70, max_value=5))
+def test_return_code_answer_accepts_number_forms(rc):
+    a = ReturnCodeAnswer(rc)
+    assert a.check(str(rc))[0]
+    assert a.check(rc)[0]
+    assert a.check(f"{rc & (2**64 - 1):#x}")[0]
+
+
+def test_return_code_answer_mistakes():
+    a = ReturnCodeAnswer(H_NOT_FOUND, {H_PARAMETER: "the arguments are fine."})
+    assert a.check("H_PARAMETER") == (False, "No, not H_PARAMETER: the arguments are fine.")
+    assert a.check("not_found")[0]
+    assert not a.check(None)[0]

@@ -1,0 +1,63 @@
+"""Figures of notebooks 07 and 10: the H_ENTER_NESTED timeline, the LPCR masking, and the
+H_COPY_TOFROM_GUEST stages."""
+
+import pytest
+from matplotlib.figure import Figure
+
+from pynest.exercises.enter_nested import run_program
+from pynest.kvm import guest_state as G
+from pynest.kvm.host import L1_LPCR
+from pynest.viz.style import figure_text
+from pynest.viz.timeline import (
+    draw_lpcr_sanitise,
+    draw_timeline,
+    lpcr_names,
+    timeline_points,
+    timeline_text,
+)
+
+
+@pytest.fixture(scope="module")
+def run():
+    return run_program("cede at once")
+
+
+def test_points_follow_the_actors(run):
+    points = timeline_points(run.events)
+    assert len(points) == len(run.events)
+    assert [p.lane for p in points] == [e.actor for e in run.events]
+    exits = [p for p in points if p.group == "exit"]
+    assert exits and all(p.lane == "L2" for p in exits)
+    returns = [p.label for p in points if p.event.kind == "hcall-return"]
+    assert returns == ["0xe20", "0xc00"]  # the first fetch faults to the L1, then H_CEDE
+
+
+def test_timeline_figure_says_what_is_selected(run):
+    i = next(i for i, e in enumerate(run.events) if e.kind == "reflect")
+    fig = draw_timeline(run.events, i, title="demo")
+    text = figure_text(fig)
+    assert "demo" in text and f"event {i}" in text and "reflect" in text
+    assert "0xe20" in text and "0xc00" in text
+    # moving the selection reuses the figure and changes only the caption
+    again = draw_timeline(run.events, 0, title="demo", fig=fig)
+    assert again is fig and "event 0" in figure_text(fig)
+    assert isinstance(draw_timeline([], None), Figure)
+    assert "no events" in figure_text(draw_timeline([], None))
+    # out of range: no selection, no error
+    assert "event" not in figure_text(draw_timeline(run.events, 10_000, title="x"))
+
+
+def test_timeline_text_marks_the_selection(run):
+    text = timeline_text(run.events, 2)
+    assert text.splitlines()[2].startswith(">>")
+    assert text.count(">>") == 1
+
+
+def test_lpcr_figure_and_names():
+    hostile = G.LPCR_ILE | G.LPCR_AIL | G.LPCR_LPES  # and HR/UPRT/GTSE/HVICE/HDICE cleared
+    text = figure_text(draw_lpcr_sanitise(L1_LPCR, hostile))
+    assert "0x0000_0000_03d0_040f" in text  # the L1's bits inside the mask, L0's outside
+    assert "UPRT|HR|GTSE|HVICE|HDICE" in text
+    assert lpcr_names(L1_LPCR) == "UPRT|HR|GTSE|HVICE|HDICE"
+    assert lpcr_names(G.LPCR_AIL | G.LPCR_DPFD) == "DPFD=7|AIL=3"
+    assert lpcr_names(0) == "0"
