@@ -577,7 +577,10 @@ def hw_translate(l0: L0, cpu: CpuState, ea: int, access: str) -> Translation:
     first = part[0]
     steps = t.raw_steps
     gra, table = t.gra, False
-    for i, step in enumerate(steps):
+    # Table reads are loads: they need only R. An update of a PTE that already had R
+    # (a store needing C) is the data access itself, even when the same shadow PTE also
+    # maps a table the walk read earlier.
+    for i, step in enumerate(steps if not first.old & C.PTE_R else ()):
         if step[0] == "partition" and step[4] == first.hra:
             nxt = next((s for s in steps[i + 1 :] if s[0] != "partition"), None)
             if nxt is not None and nxt[0] in ("process", "process-table"):

@@ -1,0 +1,217 @@
+"""The ``shadow`` exercises: seeded, answered by the model, checked with explanations."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pynest.errors import AddressError, ConfigError, FieldError
+from pynest.exercises.base import NumberAnswer
+from pynest.exercises.shadow import (
+    GENERATORS,
+    LINEAR_EA,
+    PageSizeAnswer,
+    ReflectAnswer,
+    _prepare,
+    dsisr_text,
+    parse_page_size,
+    shadow_fault,
+    shadow_size_of,
+    shadow_world,
+    touch,
+)
+from pynest.kvm import shadow as S
+from pynest.mmu import constants as C
+
+SEEDS = range(12)
+
+
+@pytest.fixture(scope="module")
+def exercises():
+    return [shadow_fault(s) for s in SEEDS]
+
+
+# ----------------------------------------------------------------------- the world
+@pytest.mark.parametrize(
+    ("l1_page", "backing", "shadow"),
+    [
+        (C.PAGE_64K, C.PAGE_64K, C.PAGE_64K),
+        (C.PAGE_64K, C.PAGE_2M, C.PAGE_64K),  # a 64K sub-page of L0's 2M page
+        (C.PAGE_2M, C.PAGE_64K, C.PAGE_64K),  # L0 has only 64K of it
+        (C.PAGE_2M, C.PAGE_2M, C.PAGE_2M),
+        # host 1G > L1 2M, and PMD_SHIFT (21) < l1_shift (21) is false: PAGE_SIZE
+        (C.PAGE_2M, C.PAGE_1G, C.PAGE_64K),
+        (C.PAGE_64K, C.PAGE_1G, C.PAGE_64K),
+    ],
+)
+def test_shadow_page_size_table(l1_page, backing, shadow):
+    w = shadow_world(l1_page, backing)
+    t = touch(w, 0x812340, "store")
+    assert t.stopped == "ceded"
+    assert shadow_size_of(w, 0x812340) == shadow
+    # the store reached L2 real -> L1 real (linear from mem_base) -> host (linear)
+    assert t.hpa == w.vm.mem_base + w.l2.mem_base + 0x812340
+    assert t.data_pte is not None and t.data_pte.size == shadow
+    assert t.data_pte.gpa == 0x812340 & -shadow
+
+
+def test_first_touch_of_an_unmapped_page_is_reflected_once():
+    w = shadow_world()
+    t = touch(w, 0x812340, "store")
+    assert [e.dsisr for e in t.reflected] == [S.DSISR_NOHPTE | S.DSISR_ISSTORE]
+    assert t.returns == (0xE00, 0xC00)  # the L1 saw the HDSI, mapped, re-entered, cede
+    again = touch(w, 0x812348, "load")  # same page: nothing for anybody to do
+    assert again.reflected == [] and again.inserted == [] and again.returns == (0xC00,)
+
+
+@pytest.mark.parametrize(
+    ("state", "access", "dsisr"),
+    [
+        ("unmapped", "load", S.DSISR_NOHPTE),
+        ("unmapped", "store", S.DSISR_NOHPTE | S.DSISR_ISSTORE),
+        ("read-only", "store", S.DSISR_PROTFAULT | S.DSISR_ISSTORE),
+        ("read-only", "load", None),
+        ("no-rc", "load", S.DSISR_SET_RC),
+        ("r-only-set", "store", S.DSISR_SET_RC | S.DSISR_ISSTORE),
+        ("r-only-set", "load", None),
+        ("full", "store", None),
+    ],
+)
+def test_reflected_bits(state, access, dsisr):
+    w = shadow_world()
+    _prepare(w, 0x812340, state)
+    t = touch(w, 0x812340, access)
+    got = t.reflected[0].dsisr if t.reflected else None
+    assert got == dsisr
+    assert t.stopped == "ceded"
+
+
+def test_touch_refuses_bad_addresses_with_reasons():
+    w = shadow_world()
+    with pytest.raises(AddressError, match="outside the L2's memory"):
+        touch(w, 16 << 20)
+    with pytest.raises(AddressError, match="page tables"):
+        touch(w, 0x110000, "store")
+    with pytest.raises(FieldError, match="not a number"):
+        touch(w, "zebra")
+    with pytest.raises(FieldError, match="negative"):
+        touch(w, "-5")
+    with pytest.raises(FieldError, match="access"):
+        touch(w, 0x800000, "fetch")
+    assert touch(w, 0x110000, "load").stopped == "ceded"  # loading a table page is fine
+
+
+def test_world_config_is_checked():
+    with pytest.raises(ConfigError):
+        shadow_world(C.PAGE_4K)
+    with pytest.raises(ConfigError):
+        shadow_world(C.PAGE_64K, C.PAGE_4K)
+
+
+def test_summary_names_each_step():
+    w = shadow_world()
+    text = touch(w, 0x812340, "store").summary()
+    assert f"EA {LINEAR_EA + 0x812340:#x}" in text
+    assert "HDSISR NOHPTE | ISSTORE" in text and "L1: mapped the page" in text
+    assert "(the L2's page tables)" in text  # the walk's own tables got shadowed first
+    assert text.endswith(f"host real {w.vm.mem_base + w.l2.mem_base + 0x812340:#x}")
+
+
+def test_dsisr_text():
+    assert dsisr_text(0x42000000) == "NOHPTE | ISSTORE"
+    assert dsisr_text(0) == "0"
+    assert dsisr_text(S.DSISR_SET_RC | 0x1) == "SET_RC | 0x1"
+
+
+# ----------------------------------------------------------------------- answers
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("64K", 0x10000), ("64 KiB", 0x10000), ("2m", 0x200000), ("1G", 1 << 30), ("0x10000", 65536)],
+)
+def test_parse_page_size(text, size):
+    assert parse_page_size(text) == size
+
+
+def test_page_size_answer():
+    a = PageSizeAnswer(C.PAGE_64K, {C.PAGE_2M: "too big"})
+    assert a.check("64k")[0] and a.check("65536")[0]
+    ok, msg = a.check("2M")
+    assert not ok and "too big" in msg
+    ok, msg = a.check("3K")
+    assert not ok and "not a radix page size" in msg
+    ok, msg = a.check("huge")
+    assert not ok and "Not understood" in msg
+
+
+def test_reflect_answer_parsing():
+    a = ReflectAnswer(S.DSISR_NOHPTE | S.DSISR_ISSTORE)
+    for text in ("NOHPTE ISSTORE", "isstore|nohpte", "DSISR_NOHPTE, DSISR_ISSTORE", "0x42000000"):
+        assert a.check(text)[0], text
+    assert a.check("nopte + store")[0]
+    ok, msg = a.check("NOHPTE")
+    assert not ok and "missing ISSTORE" in msg
+    ok, msg = a.check("no")
+    assert not ok and "has to see" in msg
+    ok, msg = a.check("BANANA")
+    assert not ok and "not an HDSISR bit name" in msg
+    none = ReflectAnswer(None)
+    assert none.check("no")[0] and none.check("not reflected")[0]
+    ok, msg = none.check("NOHPTE")
+    assert not ok and "without the L1" in msg
+
+
+# ----------------------------------------------------------------------- generators
+def test_generators_dict():
+    assert GENERATORS == {"shadow": shadow_fault}
+
+
+def test_same_seed_same_exercise():
+    a, b = shadow_fault(5), shadow_fault(5)
+    assert a.question == b.question and str(a.answer) == str(b.answer)
+    assert a.solution == b.solution
+
+
+def test_every_case_appears_and_answers_itself(exercises):
+    kinds = {type(ex.answer) for ex in exercises}
+    assert kinds == {PageSizeAnswer, ReflectAnswer, NumberAnswer}
+    for ex in exercises:
+        assert ex.kind == "shadow"
+        assert "The model, on this very world" in ex.solution
+        assert ex.reveal().startswith("Answer: ")
+
+
+def _right_text(ex):
+    a = ex.answer
+    if isinstance(a, PageSizeAnswer):
+        return f"{a.value:#x}"
+    if isinstance(a, ReflectAnswer):
+        return "no" if a.dsisr is None else f"{a.dsisr:#x}"
+    return f"{a.value:#x}"
+
+
+def test_right_answers_pass_and_garbage_is_explained(exercises):
+    for ex in exercises:
+        assert ex.check(_right_text(ex))[0], ex.question
+        for junk in ("", "zebra", "-1", "0x" + "f" * 20):
+            ok, msg = ex.check(junk)
+            assert not ok and msg
+
+
+def test_host_answer_mistakes_explain_the_missing_stage(exercises):
+    hosts = [ex for ex in exercises if isinstance(ex.answer, NumberAnswer)]
+    assert hosts
+    for ex in hosts:
+        for wrong, why in ex.answer.mistakes.items():
+            ok, msg = ex.check(f"{wrong:#x}")
+            assert not ok and why in msg
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(min_value=4 << 20, max_value=(16 << 20) - 8))
+def test_host_address_is_the_composition(gpa):
+    """Whatever the L2 touches lands where the L1's mapping then L0's put it."""
+    w = shadow_world(C.PAGE_2M, C.PAGE_2M)
+    t = touch(w, gpa, "store", value=0xABC)
+    l1_gpa = w.l2.tree.lookup(gpa & ~7).ra
+    assert t.hpa == w.vm.pgtable.lookup(l1_gpa).ra
+    assert w.l0.mem.read_u64(t.hpa) == 0xABC
+    assert shadow_size_of(w, gpa) == C.PAGE_2M
