@@ -4,6 +4,7 @@
 #   make test       ruff, unit and property tests, then nbval over notebooks/*.ipynb
 #   make bench      run every benchmarks/*.py script (figures from one run each)
 #   make execute NB=notebooks/03_x.ipynb   re-run notebooks in place (outputs + widget state)
+#   make html       build site/: every notebook as a static page with its widgets drawn
 #   make clean      remove .cache/ and build outputs (keeps .venv)
 #   make distclean  clean, and remove .venv too
 #
@@ -52,7 +53,7 @@ ifneq ($(wildcard notebooks/00_start_here.ipynb),)
 LAB_FLAGS += --LabApp.default_url=/lab/tree/00_start_here.ipynb
 endif
 
-.PHONY: help lab test bench execute clean distclean
+.PHONY: help lab test bench execute html clean distclean
 .DEFAULT_GOAL := help
 
 help:
@@ -93,6 +94,12 @@ BENCHMARKS := $(filter-out benchmarks/fuzz.py,$(sort $(wildcard benchmarks/*.py)
 bench: $(STAMP)
 	@for script in $(BENCHMARKS); do \
 	    echo "== $$script"; MPLBACKEND=Agg $(PY) $$script || exit 1; done
+
+# The static classroom site from the stored outputs and widget state (tools/build_site.py);
+# the widget renderer and require.js come from npm once, into .cache/site-js.
+html: $(STAMP)
+	$(PY) tools/build_site.py --out site --js $(CACHE)/site-js
+	@echo "open site/index.html in a browser"
 
 # Re-execute notebooks in place, in the kernel environment nbval uses, storing outputs and
 # widget state (nbclient's default): how a notebook's stored outputs are made.
