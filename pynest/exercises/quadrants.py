@@ -1,0 +1,472 @@
+"""The quadrant world and its exercises (notebook 03).
+
+:func:`quadrant_world` builds one hypervisor and two guests whose every process maps the
+*same* effective page, ``0x10000000``, somewhere else. Which page an access reaches then
+depends only on the quadrant (EA bits 0:1), MSR[HV], LPIDR and PIDR -- the lesson of the
+notebook. Each tree maps two 4K pages: data at ``0x10000000`` and code at ``0x10001000``;
+kernel trees (PID 0) map them privileged (EAA ``p``), process trees not.
+
+Exercise kinds (:data:`GENERATORS`):
+
+* ``quadrant`` -- given MSR, LPIDR, PIDR and an EA: which LPID and PID does the MMU use,
+  or which segment interrupt stops the access before any table is read;
+* ``quadrant-ea`` -- the hypervisor wants a guest process's page, as KVM's
+  ``__kvmhv_copy_tofrom_guest_radix`` does: which EA (which quadrant) must it use;
+* ``quadrant-access`` -- a whole access in the quadrant world, privilege (EAA p, MSR[PR])
+  and AMR/IAMR key 0 included: the real address, or the interrupt.
+
+Every answer is computed by :func:`pynest.mmu.translate` on the world's memory. Each
+generator draws from its own ``random.Random``: a seed gives the same exercise always.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..errors import FieldError
+from ..memory import PhysicalMemory
+from ..mmu import constants as C
+from ..mmu.builder import Allocator, GuestSpace, PartitionTable, ProcessTable, RadixTree
+from ..mmu.xlate import CpuState, Translation, translate
+from ..scenarios import MmuWorld
+from .base import Exercise, FaultAnswer, NumberAnswer, parse_number
+
+DATA_EA = 0x1000_0000
+"""The effective page every tree maps (data); the code page follows it."""
+CODE_EA = DATA_EA + C.PAGE_4K
+
+MSR_GUEST_USER = C.MSR_GUEST_KERNEL | C.MSR_PR | C.MSR_EE
+"""A guest process: MSR[HV]=0, MSR[PR]=1, relocation on."""
+
+MODES: dict[str, tuple[str, int]] = {
+    "hv": ("hypervisor (MSR[HV]=1, PR=0)", C.MSR_HV_KERNEL),
+    "guest": ("guest kernel (MSR[HV]=0, PR=0)", C.MSR_GUEST_KERNEL),
+    "user": ("guest user (MSR[HV]=0, PR=1)", MSR_GUEST_USER),
+}
+"""The three ways of running the explorer and the exercises offer: key -> (label, MSR)."""
+
+# (lpid, pid) -> (guest real or host real of the data page, perms of data, of code)
+_TREES: dict[tuple[int, int], tuple[int, str, str]] = {
+    (0, 0): (0x0300_0000, "prw", "prx"),  # host kernel
+    (0, 5): (0x0310_0000, "rw", "rx"),  # host process 5
+    (7, 0): (0x00A0_0000, "prw", "prx"),  # guest 7's kernel (guest real)
+    (7, 3): (0x00B0_0000, "rw", "rx"),  # guest 7's process 3
+    (9, 0): (0x00A0_0000, "prw", "prx"),  # guest 9's kernel: same gRA, other host page
+    (9, 3): (0x00C0_0000, "rw", "rx"),  # guest 9's process 3
+}
+_GUEST_BASE = {7: 0x0400_0000, 9: 0x0600_0000}
+_GUEST_SIZE = 16 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class TreeInfo:
+    """One process-scoped tree of the quadrant world and the pages it maps."""
+
+    lpid: int
+    pid: int
+    who: str
+    data_ra: int
+    data_perms: str
+    code_perms: str
+    guest_real: bool
+
+    @property
+    def data_hra(self) -> int:
+        """Host real address of the data page."""
+        return _GUEST_BASE[self.lpid] + self.data_ra if self.guest_real else self.data_ra
+
+    def __str__(self) -> str:
+        space = "guest real" if self.guest_real else "host real"
+        return (
+            f"LPID {self.lpid} PID {self.pid} ({self.who}): EA {DATA_EA:#x} -> {space} "
+            f"{self.data_ra:#x} [{self.data_perms}], EA {CODE_EA:#x} -> "
+            f"{self.data_ra + C.PAGE_4K:#x} [{self.code_perms}]"
+        )
+
+
+def _who(lpid: int, pid: int) -> str:
+    owner = "host" if lpid == 0 else f"guest {lpid}"
+    return f"{owner} kernel" if pid == 0 else f"{owner} process {pid}"
+
+
+TREES: tuple[TreeInfo, ...] = tuple(
+    TreeInfo(lpid, pid, _who(lpid, pid), ra, dp, cp, lpid != 0)
+    for (lpid, pid), (ra, dp, cp) in _TREES.items()
+)
+"""Every tree of :func:`quadrant_world`, host first."""
+
+
+def tree_of(lpid: int | None, pid: int | None) -> TreeInfo | None:
+    """The world's tree for (LPID, PID), or None when that process does not exist."""
+    return next((t for t in TREES if (t.lpid, t.pid) == (lpid, pid)), None)
+
+
+def quadrant_world() -> MmuWorld:
+    """A radix host (LPID 0: kernel PID 0, process PID 5) and guests LPID 7 and 9 (each a
+    kernel, PID 0, and a process, PID 3); every tree maps EA 0x10000000 and 0x10001000.
+
+    Host real layout: partition table at 0x100000 (PATS 0, LPIDs 0..255); host tables
+    after it; guest 7's memory (16 MiB guest real) at host real 0x4000000, guest 9's at
+    0x6000000, each guest's process table and trees in its own guest real memory.
+    Contexts: ``hv`` (LPIDR 7, PIDR 5), ``guest`` and ``user`` (LPIDR 7, PIDR 3).
+    """
+    mem = PhysicalMemory(256 << 20)
+    alloc = Allocator(0x100000, 0x1000000)
+    ptab = PartitionTable.create(mem, alloc)
+    host = RadixTree(mem, alloc)  # LPID 0's partition tree: translates the PRTE address
+    host.map(0, 0, C.PAGE_1G, "rwx", r=True, c=True)
+    prtab = ProcessTable.create(mem, alloc)
+    ptab.set_entry(0, host, prtab)
+    tables = {0: (prtab, mem, alloc)}
+    for lpid, base in _GUEST_BASE.items():
+        part = RadixTree(mem, alloc)
+        for gra in range(0, _GUEST_SIZE, C.PAGE_2M):
+            part.map(gra, base + gra, C.PAGE_2M, "rwx")
+        space = GuestSpace(mem, part)
+        galloc = Allocator(0x10000, 0x800000)
+        gprtab = ProcessTable.create(space, galloc)
+        ptab.set_entry(lpid, part, gprtab)
+        tables[lpid] = (gprtab, space, galloc)
+    for info in TREES:
+        table, space, talloc = tables[info.lpid]
+        tree = RadixTree(space, talloc)
+        table.set_entry(info.pid, tree)
+        tree.map(DATA_EA, info.data_ra, C.PAGE_4K, info.data_perms, r=True, c=True)
+        tree.map(CODE_EA, info.data_ra + C.PAGE_4K, C.PAGE_4K, info.code_perms, r=True)
+    contexts = {
+        "hv": CpuState(ptcr=ptab.ptcr, lpidr=7, pidr=5),
+        "guest": CpuState(ptcr=ptab.ptcr, lpidr=7, pidr=3, msr=C.MSR_GUEST_KERNEL),
+        "user": CpuState(ptcr=ptab.ptcr, lpidr=7, pidr=3, msr=MSR_GUEST_USER),
+    }
+    mappings = {
+        name: [
+            (DATA_EA, t.data_ra, C.PAGE_4K, t.data_perms),
+            (CODE_EA, t.data_ra + C.PAGE_4K, C.PAGE_4K, t.code_perms),
+        ]
+        for name, t in (("hv", tree_of(0, 5)), ("guest", tree_of(7, 3)), ("user", tree_of(7, 3)))
+        if t is not None
+    }
+    return MmuWorld(
+        "quadrants",
+        "host (PIDs 0, 5) and guests LPID 7 and 9 (PIDs 0, 3), all mapping EA 0x10000000",
+        mem,
+        contexts,
+        mappings,
+    )
+
+
+_WORLD: MmuWorld | None = None
+
+
+def _shared_world() -> MmuWorld:
+    """One quadrant world for the exercises (they only translate with update_rc=False)."""
+    global _WORLD
+    if _WORLD is None:
+        _WORLD = quadrant_world()
+    return _WORLD
+
+
+def world_text() -> str:
+    """The quadrant world as lines a learner can read (used by the exercises)."""
+    lines = ["PTCR = 0x100000. Partition table rows: LPID 0 (host), 7 and 9 (guests)."]
+    lines += [f"  {t}" for t in TREES]
+    lines.append(
+        "  guest 7's guest real 0.. is host real 0x4000000.., guest 9's is 0x6000000.. "
+        "(2 MiB pages, rwx)"
+    )
+    lines.append("  No other process exists: every other PRTE is zero.")
+    return "\n".join(lines)
+
+
+def _rng(kind: str, seed: int) -> random.Random:
+    return random.Random(f"pynest-{kind}-{seed}")
+
+
+# ----------------------------------------------------------------------- answers
+_LPID_RE = re.compile(r"\blpid\s*[:=]?\s*(0x[0-9a-f_]+|[0-9_]+)")
+_PID_RE = re.compile(r"(?<![a-z])pid\s*[:=]?\s*(0x[0-9a-f_]+|[0-9_]+)")
+_NUM_RE = re.compile(r"0x[0-9a-f_]+|[0-9][0-9_]*")
+
+
+def parse_ids(text: object) -> tuple[int, int] | None:
+    """(LPID, PID) from 'LPID 7 PID 3', 'lpid=7, pid=3', '7, 3' or '(7 3)'; None if not."""
+    if not isinstance(text, str):
+        return None
+    t = text.strip().lower()
+    lp, p = _LPID_RE.search(t), _PID_RE.search(t)
+    try:
+        if lp and p:
+            return parse_number(lp.group(1), "LPID", 32), parse_number(p.group(1), "PID", 32)
+        nums = _NUM_RE.findall(t)
+        if len(nums) == 2 and not re.search(r"[a-z]", _NUM_RE.sub("", t).replace("x", "")):
+            return parse_number(nums[0], "LPID", 32), parse_number(nums[1], "PID", 32)
+    except FieldError:
+        return None
+    return None
+
+
+@dataclass(frozen=True)
+class IdsAnswer:
+    """The (LPID, PID) pair a translation uses; ``mistakes`` explains common slips."""
+
+    lpid: int
+    pid: int
+    mistakes: dict[tuple[int, int], str] = field(default_factory=dict)
+
+    def check(self, given: object) -> tuple[bool, str]:
+        if isinstance(given, str) and re.search(r"\b(h?dsi|h?isi|dseg|iseg|fault)\b", given, re.I):
+            return False, (
+                "No: EA bits 2:11 are zero and this quadrant is open in this mode, so the "
+                "MMU goes on to the tables. Answer like 'LPID 7 PID 3'."
+            )
+        ids = parse_ids(given)
+        if ids is None:
+            return False, "Not understood: answer like 'LPID 7 PID 3' (or '7, 3')."
+        if ids == (self.lpid, self.pid):
+            return True, f"Correct: {self}."
+        slip = self.mistakes.get(ids)
+        if slip:
+            return False, f"No, not LPID {ids[0]} PID {ids[1]}: {slip}"
+        wrong = []
+        if ids[0] != self.lpid:
+            wrong.append("the LPID")
+        if ids[1] != self.pid:
+            wrong.append("the PID")
+        return False, f"No: {' and '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} wrong."
+
+    def __str__(self) -> str:
+        return f"LPID {self.lpid} PID {self.pid}"
+
+
+@dataclass(frozen=True)
+class SegmentAnswer(FaultAnswer):
+    """A segment interrupt (DSEG/ISEG): answering with an LPID/PID pair is explained."""
+
+    def check(self, given: object) -> tuple[bool, str]:
+        if parse_ids(given) is not None:
+            return False, (
+                "No: this access never reaches the tables, so no LPID or PID is used. "
+                "Which interrupt stops it?"
+            )
+        return FaultAnswer.check(self, given)
+
+
+# ----------------------------------------------------------------------- helpers
+def _mode_line(key: str, cpu: CpuState) -> str:
+    label = MODES[key][0]
+    return f"MSR = {cpu.msr:#018x}: {label}, IR=DR=1; LPIDR = {cpu.lpidr}, PIDR = {cpu.pidr}"
+
+
+def _quadrant_rule(hv: bool, q: int, cpu: CpuState) -> str:
+    if hv:
+        return (
+            "MSR[HV]=1: quadrant 0 -> (LPID 0, PIDR), 1 -> (LPIDR, PIDR), 2 -> (LPIDR, 0), "
+            f"3 -> (LPID 0, 0). Quadrant {q} here: LPIDR = {cpu.lpidr}, PIDR = {cpu.pidr}."
+        )
+    return (
+        "MSR[HV]=0: quadrant 0 -> (LPIDR, PIDR), 3 -> (LPIDR, 0); quadrants 1 and 2 are closed "
+        f"(segment interrupt). Quadrant {q} here: LPIDR = {cpu.lpidr}, PIDR = {cpu.pidr}."
+    )
+
+
+def ea_split_text(ea: int) -> str:
+    """EA bits 0:1 (quadrant), 2:11 (must be zero) and 12:63, with the Python for each."""
+    return (
+        f"  quadrant  EA bits 0:1    ea >> 62                 = {ea >> 62} (0b{ea >> 62:02b})\n"
+        f"  zero      EA bits 2:11   ea >> 52 & 0x3ff         = {(ea >> 52) & 0x3FF:#x}\n"
+        f"  address   EA bits 12:63  ea & 0x000f_ffff_ffff_ffff = {ea & ((1 << 52) - 1):#x}"
+    )
+
+
+def _translate(cpu: CpuState, ea: int, access: str) -> Translation:
+    world = _shared_world()
+    return translate(world.mem, cpu.replace(ptcr=0x100000), ea, access, update_rc=False)
+
+
+# ----------------------------------------------------------------------- generators
+def quadrant_ids_exercise(seed: int = 0) -> Exercise:
+    """Which LPID and PID does the MMU use for this EA (or which segment interrupt)?"""
+    rng = _rng("quadrant", seed)
+    key = rng.choice(("hv", "hv", "hv", "guest", "user"))
+    msr = MODES[key][1]
+    lpidr = rng.choice((7, 9, rng.randrange(1, 64)))
+    pidr = rng.choice((3, 5, rng.randrange(1, 256)))
+    cpu = CpuState(ptcr=0x100000, lpidr=lpidr, pidr=pidr, msr=msr)
+    q = rng.randrange(4)
+    offset = rng.randrange(1 << 40) & ~7
+    bad_bits = rng.random() < 0.15
+    if bad_bits:
+        offset |= 1 << (52 + rng.randrange(10))
+    ea = (q << 62) | offset
+    access = rng.choice(("load", "load", "store", "fetch"))
+    t = _translate(cpu, ea, access)
+    hv = key == "hv"
+    question = (
+        f"{_mode_line(key, cpu)}.\nA {access} from EA {ea:#018x}.\n"
+        "Which LPID and PID does the MMU use to translate it? Answer like 'LPID 7 PID 3'; if "
+        "the access is stopped before any table is read, name the interrupt instead."
+    )
+    split = ea_split_text(ea)
+    if t.fault is not None and t.fault.stage == "segment":
+        f = t.fault
+        answer: object = SegmentAnswer(f.interrupt, None, "", "segment check")
+        why = (
+            "EA bits 2:11 are not all zero: radix translates only 52 bits"
+            if ea & C.EA_SEGMENT_CHECK
+            else f"a guest (MSR[HV]=0) may not use quadrant {q}"
+        )
+        solution = (
+            f"{split}\n{why}, so the access takes a {f.interrupt} (vector {f.vector:#x}"
+            + (", DAR = EA" if f.interrupt == "DSEG" else ", SRR0 = EA")
+            + ") before the partition table is even looked at.\n"
+            f"Model: {f}"
+        )
+        return Exercise("quadrant", seed, question, answer, solution)
+    assert t.lpid is not None and t.pid is not None
+    mistakes: dict[tuple[int, int], str] = {}
+    if t.pid != t.lpid:
+        mistakes[(t.pid, t.lpid)] = "you swapped them: the LPID comes first."
+    if (lpidr, pidr) != (t.lpid, t.pid):
+        if hv and q in (0, 3):
+            mistakes[(lpidr, t.pid)] = (
+                f"in hypervisor mode quadrant {q} belongs to the host: LPID 0, not LPIDR."
+            )
+        if q in (2, 3):
+            mistakes[(t.lpid, pidr)] = f"quadrant {q} is the kernel's: PID 0, not PIDR."
+        mistakes.setdefault(
+            (lpidr, pidr), "that is just LPIDR and PIDR; the quadrant decides which are used."
+        )
+    mistakes.pop((t.lpid, t.pid), None)
+    answer = IdsAnswer(t.lpid, t.pid, mistakes)
+    solution = (
+        f"{split}\nEA bits 2:11 are zero, so the quadrant decides.\n"
+        f"{_quadrant_rule(hv, q, cpu)}\n"
+        f"-> LPID {t.lpid}, PID {t.pid}: the MMU reads PATE[{t.lpid}], then PRTE[{t.pid}] of "
+        f"that partition's process table, and walks EA & 0x3fff_ffff_ffff_ffff in that tree."
+    )
+    return Exercise("quadrant", seed, question, answer, solution, "look at EA bits 0:1 first.")
+
+
+def quadrant_ea_exercise(seed: int = 0) -> Exercise:
+    """Which EA must the hypervisor use to reach a guest process's (or kernel's) address?"""
+    rng = _rng("quadrant-ea", seed)
+    lpid = rng.choice((7, 9, rng.randrange(1, 256)))
+    pid = rng.choice((0, 0, 3, rng.randrange(1, 4096)))
+    gea = (rng.randrange(1 << 44) & ~7) | rng.choice((0, 0xC000_0000_0000_0000))
+    low = gea & C.EA_NOQUAD_MASK
+    q = 2 if pid == 0 else 1
+    ea = (q << 62) | low
+    whose = "kernel (PID 0)" if pid == 0 else f"process PID {pid}"
+    question = (
+        f"KVM, running as the hypervisor (MSR[HV]=1), must load a doubleword of guest LPID "
+        f"{lpid}'s {whose} at that guest's effective address {gea:#018x}, without "
+        "switching to the guest (what __kvmhv_copy_tofrom_guest_radix does). It sets LPIDR = "
+        f"{lpid}" + (f" and PIDR = {pid}" if pid else "") + ". Which EA must its load use?"
+    )
+    mistakes: dict[int, str] = {}
+    if gea != low:
+        mistakes[gea] = (
+            "the guest's own quadrant bits mean nothing to the hypervisor's MMU; its EA "
+            "needs the quadrant bits that select the guest."
+        )
+    mistakes |= {
+        low: "that is quadrant 0: the hypervisor's own process (LPID 0), not the guest.",
+        (3 << 62) | low: "quadrant 3 is the host kernel (LPID 0, PID 0).",
+        ((1 if q == 2 else 2) << 62) | low: (
+            "the other guest quadrant: 1 uses PIDR (a guest process), 2 uses PID 0 (the "
+            "guest kernel)."
+        ),
+    }
+    mistakes.pop(ea, None)
+    answer = NumberAnswer(ea, "effective address", mistakes, "the hypervisor may use quadrant 1/2")
+    cpu = CpuState(ptcr=0x100000, lpidr=lpid, pidr=pid)
+    t = _translate(cpu, ea, "load")
+    solution = (
+        "The guest's tree is walked with EA bits 12:63 only, so the guest's own quadrant "
+        f"bits ({gea >> 62}) do not matter: the address inside the tree is {low:#x}.\n"
+        f"In hypervisor mode quadrant 1 means (LPIDR, PIDR) and quadrant 2 (LPIDR, PID 0). "
+        f"For the {whose} use quadrant {q}: EA = ({q} << 62) | {low:#x} = {ea:#018x}.\n"
+        f"Model: translate() with LPIDR={lpid}, PIDR={pid} uses LPID {t.lpid}, PID {t.pid}."
+    )
+    return Exercise(
+        "quadrant-ea", seed, question, answer, solution, "quadrants 1 and 2 reach a guest."
+    )
+
+
+AMR_CHOICES: tuple[tuple[int, int, str], ...] = (  # (AMR, IAMR, what they block)
+    (0, 0, "AMR = IAMR = 0"),
+    (C.AMR_KEY0_NO_STORE, 0, "AMR = 0x8000000000000000 (key 0: stores blocked)"),
+    (
+        C.AMR_KEY0_NO_STORE | C.AMR_KEY0_NO_LOAD,
+        0,
+        "AMR = 0xc000000000000000 (key 0: loads and stores blocked)",
+    ),
+    (0, C.IAMR_KEY0_NO_EXEC, "IAMR = 0x4000000000000000 (key 0: fetches blocked)"),
+)
+
+
+def quadrant_access(seed: int = 0) -> Exercise:
+    """A whole access in the quadrant world: the real address, or the interrupt."""
+    rng = _rng("quadrant-access", seed)
+    key = rng.choice(("hv", "hv", "guest", "user"))
+    msr = MODES[key][1]
+    lpidr = rng.choice((7, 9))
+    pidr = rng.choice((0, 3, 3, 5))
+    amr, iamr, amr_text = rng.choice(AMR_CHOICES[:1] * 3 + AMR_CHOICES[1:])
+    cpu = CpuState(ptcr=0x100000, lpidr=lpidr, pidr=pidr, msr=msr, amr=amr, iamr=iamr)
+    q = rng.choice((0, 3, 1, 2) if key == "hv" else (0, 0, 3, 3, 1))
+    access = rng.choice(("load", "load", "store", "fetch"))
+    page = CODE_EA if access == "fetch" and rng.random() < 0.7 else DATA_EA
+    ea = (q << 62) | page | (rng.randrange(C.PAGE_4K) & ~7)
+    t = _translate(cpu, ea, access)
+    question = (
+        f"The quadrant world:\n{world_text()}\n{_mode_line(key, cpu)}, {amr_text}.\n"
+        f"A {access} from EA {ea:#018x}. Which host real address does it reach? If it "
+        "faults, name the interrupt (DSI, ISI, DSEG, ISEG, HDSI, HISI)."
+    )
+    lines = [ea_split_text(ea)]
+    if t.lpid is not None:
+        info = tree_of(t.lpid, t.pid)
+        lines.append(
+            f"Quadrant {q} with MSR[HV]={int(cpu.hv)} -> LPID {t.lpid}, PID {t.pid}: "
+            + (str(info) if info else "no such process in that partition (zero PRTE).")
+        )
+    if t.fault is not None:
+        f = t.fault
+        answer: object = FaultAnswer(f.interrupt, None, " | ".join(f.flags), f.stage)
+        lines.append(f"-> {f.interrupt}: {f.reason}.")
+    else:
+        assert t.ra is not None
+        mistakes = {
+            ea & C.EA_NOQUAD_MASK: "that is the EA without its quadrant; it is translated.",
+            t.ra & ~0xFFF: "that is the page; add the offset within it.",
+        }
+        if t.gra is not None and t.gra != t.ra:
+            mistakes[t.gra] = "that is the guest real address; the partition tree maps it on."
+        mistakes.pop(t.ra, None)
+        answer = NumberAnswer(t.ra, "host real address", mistakes, "this access is allowed")
+        lines.append(f"-> host real {t.ra:#x}.")
+    lines.append(f"Model trace:\n{t}")
+    hint = "quadrant first (which tree?), then the page's EAA: p means no access with MSR[PR]=1."
+    return Exercise("quadrant-access", seed, question, answer, "\n".join(lines), hint)
+
+
+GENERATORS: dict[str, Callable[[int], Exercise]] = {
+    "quadrant": quadrant_ids_exercise,
+    "quadrant-ea": quadrant_ea_exercise,
+    "quadrant-access": quadrant_access,
+}
+"""The quadrant exercise generators by kind."""
+
+
+def generate(kind: str, seed: int = 0) -> Exercise:
+    """The quadrant exercise of ``kind`` for ``seed`` (kinds: see :data:`GENERATORS`)."""
+    gen = GENERATORS.get(kind)
+    if gen is None:
+        raise FieldError(f"unknown exercise kind {kind!r}; choose from {', '.join(GENERATORS)}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise FieldError(f"seed must be an int, got {seed!r}")
+    return gen(seed)
