@@ -3,6 +3,7 @@
 #   make lab        create/refresh .venv, then open JupyterLab on notebooks/
 #   make test       ruff, unit and property tests, then nbval over notebooks/*.ipynb
 #   make bench      run every benchmarks/*.py script (figures from one run each)
+#   make fuzz       the adversarial L1 for 100,000+ steps (FUZZ_ARGS="--steps N --seed S")
 #   make execute NB=notebooks/03_x.ipynb   re-run notebooks in place (outputs + widget state)
 #   make html       build site/: every notebook as a static page with its widgets drawn
 #   make clean      remove .cache/ and build outputs (keeps .venv)
@@ -53,7 +54,7 @@ ifneq ($(wildcard notebooks/00_start_here.ipynb),)
 LAB_FLAGS += --LabApp.default_url=/lab/tree/00_start_here.ipynb
 endif
 
-.PHONY: help lab test bench execute html clean distclean
+.PHONY: help lab test bench fuzz execute html clean distclean
 .DEFAULT_GOAL := help
 
 help:
@@ -94,6 +95,12 @@ BENCHMARKS := $(filter-out benchmarks/fuzz.py,$(sort $(wildcard benchmarks/*.py)
 bench: $(STAMP)
 	@for script in $(BENCHMARKS); do \
 	    echo "== $$script"; MPLBACKEND=Agg $(PY) $$script || exit 1; done
+
+# The adversarial L1 state machine (tests/adversarial/adversarial_machine.py), seeded, for
+# at least 100,000 steps: prints steps, hcalls by return code, invariant checks, failures.
+FUZZ_ARGS ?=
+fuzz: $(STAMP)
+	MPLBACKEND=Agg $(PY) benchmarks/fuzz.py $(FUZZ_ARGS)
 
 # The static classroom site from the stored outputs and widget state (tools/build_site.py);
 # the widget renderer and require.js come from npm once, into .cache/site-js.

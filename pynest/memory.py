@@ -42,7 +42,7 @@ class Access:
 class PhysicalMemory:
     """Sparse host physical memory of ``size_bytes`` bytes (a multiple of 8)."""
 
-    __slots__ = ("size", "_dw", "_log")
+    __slots__ = ("size", "_dw", "_log", "_frames")
 
     def __init__(self, size_bytes: int) -> None:
         check_int("size_bytes", size_bytes, bits=60, minimum=8)
@@ -50,6 +50,9 @@ class PhysicalMemory:
             raise AlignmentError(f"size_bytes must be a multiple of 8, got {size_bytes:#x}")
         self.size = size_bytes
         self._dw: dict[int, int] = {}
+        # 4 KiB frame -> addresses of its non-zero doublewords, so that nonzero_u64 on a
+        # table costs what the table holds, not its size (the isolation check scans many)
+        self._frames: dict[int, set[int]] = {}
         self._log: list[Access] | None = None
 
     def __repr__(self) -> str:
@@ -128,9 +131,14 @@ class PhysicalMemory:
 
     def _set(self, dw_addr: int, value: int) -> None:
         if value:
+            if dw_addr not in self._dw:
+                self._frames.setdefault(dw_addr >> 12, set()).add(dw_addr)
             self._dw[dw_addr] = value
-        else:
-            self._dw.pop(dw_addr, None)
+        elif self._dw.pop(dw_addr, None) is not None:
+            frame = self._frames[dw_addr >> 12]
+            frame.discard(dw_addr)
+            if not frame:
+                del self._frames[dw_addr >> 12]
 
     def nonzero_u64(self, addr: int, size: int) -> list[tuple[int, int]]:
         """(address, value) of every non-zero doubleword in ``[addr, addr + size)``, in
@@ -139,8 +147,16 @@ class PhysicalMemory:
         self._check_range(addr, size)
         if addr & 7:
             raise AlignmentError(f"nonzero_u64 needs an 8-byte aligned address, got {addr:#x}")
-        get = self._dw.get
-        return [(a, v) for a in range(addr, addr + size, 8) if (v := get(a))]
+        end = addr + size
+        frames = self._frames
+        found: list[int] = []
+        for frame in range(addr >> 12, ((end - 1) >> 12) + 1):
+            held = frames.get(frame)
+            if held:
+                found += [a for a in held if addr <= a < end]
+        found.sort()
+        words = self._dw
+        return [(a, words[a]) for a in found]
 
     def written(self) -> Iterator[tuple[int, int]]:
         """(address, value) of every non-zero doubleword, in address order."""
@@ -151,6 +167,7 @@ class PhysicalMemory:
         """An independent copy (same size and contents, no log)."""
         other = PhysicalMemory(self.size)
         other._dw = dict(self._dw)
+        other._frames = {frame: set(held) for frame, held in self._frames.items()}
         return other
 
     # ------------------------------------------------------------------ bus
