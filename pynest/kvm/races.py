@@ -43,7 +43,7 @@ Everything is a record (:class:`Interleaving`, :class:`TraceStep`, :class:`Final
 
 The nested table is the 4.20 ``nested_guests[]`` array with ``max_nested_lpid``
 (:class:`~pynest.kvm.nested.NestedArray`), shadow LPIDs come from the hardware LPID
-bitmap (:class:`~pynest.kvm.host.LpidAllocator`, LPID 0 is the host's). The model
+bitmap (:class:`~pynest.kvm.host.LpidAllocator`; LPID 0 is the host's, 1 the L1's). The model
 keeps only ``mmu_lock``: in the kernel the flush part of the remove path also runs under
 ``gp->tlb_lock``, which orders the two ``kvmhv_remove_nested`` calls of one guest but
 not the gets and puts around them.
@@ -297,7 +297,8 @@ class _Machine:
         self.cfg = cfg
         self.table = NestedArray(cfg.l1_lpid + 1)
         self.lpids = LpidAllocator(_NR_LPIDS)
-        self.lpids.claim(0)
+        self.lpids.claim(0)  # the host
+        self.lpids.claim(1)  # the L1 itself: shadow LPIDs start at 2, as in the L0 model
         self.objects: list[RaceGuest] = []
         start = "lookup" if cfg.race == "create" else "get"
         if not cfg.lock:
@@ -441,7 +442,7 @@ class _Machine:
             slot.name if slot else None,
             self.table.max_nested_lpid,
             self.snapshot(),
-            tuple(sorted(self.lpids.inuse - {0})),
+            tuple(sorted(self.lpids.inuse - {0, 1})),
             tuple(v.gp.name if v.holds and v.gp else None for v in self.vcpus),
         )
 

@@ -45,13 +45,13 @@ def test_both_miss_loser_releases_its_newgp():
     i = run_schedule("create", "0 1 0 1 0 1 0 1 0 1")
     assert i.ok
     texts = [s.text for s in i.steps]
-    assert texts[2].startswith("newgp = gp#1: shadow LPID 1")
-    assert texts[3].startswith("newgp = gp#2: shadow LPID 2")
+    assert texts[2].startswith("newgp = gp#1: shadow LPID 2")
+    assert texts[3].startswith("newgp = gp#2: shadow LPID 3")
     assert "nested_guests[1] = gp#1" in texts[4] and "refcnt -> 2" in texts[4]
     assert "someone else beat us to it: take gp#1" in texts[5] and "refcnt -> 3" in texts[5]
     assert texts[6] == "newgp is NULL: nothing to release"
-    assert "kvmhv_release_nested(gp#2)" in texts[7] and "shadow LPID 2" in texts[7]
-    assert i.final.slot == "gp#1" and i.final.lpids_in_use == (1,)
+    assert "kvmhv_release_nested(gp#2)" in texts[7] and "shadow LPID 3" in texts[7]
+    assert i.final.slot == "gp#1" and i.final.lpids_in_use == (2,)
     assert [s.function for s in i.steps[:4]] == [
         "kvmhv_get_nested",
         "kvmhv_get_nested",
@@ -62,11 +62,11 @@ def test_both_miss_loser_releases_its_newgp():
 
 
 def test_first_to_install_wins_not_first_to_allocate():
-    # vcpu 1 allocates first (gp#1, LPID 1) but vcpu 0 installs first: gp#2 wins and
-    # LPID 1 goes back to the bitmap
+    # vcpu 1 allocates first (gp#1, LPID 2) but vcpu 0 installs first: gp#2 wins and
+    # LPID 2 goes back to the bitmap
     i = run_schedule("create", "0 1 1 0 0 1 0 1 0 1")
     assert i.ok
-    assert i.final.slot == "gp#2" and i.final.lpids_in_use == (2,)
+    assert i.final.slot == "gp#2" and i.final.lpids_in_use == (3,)
     assert [o.freed for o in i.final.objects] == [True, False]
 
 
@@ -91,7 +91,7 @@ def test_without_recheck_two_objects_and_a_leak():
     gp1, gp2 = i.final.objects
     assert (gp1.refcnt, gp1.installed, gp1.freed) == (2, False, False)
     assert (gp2.refcnt, gp2.installed) == (2, True)
-    assert i.final.lpids_in_use == (1, 2)
+    assert i.final.lpids_in_use == (2, 3)
     # the fast path still works: one vcpu done before the other looks
     assert run_schedule("create", "0 0 0 0 0 1 1", recheck=False).ok
 
@@ -182,7 +182,7 @@ def test_without_lock_lost_refcount_update_leaks():
     assert i.kinds == ("leak",)
     (gp,) = i.final.objects
     assert (gp.refcnt, gp.freed, gp.installed) == (1, False, False)
-    assert i.final.lpids_in_use == (1,)
+    assert i.final.lpids_in_use == (2,)
 
 
 # ----------------------------------------------------------------------- records
