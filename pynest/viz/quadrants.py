@@ -42,8 +42,8 @@ class QuadrantRow:
         if self.closed:
             return f"quadrant {self.quadrant} ({self.ea_prefix}): {self.reaches}"
         return (
-            f"quadrant {self.quadrant} ({self.ea_prefix}): LPID {self.lpid}, PID {self.pid} "
-            f"-> {self.reaches}"
+            f"quadrant {self.quadrant} ({self.ea_prefix}): LPID ← {self.lpid}, "
+            f"PID ← {self.pid} -> {self.reaches}"
         )
 
 
@@ -210,7 +210,7 @@ def quadrant_picture(
     p_title = "partition tree"
     if t.lpid == 0 and cpu.hv and not stopped:
         stages.append(
-            Stage("partition", p_title, "unused", ("LPID 0 in HV mode:", "already host real"))
+            Stage("partition", p_title, "unused", ("LPID 0 in HV mode", "RA is host real"))
         )
     elif stopped:
         stages.append(Stage("partition", p_title, "not reached"))
