@@ -384,6 +384,12 @@ class L0:
     def ptcr(self) -> int:
         return self.ptab.ptcr
 
+    def nested_init(self) -> int:
+        """``kvmhv_nested_init`` in the kernel that runs on bare metal (this L0):
+        ``kvmhv_on_pseries()`` is false, so it returns 0 at once. No table is allocated
+        and no hcall is made; KVM here fills the real partition table (``ptab``)."""
+        return 0
+
     # ------------------------------------------------------------- partition table
     def set_ptbl_entry(self, lpid: int, dw0: int, dw1: int, why: str = "") -> None:
         """Write the real PATE[lpid] and flush what the hardware cached for it.

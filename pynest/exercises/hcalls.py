@@ -1,0 +1,411 @@
+"""Exercises for the nested hcalls of patch 18 (notebooks 05 and 12).
+
+* :func:`set_ptbl` -- "what does H_SET_PARTITION_TABLE return": an L1 of a given
+  memory size (nesting on or off) passes a PTCR value; the answer is the H_* code L0
+  leaves in r3, computed by issuing the hcall on a fresh model L0
+  (:func:`pynest.kvm.hcalls.do_hcall` -> :func:`pynest.kvm.nested.set_partition_table`).
+* :func:`nested_cost` -- "how many bytes does the nested-guest table cost": the fixed
+  4.20 array against the later IDR for a seeded set of L1 lpids
+  (:func:`pynest.kvm.nested.idr_memory_cost`).
+
+Also here: :class:`SetPtblOutcome`, the record of one H_SET_PARTITION_TABLE call (code,
+the two checks the kernel makes, L0's state before and after), which the explorer of
+notebook 05 draws; and :class:`ReturnCodeAnswer`, an answer that accepts a return code
+by name (``H_PARAMETER``) or value (``-4``, or the 64-bit ``0xff..fc`` in r3).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..errors import FieldError, check_int
+from ..kvm.hcalls import H_SET_PARTITION_TABLE, RETURN_CODES, U64, do_hcall, rc_name
+from ..kvm.host import L0, L1Vm
+from ..kvm.nested import (
+    PRTB_MASK,
+    PRTS_MASK,
+    XA_CHUNK_SHIFT,
+    XA_NODE_BYTES,
+    NestedArray,
+    idr_memory_cost,
+)
+from .base import Exercise, NumberAnswer, parse_number
+
+_MB = 1 << 20
+MAX_PRTS = 12 - 8  # kvmhv_set_partition_table: at most 2^12 entries ("what hardware supports")
+
+
+def size_text(n: int) -> str:
+    """``16 KiB``, ``256 MiB``: a power-of-two-ish byte count in words."""
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift and n % (1 << shift) == 0:
+            return f"{n >> shift} {unit}"
+    return f"{n} bytes"
+
+
+# ----------------------------------------------------------------------- the record
+@dataclass(frozen=True)
+class SetPtblOutcome:
+    """One H_SET_PARTITION_TABLE(``ptcr``) from the L1 VM ``lpid``, as L0 handled it.
+
+    ``rc`` is what the model's dispatcher returned; ``prts_ok`` and ``gfn_visible`` are
+    the two tests of ``kvmhv_set_partition_table`` (either failing gives H_PARAMETER),
+    ``reached_handler`` is False when nesting is off (H_FUNCTION, handler not run).
+    ``nested_before``/``nested_after`` are the L1 lpids in L0's nested-guest table.
+    """
+
+    lpid: int
+    ptcr: int
+    rc: int
+    nesting: bool
+    mem_size: int
+    page_shift: int
+    ptcr_before: int
+    ptcr_after: int
+    max_nested_lpid_before: int
+    max_nested_lpid_after: int
+    nested_before: tuple[int, ...]
+    nested_after: tuple[int, ...]
+
+    # -------------------------------------------------------------- derived
+    @property
+    def rc_name(self) -> str:
+        return rc_name(self.rc)
+
+    @property
+    def r3(self) -> int:
+        """The 64-bit register value the L1 finds in r3."""
+        return self.rc & U64
+
+    @property
+    def base(self) -> int:
+        return self.ptcr & PRTB_MASK
+
+    @property
+    def prts(self) -> int:
+        return self.ptcr & PRTS_MASK
+
+    @property
+    def entries(self) -> int:
+        return 1 << (self.prts + 8)
+
+    @property
+    def table_bytes(self) -> int:
+        return 1 << (self.prts + 12)
+
+    @property
+    def gfn(self) -> int:
+        return self.base >> self.page_shift
+
+    @property
+    def last_gfn(self) -> int:
+        return (self.mem_size >> self.page_shift) - 1
+
+    @property
+    def prts_ok(self) -> bool:
+        return self.prts <= MAX_PRTS
+
+    @property
+    def gfn_visible(self) -> bool:
+        return self.gfn <= self.last_gfn
+
+    @property
+    def reached_handler(self) -> bool:
+        return self.nesting
+
+    @property
+    def table_end(self) -> int:
+        return self.base + self.table_bytes
+
+    @property
+    def dropped(self) -> tuple[int, ...]:
+        """L1 lpids whose nested guest left L0's table during the call."""
+        return tuple(sorted(set(self.nested_before) - set(self.nested_after)))
+
+    def reasons(self) -> list[str]:
+        """Why L0 answered as it did, one sentence per check, then side notes."""
+        out: list[str] = []
+        if not self.nesting:
+            out.append(
+                "nesting is not enabled for this VM (no KVM_CAP_PPC_NESTED_HV), so "
+                "kvmppc_pseries_do_hcall leaves r3 = H_FUNCTION and never calls the handler"
+            )
+            return out
+        if self.prts_ok:
+            out.append(
+                f"PRTS {self.prts}: {self.entries} entries ({size_text(self.table_bytes)}), "
+                f"within the limit of 4096 (PRTS <= {MAX_PRTS})"
+            )
+        else:
+            out.append(
+                f"PRTS {self.prts} asks for 2^{self.prts + 8} = {self.entries} entries, more "
+                f"than 4096 (PRTS <= {MAX_PRTS}): H_PARAMETER"
+            )
+        page = size_text(1 << self.page_shift)
+        if self.gfn_visible:
+            out.append(
+                f"base {self.base:#x} is in page frame {self.gfn:#x} ({page} frames), inside "
+                f"the L1's memslot (frames 0..{self.last_gfn:#x})"
+            )
+        else:
+            out.append(
+                f"base {self.base:#x} is in page frame {self.gfn:#x} ({page} frames), outside "
+                f"the L1's memslot (frames 0..{self.last_gfn:#x}, {size_text(self.mem_size)}): "
+                "H_PARAMETER"
+            )
+        if self.prts_ok and self.gfn_visible:
+            if self.ptcr == 0:
+                out.append("PTCR 0 passes both tests: it deregisters (l1_ptcr = 0)")
+            if self.table_end > self.mem_size:
+                out.append(
+                    f"only the base is checked: the table runs past the end of L1 memory "
+                    f"(to {self.table_end:#x}); entries there would read as failed"
+                )
+            if self.base % self.table_bytes:
+                out.append(
+                    f"the base is not aligned to the {size_text(self.table_bytes)} table; "
+                    "Linux does not check that"
+                )
+            extra = self.ptcr & ~(PRTB_MASK | PRTS_MASK) & U64
+            if extra:
+                out.append(f"bits {extra:#x} outside PRTB|PRTS are stored as given")
+        return out
+
+    def summary(self) -> str:
+        """One line: the call, the code and what changed."""
+        change = (
+            f"l1_ptcr {self.ptcr_before:#x} -> {self.ptcr_after:#x}"
+            if self.ptcr_after != self.ptcr_before
+            else f"l1_ptcr stays {self.ptcr_after:#x}"
+        )
+        return (
+            f"H_SET_PARTITION_TABLE({self.ptcr:#x}) -> {self.rc_name} ({self.rc}, "
+            f"r3 = {self.r3:#x}); {change}"
+        )
+
+
+def set_ptbl_outcome(vm: L1Vm, ptcr: int, vcpu: int = 0) -> SetPtblOutcome:
+    """Issue H_SET_PARTITION_TABLE(``ptcr``) from ``vm`` through the model's dispatcher
+    (``kvmppc_pseries_do_hcall`` -> ``kvmhv_set_partition_table``) and record what
+    L0 had before and after. Raises FieldError for a value that is not a 64-bit number."""
+    check_int("PTCR", ptcr, bits=64)
+    before = (vm.l1_ptcr, vm.nested.max_nested_lpid, tuple(lp for lp, _ in vm.nested.items()))
+    rc = do_hcall(vm, H_SET_PARTITION_TABLE, ptcr, vcpu=vcpu)
+    return SetPtblOutcome(
+        lpid=vm.lpid,
+        ptcr=ptcr,
+        rc=rc,
+        nesting=vm.nesting_enabled,
+        mem_size=vm.mem_size,
+        page_shift=vm.page_shift,
+        ptcr_before=before[0],
+        ptcr_after=vm.l1_ptcr,
+        max_nested_lpid_before=before[1],
+        max_nested_lpid_after=vm.nested.max_nested_lpid,
+        nested_before=before[2],
+        nested_after=tuple(lp for lp, _ in vm.nested.items()),
+    )
+
+
+# ----------------------------------------------------------------------- answers
+_CODE_NAMES = {name: value for value, name in RETURN_CODES.items()}
+
+
+@dataclass(frozen=True)
+class ReturnCodeAnswer:
+    """An H_* return code, typed as a name (``H_PARAMETER``, ``parameter``) or a value
+    (``-4``, or the r3 register image ``0xfffffffffffffffc``)."""
+
+    value: int
+    why: str = ""
+
+    def parse(self, given: object) -> int | None:
+        if isinstance(given, bool):
+            return None
+        if isinstance(given, int):
+            if not -(1 << 63) <= given < 1 << 64:
+                return None
+            return given - (1 << 64) if given >= 1 << 63 else given
+        if not isinstance(given, str):
+            return None
+        text = given.strip().upper().replace(" ", "_")
+        if not text:
+            return None
+        for name in (text, "H_" + text):
+            if name in _CODE_NAMES:
+                return _CODE_NAMES[name]
+        negative = text.startswith("-")
+        try:
+            n = parse_number(text[1:] if negative else text, "return code")
+        except FieldError:
+            return None
+        if negative:
+            return -n
+        return n - (1 << 64) if n >> 63 else n
+
+    def check(self, given: object) -> tuple[bool, str]:
+        value = self.parse(given)
+        if value is None:
+            return False, (
+                f"Not understood: {given!r}. Give a return code such as H_SUCCESS, "
+                "H_PARAMETER or -4."
+            )
+        if value == self.value:
+            return True, f"Correct: {self}."
+        name = rc_name(value)
+        return False, f"No, L0 does not return {name} ({value}) here."
+
+    def __str__(self) -> str:
+        text = f"{rc_name(self.value)} ({self.value})"
+        return f"{text}: {self.why}" if self.why else text
+
+
+# ----------------------------------------------------------------------- generators
+def _rng(kind: str, seed: int) -> random.Random:
+    return random.Random(f"pynest-{kind}-{seed}")
+
+
+SET_PTBL_CASES = ("ok", "prts", "beyond", "straddle", "zero", "nesting-off", "unaligned")
+
+
+def set_ptbl_case(case: str, seed: int = 0) -> Exercise:
+    """The :func:`set_ptbl` exercise of one case (see :data:`SET_PTBL_CASES`)."""
+    if case not in SET_PTBL_CASES:
+        raise FieldError(f"unknown case {case!r}; choose from {', '.join(SET_PTBL_CASES)}")
+    rng = _rng(f"set_ptbl-{case}", seed)
+    mem = rng.choice((128, 256, 512, 1024)) * _MB
+    page = 1 << 16
+    frames = mem // page
+    prts = rng.randrange(0, MAX_PRTS + 1)
+    base = rng.randrange(256, frames - 16) * page
+    nesting = True
+    if case == "prts":
+        prts = rng.randrange(MAX_PRTS + 1, 16)
+    elif case == "beyond":
+        base = mem + rng.randrange(0, 64) * page
+    elif case == "straddle":
+        prts = rng.randrange(2, MAX_PRTS + 1)
+        base = mem - rng.choice((1, 2, 3)) * 0x1000
+    elif case == "nesting-off":
+        nesting = False
+    elif case == "unaligned":
+        prts = rng.randrange(1, MAX_PRTS + 1)
+        base += 0x1000 * rng.randrange(1, 1 << prts, 2)
+    ptcr = 0 if case == "zero" else base | prts
+    l0 = L0()
+    vm = l0.create_l1(mem, nesting=nesting)
+    out = set_ptbl_outcome(vm, ptcr)
+    why = "; ".join(out.reasons())
+    question = (
+        f"An L1 guest has {size_text(mem)} of guest real memory (one memslot from guest "
+        f"real 0; L0's PAGE_SIZE is 64 KiB) and nesting is "
+        f"{'enabled' if nesting else 'NOT enabled'} for it.\n"
+        f"Its kernel calls H_SET_PARTITION_TABLE with r4 = {ptcr:#018x}.\n"
+        "What does L0 return in r3? Answer with the name (H_SUCCESS, H_PARAMETER, ...) or "
+        "the value (0, -4, ...)."
+    )
+    solution = (
+        f"r4 = {ptcr:#018x}: base (ptcr & PRTB_MASK) = {out.base:#x}, PRTS (ptcr & 0x1f) = "
+        f"{out.prts}.\n" + "\n".join(f"* {r}" for r in out.reasons()) + f"\n{out.summary()}"
+    )
+    hint = (
+        "L0 checks two things only: PRTS <= 4 (at most 4096 entries), and that the page "
+        "holding the base is L1 memory. First of all, is nesting on?"
+    )
+    return Exercise("set_ptbl", seed, question, ReturnCodeAnswer(out.rc, why), solution, hint)
+
+
+def set_ptbl(seed: int = 0) -> Exercise:
+    """ "What does H_SET_PARTITION_TABLE return for this PTCR and L1 memory size?" """
+    case = _rng("set_ptbl", seed).choice(SET_PTBL_CASES)
+    ex = set_ptbl_case(case, seed)
+    return Exercise("set_ptbl", seed, ex.question, ex.answer, ex.solution, ex.hint)
+
+
+def idr_nodes(lpids: list[int]) -> list[int]:
+    """xarray nodes per level (leaves first) that :func:`idr_memory_cost` counts."""
+    keys = sorted(set(lpids))
+    if not keys or keys == [0]:
+        return []
+    height = max(1, -(-keys[-1].bit_length() // XA_CHUNK_SHIFT))
+    return [len({k >> (XA_CHUNK_SHIFT * lv) for k in keys}) for lv in range(1, height + 1)]
+
+
+def nested_cost(seed: int = 0) -> Exercise:
+    """ "How many bytes does L0's nested-guest table cost for these lpids (IDR)?" """
+    rng = _rng("nested_cost", seed)
+    case = rng.choice(("dense", "spread", "one-high", "two-blocks"))
+    n = rng.randrange(2, 7)
+    if case == "dense":
+        lpids = list(range(1, n + 1))
+    elif case == "spread":
+        lpids = sorted(rng.sample(range(1, 4096), n))
+    elif case == "one-high":
+        lpids = [*range(1, n), rng.randrange(64, 4096)]
+    else:
+        block = rng.randrange(1, 64) * 64
+        lpids = [*range(1, n), *range(block, block + n)]
+    cost = idr_memory_cost(lpids)
+    nodes = idr_nodes(lpids)
+    array = NestedArray().memory_cost()
+    mistakes = {
+        24
+        + nodes[0] * XA_NODE_BYTES: "those are the leaf nodes only; count the node above them too.",
+        sum(nodes) * XA_NODE_BYTES: "add the 24-byte struct idr itself.",
+        array: "that is the fixed 4.20 array (1024 pointers + max_nested_lpid).",
+    }
+    mistakes.pop(cost, None)
+    question = (
+        f"An L1 runs nested guests with L1 lpids {lpids}.\n"
+        "Later kernels keep them in an IDR. Estimate its size as the model does: a 24-byte "
+        "struct idr, plus one 576-byte xarray node for every 64-slot node the lpids need "
+        "(a leaf node covers lpids 64*k .. 64*k+63; with lpids of 64 or more, one more "
+        "level of nodes above the leaves, each covering 4096).\n"
+        f"(The 4.20 array nested_guests[1024] costs {array} bytes whatever the lpids.)\n"
+        "How many bytes does the IDR cost?"
+    )
+    levels = ", ".join(f"level {i + 1}: {k} node{'s' * (k != 1)}" for i, k in enumerate(nodes))
+    leaves = sorted({lp >> XA_CHUNK_SHIFT for lp in lpids})
+    solution = (
+        f"Leaf nodes are lpid >> 6: {leaves} -> {nodes[0]} leaf node(s).\n"
+        f"Levels: {levels}.\n"
+        f"Cost = 24 + {sum(nodes)} * 576 = {cost} bytes "
+        f"({'less' if cost < array else 'more'} than the array's {array})."
+    )
+    answer = NumberAnswer(cost, "number of bytes", mistakes, "a table size is a number")
+    hint = "group the lpids by lpid >> 6 (one leaf node each); is any lpid 64 or more?"
+    return Exercise("nested_cost", seed, question, answer, solution, hint)
+
+
+GENERATORS: dict[str, Callable[[int], Exercise]] = {
+    "set_ptbl": set_ptbl,
+    "nested_cost": nested_cost,
+}
+"""The hcall exercise generators by kind."""
+
+
+def generate(kind: str, seed: int = 0) -> Exercise:
+    """The exercise of ``kind`` for ``seed`` (kinds: see :data:`GENERATORS`)."""
+    gen = GENERATORS.get(kind)
+    if gen is None:
+        raise FieldError(f"unknown exercise kind {kind!r}; choose from {', '.join(GENERATORS)}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise FieldError(f"seed must be an int, got {seed!r}")
+    return gen(seed)
+
+
+__all__ = [
+    "GENERATORS",
+    "SET_PTBL_CASES",
+    "ReturnCodeAnswer",
+    "SetPtblOutcome",
+    "generate",
+    "idr_nodes",
+    "nested_cost",
+    "set_ptbl",
+    "set_ptbl_case",
+    "set_ptbl_outcome",
+    "size_text",
+]
