@@ -313,8 +313,9 @@ def lpcr_names(value: int) -> str:
 
 
 def draw_lpcr_sanitise(vcore_lpcr: int, requested: int) -> Figure:
-    """Three LPCRs bit by bit: the L1's own (``vc->lpcr``), what the L1 asks for in
-    ``hv_guest_state.lpcr``, and what ``kvmhv_enter_nested_guest`` composes for the L2."""
+    """What the L1 asks for in ``hv_guest_state.lpcr`` and what
+    ``kvmhv_enter_nested_guest`` composes for the L2 from it and the L1's own LPCR
+    (``vc->lpcr``, named in the notes), bit by bit."""
     result = G.compose_l2_lpcr(vcore_lpcr, requested)
     refused = (requested ^ result) & ~G.LPCR_L1_MASK
     notes = [
@@ -324,10 +325,12 @@ def draw_lpcr_sanitise(vcore_lpcr: int, requested: int) -> Figure:
         f"; kept although the L1 cleared them: {lpcr_names(refused & ~requested)}",
     ]
     words = [
-        Word(vcore_lpcr, LPCR_FIELDS, f"the L1's LPCR (vc->lpcr) = {lpcr_names(vcore_lpcr)}"),
         Word(requested, LPCR_FIELDS, f"the L1 asks for hv.lpcr = {lpcr_names(requested)}"),
         Word(result, LPCR_FIELDS, f"the L2 runs with = {lpcr_names(result)}"),
     ]
+    notes.insert(
+        0, f"the L1's own LPCR (vc->lpcr) = {hex64(vcore_lpcr)} = {lpcr_names(vcore_lpcr)}"
+    )
     return draw_register(
         words,
         "LPCR: an L1 chooses only the green fields for its L2",
