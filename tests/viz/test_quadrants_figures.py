@@ -147,3 +147,21 @@ def test_picture_agrees_with_the_translation(world, q, mode, pidr, offset):
     faults = [s for s in pic.stages if s.state == "fault"]
     assert (len(faults) >= 1) == (t.fault is not None)
     assert pic.stages[-1].state == ("read" if t.fault is None else "fault")
+
+
+# ----------------------------------------------------------------------- the suite map (00)
+def test_suite_map_lists_the_notebooks_in_order():
+    from pathlib import Path
+
+    from pynest.viz.suite_map import NOTEBOOKS, draw_nesting_layers, draw_suite_map
+
+    numbers = [n.number for n in NOTEBOOKS]
+    assert numbers == [f"{i:02d}" for i in range(1, 13)]
+    assert all(n.stem.startswith(n.number + "_") for n in NOTEBOOKS)
+    existing = {p.stem for p in (Path(__file__).parents[2] / "notebooks").glob("[01]*.ipynb")}
+    assert {"01_radix_page_tables", "02_ptcr_and_partition_table"} <= existing
+    text = figure_text(draw_suite_map("03"))
+    assert all(n.title in text for n in NOTEBOOKS)
+    layers = figure_text(draw_nesting_layers("05"))
+    for words in ("L0", "L1", "L2", "H_SET_PARTITION_TABLE", "H_ENTER_NESTED", "l1_ptcr"):
+        assert words in layers
