@@ -1,6 +1,8 @@
 # pynest developer commands (GNU make).
 #
 #   make lab        create/refresh .venv, then open JupyterLab on notebooks/
+#   make present    the classroom demo (notebook 11) as an app without code cells (Voila),
+#                   on http://127.0.0.1:8866/ (PRESENT_PORT=...; Ctrl-C stops it)
 #   make test       ruff, unit and property tests, then nbval over notebooks/*.ipynb
 #   make bench      run every benchmarks/*.py script (figures from one run each)
 #   make fuzz       the adversarial L1 for 100,000+ steps (FUZZ_ARGS="--steps N --seed S")
@@ -54,7 +56,7 @@ ifneq ($(wildcard notebooks/00_start_here.ipynb),)
 LAB_FLAGS += --LabApp.default_url=/lab/tree/00_start_here.ipynb
 endif
 
-.PHONY: help lab test bench fuzz execute html clean distclean
+.PHONY: help lab present test bench fuzz execute html clean distclean
 .DEFAULT_GOAL := help
 
 help:
@@ -70,6 +72,17 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	mkdir -p notebooks
 	$(VENV)/bin/jupyter lab $(LAB_FLAGS)
+
+# Voila runs the notebook in a kernel from the same kernelspec as nbval (the venv's python3),
+# with the JUPYTER_* dirs exported above, and shows only outputs and widgets (its default
+# strip_sources). It listens on loopback only. Voila has no root check of its own, so unlike
+# lab it needs no --allow-root (and has no such option) when uid is 0. MPLBACKEND is
+# removed so that the kernel keeps the inline backend, as under nbval.
+PRESENT_NB   ?= notebooks/11_classroom_demo.ipynb
+PRESENT_PORT ?= 8866
+present: $(STAMP)
+	cd $(dir $(PRESENT_NB)) && env -u MPLBACKEND $(CURDIR)/$(VENV)/bin/voila --no-browser \
+	    --Voila.ip=127.0.0.1 --port=$(PRESENT_PORT) $(notdir $(PRESENT_NB))
 
 # pytest exits with 5 when it collects nothing; make treats that as a failure, which is what
 # we want for the unit suite.  The nbval run happens only when a notebook exists.
