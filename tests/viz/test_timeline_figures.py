@@ -61,3 +61,31 @@ def test_lpcr_figure_and_names():
     assert lpcr_names(L1_LPCR) == "UPRT|HR|GTSE|HVICE|HDICE"
     assert lpcr_names(G.LPCR_AIL | G.LPCR_DPFD) == "DPFD=7|AIL=3"
     assert lpcr_names(0) == "0"
+
+
+# ----------------------------------------------------------------------- copy stages
+def test_copy_stages_and_figure():
+    from pynest.exercises.enter_nested import copy_world
+    from pynest.kvm.hcalls import H_COPY_TOFROM_GUEST
+    from pynest.viz.copy_view import copy_stages, copy_text, draw_copy, hexdump
+
+    w = copy_world(0)
+    l1, l2 = w.l1, w.l2s[0]
+    buf = l1.alloc.alloc(4096)
+    ea = w.data[l2.lpid][0]
+    rc = l1.hcall(H_COPY_TOFROM_GUEST, l2.lpid, l2.pid, ea, buf, 0, 8)
+    s = copy_stages(l1, l2, ea, 8, rc, l1.vm.read_guest(buf, 8))
+    assert s.ok and s.stopped == ""
+    assert s.hpa == s.shadow_hpa  # the shadow PTE maps what the three tables give
+    assert s.hpa == l1.vm.pgtable.lookup(s.l1_gpa).ra
+    assert s.data == l1.vm.l0.mem.read(s.hpa, 8)
+    assert "H_SUCCESS" in figure_text(draw_copy(s)) and "H_SUCCESS" in copy_text(s)
+    untouched = w.data[l2.lpid][2]
+    rc = l1.hcall(H_COPY_TOFROM_GUEST, l2.lpid, l2.pid, untouched, buf, 0, 8)
+    s = copy_stages(l1, l2, untouched, 8, rc, b"")
+    assert not s.ok and s.shadow_hpa is None and s.stopped == "l1"
+    assert "H_NOT_FOUND" in figure_text(draw_copy(s))
+    none = copy_stages(l1, None, ea, 8, -4, b"", lpid=9)
+    assert none.lpid == 9 and "no L2 with this lpid" in figure_text(draw_copy(none))
+    assert hexdump(bytes(range(20)))[1].startswith("0x0000000010: 10 11 12 13")
+    assert hexdump(bytes(100), limit=32)[-1] == "... 68 more bytes"

@@ -77,3 +77,40 @@ def test_slice_out_of_range(tl):
     assert "1 .. 1000000" in tl.error
     tl.slice_text.value = "1000"
     assert tl.error == ""
+
+
+# ----------------------------------------------------------------------- copy explorer
+from pynest.widgets.copy_explorer import CopyToFromGuestExplorer  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def cp():
+    return CopyToFromGuestExplorer()
+
+
+def test_copy_examples(cp):
+    want = ["H_SUCCESS", "H_SUCCESS", "H_NOT_FOUND", "H_NOT_FOUND", "H_PARAMETER"]
+    for (_label, ea), rc in zip(cp.example.options, want, strict=True):
+        cp.example.value = ea
+        assert cp.error == "" and cp.ea_text.value == f"{ea:#x}"
+        assert f"-> {rc}" in cp.render_text().splitlines()[0]
+    cp.example.value = cp.example.options[0][1]
+
+
+def test_copy_length_and_l2(cp):
+    cp.length.value = 40
+    assert len(cp.stages.data) == 40 and "n 40" in cp.render_text()
+    cp.l2.value = 9
+    assert "H_PARAMETER" in cp.status.value and cp.stages.lpid == 9
+    cp.l2.value = cp.world.l2s[1].lpid
+    assert "H_SUCCESS" in cp.status.value
+
+
+@pytest.mark.parametrize("text", GARBAGE)
+def test_copy_garbage_ea(cp, text):
+    good = cp.ea_text.value
+    updates = cp.updates
+    cp.ea_text.value = text
+    assert cp.error and "EA" in _plain(cp.message.value) and cp.updates == updates
+    cp.ea_text.value = good
+    assert cp.error == ""
