@@ -448,5 +448,16 @@ def draw_page_sizes(cases: Sequence[PageSizeCase], *, fig: Figure | None = None)
             bold=True,
             ha="left",
         )
+        if case.note:
+            S.label(
+                cv,
+                10.4,
+                y - 0.35,
+                case.note,
+                S.TEXT_SIZE,
+                bold=True,
+                ha="left",
+                colour=S.VERMILLION,
+            )
         y -= row_h
     return fig
