@@ -141,3 +141,111 @@ def test_cell_answer_parsing():
     assert "Not understood" in a.check("somewhere")[1]
     assert CellAnswer("PRTE", "entry").check("PRTE entry")[0]
     assert CellAnswer("data", "P3").check("data p3")[0]
+
+
+# ----------------------------------------------------------------------- tlbie
+from pynest.exercises.tlbie import (  # noqa: E402
+    GENERATORS as TLBIE_GENERATORS,
+)
+from pynest.exercises.tlbie import (  # noqa: E402
+    RemovedAnswer,
+    TlbieOp,
+    lab,
+    tlbie_exercise,
+    tlbie_removed,
+)
+
+
+@pytest.fixture(scope="module")
+def tlab():
+    return lab(0)
+
+
+def test_lab_has_shadow_ptes_and_tlb_entries(tlab):
+    assert [(a, b) for a, b, _pid in tlab.l2s] == [(1, 2), (2, 3)]
+    assert len(tlab.tlb) == 8 and len(tlab.shadow) == 14
+    assert all(e.gra is not None for e in tlab.tlb)  # combined 2-D entries
+
+
+def test_h_tlb_invalidate_one_page(tlab):
+    out = tlab.issue(TlbieOp("L1", 0, 0, 1, 0, 5, 1, 0, 0x805000))
+    assert out.rc == 0
+    assert [s.gpa for s in out.removed_shadow] == [0x800000]  # 64K aligned down
+    assert [e.gra for e in out.removed_tlb] == [0x805000]
+    again = tlab.issue(TlbieOp("L1", 0, 0, 1, 0, 5, 1, 0, 0x805000))
+    assert len(again.tlb_before) == 8  # every op starts from the same world
+
+
+def test_h_tlb_invalidate_lpid_and_all(tlab):
+    one = tlab.issue(TlbieOp("L1", 0, 0, 1, 2, 0, 2))
+    assert {s.l1_lpid for s in one.removed_shadow} == {2} and len(one.removed_shadow) == 7
+    assert {e.lpid for e in one.removed_tlb} == {3}
+    everything = tlab.issue(TlbieOp("L1", 0, 0, 1, 3))
+    assert not everything.tlb_after and not everything.shadow_after
+    pwc = tlab.issue(TlbieOp("L1", 1, 0, 1, 2, 0, 1))
+    assert pwc.rc == 0 and not pwc.removed_tlb and not pwc.removed_shadow
+    absent = tlab.issue(TlbieOp("L1", 0, 0, 1, 2, 0, 9))
+    assert absent.rc == 0 and not absent.removed_shadow
+
+
+@pytest.mark.parametrize(
+    ("ric", "prs", "r", "is_", "ap"),
+    [
+        (0, 1, 1, 2, 0),
+        (0, 0, 0, 2, 0),
+        (3, 0, 1, 2, 0),
+        (0, 0, 1, 1, 0),
+        (1, 0, 1, 0, 0),
+        (2, 0, 1, 0, 0),
+        (0, 0, 1, 0, 3),
+    ],
+)
+def test_h_tlb_invalidate_refusals(tlab, ric, prs, r, is_, ap):
+    out = tlab.issue(TlbieOp("L1", ric, prs, r, is_, ap, 1, 14, 0x800000))
+    assert out.rc_name == "H_PARAMETER"
+    assert not out.removed_tlb and not out.removed_shadow
+
+
+def test_hardware_tlbie_leaves_shadow_tables(tlab):
+    by_pid = tlab.issue(TlbieOp("L0", 0, 1, 1, 1, 0, 2, 14))
+    assert by_pid.rc is None and len(by_pid.removed_tlb) == 4 and not by_pid.removed_shadow
+    page = tlab.issue(TlbieOp("L0", 0, 0, 1, 0, 5, 2, 0, 0x800000))
+    assert [e.gra for e in page.removed_tlb] == [0x805000] and not page.removed_shadow
+    bad = tlab.issue(TlbieOp("L0", 3, 0, 1, 2, 0, 2))
+    assert bad.invalid and not bad.removed_tlb
+
+
+def test_op_refuses_bad_fields():
+    with pytest.raises(FieldError):
+        TlbieOp("L2")
+    with pytest.raises(FieldError):
+        TlbieOp("L1", ric=4)
+    assert TlbieOp("L1", 0, 0, 1, 2, 0, 5, 3, 0x12345).rs == (3 << 32) | 5
+    assert TlbieOp("L1", 0, 0, 1, 0, 5, 1, 0, 0x12345).rb == 0x120A0
+
+
+def test_tlbie_exercises(tlab):
+    assert TLBIE_GENERATORS == {"tlbie": tlbie_exercise}
+    for seed in range(25):
+        ex = tlbie_exercise(seed)
+        assert ex.question == tlbie_exercise(seed).question
+        a = ex.answer
+        right = a.rc if a.rc != "H_SUCCESS" else (str(a) if a.removed else "none")
+        ok, feedback = ex.check(right)
+        assert ok, (seed, right, feedback)
+        for garbage in ("", "banana", "T999", None):
+            assert not ex.check(garbage)[0]
+
+
+def test_removed_answer_feedback():
+    a = RemovedAnswer(frozenset({"T2", "S5"}), known=frozenset({"T1", "T2", "S5", "S6"}))
+    assert a.check("t2, s5")[0] and a.check("S5 and T2")[0]
+    assert "stay" in a.check("T2 S5 S6")[1]
+    assert "more" in a.check("T2")[1]
+    assert "no S9" in a.check("S9")[1].replace("There is no", "no")
+    assert not a.check("H_PARAMETER")[0]
+    refused = RemovedAnswer(frozenset(), "H_PARAMETER")
+    assert refused.check("h_parameter")[0] and not refused.check("none")[0]
+    assert str(a) == "T2 S5"
+    out = lab(0).issue(TlbieOp("L1", 0, 0, 1, 0, 5, 1, 0, 0x805000))
+    assert tlbie_removed(out) == {"T2", "S5"}
