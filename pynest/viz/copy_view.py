@@ -122,7 +122,7 @@ def copy_text(s: CopyStages) -> str:
         f"H_COPY_TOFROM_GUEST(lpid {s.lpid}, pid {s.pid}, eaddr {s.ea:#x}, n {s.n}) "
         f"-> {rc_name(s.rc)} ({s.rc})",
         f"L2 EA {s.ea:#x} -> L2 real {a(s.gpa)} -> L1 real {a(s.l1_gpa)} -> host real {a(s.hpa)}",
-        f"shadow tree (LPID {a(s.shadow_lpid) if s.shadow_lpid is not None else 'none'}): "
+        f"shadow tree (LPID {s.shadow_lpid if s.shadow_lpid is not None else 'none'}): "
         f"L2 real {a(s.gpa)} -> host real {a(s.shadow_hpa)}",
     ]
     if s.ok:
