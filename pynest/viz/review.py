@@ -31,6 +31,7 @@ from . import style as S
 
 PATTERNS = ("dense", "spread", "random")
 MAX_LPID = 4095  # a 4096-entry table (PRTS 4), the most H_SET_PARTITION_TABLE accepts
+MAX_DENSE = KVM_MAX_NESTED_GUESTS - 1  # lpids 1..1023: lpid 0 is the L1 itself
 
 
 def lpid_pattern(pattern: str, n: int, highest: int = MAX_LPID, seed: int = 0) -> list[int]:
@@ -107,7 +108,7 @@ def _curve(pattern: str, highest: int, seed: int) -> tuple[tuple[int, ...], tupl
     """The IDR cost for 0..top guests of ``pattern`` (cached: the explorer redraws often)."""
     key = (pattern, highest, seed)
     if key not in _CURVES:
-        top = KVM_MAX_NESTED_GUESTS if pattern == "dense" else highest
+        top = MAX_DENSE if pattern == "dense" else highest
         marks = {
             0,
             1,

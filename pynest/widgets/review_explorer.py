@@ -23,8 +23,7 @@ from collections.abc import Sequence
 import ipywidgets as w
 from matplotlib.figure import Figure
 
-from ..kvm.host import KVM_MAX_NESTED_GUESTS
-from ..viz.review import MAX_LPID, PATTERNS, CostRecord, cost_record, draw_table_costs
+from ..viz.review import MAX_DENSE, MAX_LPID, PATTERNS, CostRecord, cost_record, draw_table_costs
 from .base import Explorer
 
 LAYOUTS = (
@@ -56,9 +55,9 @@ class NestedTableCostExplorer(Explorer):
         self.figure: Figure | None = None
         style = {"description_width": "100px"}
         self.guests = w.IntSlider(
-            value=max(0, min(n, KVM_MAX_NESTED_GUESTS)),
+            value=max(0, min(n, MAX_DENSE)),
             min=0,
-            max=KVM_MAX_NESTED_GUESTS,
+            max=MAX_DENSE,
             description="guests",
             style=style,
             continuous_update=False,

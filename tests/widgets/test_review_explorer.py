@@ -73,8 +73,12 @@ def test_guest_slider_changes_picture(ex):
     title = ex.figure._suptitle.get_text()
     ex.guests.value = 64
     assert ex.record.idr_bytes == 1752 and ex.figure._suptitle.get_text() != title
-    ex.guests.value = 1024
-    assert ex.record.idr_bytes > 8196 and "smaller: the array" in ex.text
+    ex.guests.value = 1023  # the slider's end: lpids 1..1023 (lpid 0 is the L1 itself)
+    assert (
+        ex.guests.max == 1023
+        and ex.record.idr_bytes == 24 + 17 * 576
+        and "smaller: the array" in ex.text
+    )
 
 
 def test_spread_and_array_limit(ex):
