@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from ..errors import FieldError
 from ..exercises.demo import PTCR_STEP, STEP_KEYS, Story, classroom_story
 from ..viz.classroom import draw_classroom_step
-from .base import Explorer
+from .base import Explorer, _in_kernel, png_bytes
 
 _BIG = w.Layout(width="150px", height="48px")
 _ALIASES = {
@@ -49,6 +49,7 @@ class ClassroomDemoExplorer(Explorer):
         self.story: Story = classroom_story(seed, ptcr)
         self.total = len(self.story)
         self.snapshot = self.story[0]
+        self._png: dict[tuple[int | None, int], bytes] = {}  # (PTCR, step) -> picture
         style = {"description_width": "90px", "font_size": "18px"}
         self.back = w.Button(description="◀ Back", layout=_BIG, style={"font_size": "18px"})
         self.next = w.Button(
@@ -164,6 +165,22 @@ class ClassroomDemoExplorer(Explorer):
         self.text = snap.text()
         self.set_status(f"Step {k} of {self.total}: {snap.sentence}")
         return [draw_classroom_step(snap, prev, total=self.total, keys=STEP_KEYS)]
+
+    def _show(self, figures: list[Figure]) -> None:
+        """As the base class, but each step's PNG is rendered once: a presenter going
+        back and forth gets the picture at once (rendering one takes ~0.5 s)."""
+        if not _in_kernel():
+            return
+        from IPython.display import Image, clear_output, display
+
+        key = (self.story.new_ptcr, self.slider.value)
+        if key not in self._png:
+            if len(self._png) >= 48:  # many typed PTCRs: start again
+                self._png.clear()
+            self._png[key] = png_bytes(figures[0])
+        with self.output:
+            clear_output(wait=True)
+            display(Image(data=self._png[key]))
 
     def render_text(self) -> str:
         """What the explorer shows, as text."""
