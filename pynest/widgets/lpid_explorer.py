@@ -65,9 +65,12 @@ class LpidMapExplorer(Explorer):
             continuous_update=False,
             layout=w.Layout(width="190px"),
         )
-        self.create_button = w.Button(description="create an L2", button_style="info")
-        self.enter_button = w.Button(description="enter (H_ENTER_NESTED)")
-        self.remove_button = w.Button(description="remove (destroy the L2)", button_style="warning")
+        wide = w.Layout(width="auto")
+        self.create_button = w.Button(description="create an L2", button_style="info", layout=wide)
+        self.enter_button = w.Button(description="enter (H_ENTER_NESTED)", layout=wide)
+        self.remove_button = w.Button(
+            description="remove (destroy the L2)", button_style="warning", layout=wide
+        )
         self.history_slider = w.IntSlider(
             value=0, min=0, max=0, description="history", style=style, continuous_update=True
         )
