@@ -338,7 +338,11 @@ class QuadrantExplorer(Explorer):
         if t.fault is None:
             self.set_status(f"{head}; real address {t.ra:#x} ({t.memory_reads} memory reads)")
         else:
-            self.set_status(f"{head}; {t.fault.interrupt}: {t.fault.reason}", ok=False)
+            why = t.fault.reason
+            prte = next((st for st in pic.stages if st.key == "prte"), None)
+            if prte is not None and prte.state == "fault" and "all zero:" in prte.lines:
+                why = f"PRTE[{t.pid}] of LPID {t.lpid} is all zero, no such process ({why})"
+            self.set_status(f"{head}; {t.fault.interrupt}: {why}", ok=False)
         return [self.figure]
 
     def render_text(self) -> str:
