@@ -114,3 +114,19 @@ def test_too_wide_values(qx):
     assert "32 bits" in qx.error
     qx.lpidr_text.value = "7"
     assert qx.error == ""
+
+
+def test_another_world_works_too():
+    from pynest.scenarios import radix_reference
+
+    other = QuadrantExplorer(radix_reference())
+    assert other.error == "" and other.translation.ra == 0x3000ABC  # worked example 1
+    other.quadrant.value = 1
+    other.pidr_text.value = "3"
+    other.offset_text.value = "0x12345678"  # worked example 5: architected 2-D walk
+    assert other.translation.ra == 0xA01678
+    other.quirk.value = True  # QEMU 7.2 reads guest real 0x20000 as host real: DSI NOPTE
+    assert other.translation.fault.cause == 0x40000000 and other.translation.memory_reads == 7
+    for i in range(len(EXAMPLES)):
+        other.example.value = i
+        assert other.error == ""
