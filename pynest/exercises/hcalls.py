@@ -39,7 +39,7 @@ MAX_PRTS = 12 - 8  # kvmhv_set_partition_table: at most 2^12 entries ("what hard
 
 def size_text(n: int) -> str:
     """``16 KiB``, ``256 MiB``: a power-of-two-ish byte count in words."""
-    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+    for unit, shift in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
         if n >= 1 << shift and n % (1 << shift) == 0:
             return f"{n >> shift} {unit}"
     return f"{n} bytes"

@@ -121,24 +121,35 @@ def draw_set_ptbl(
     y = 1.75
     x0, bar_w = 0.3, 8.2
     span = max(out.mem_size, out.table_end) * 1.08
-    scale = bar_w / span
+    # Far beyond memory the scale breaks: memory keeps 60% of the bar, the rest of the
+    # addresses up to the table's end share what is left.
+    broken = span > 4 * out.mem_size
+    mem_w = 0.6 * bar_w if broken else out.mem_size * bar_w / span
+
+    def pos(addr: int) -> float:
+        if addr <= out.mem_size or not broken:
+            return x0 + addr * mem_w / out.mem_size if broken else x0 + addr * bar_w / span
+        rest = (addr - out.mem_size) / (span - out.mem_size)
+        return x0 + mem_w + 0.15 + rest * (bar_w - mem_w - 0.15)
+
     S.label(cv, x0, y + 1.2, "L1 guest real memory", S.LABEL_SIZE, bold=True, ha="left")
-    S.box(cv, x0, y, out.mem_size * scale, 0.55, S.tint(S.GREEN, 0.25), rounded=False)
+    S.box(cv, x0, y, mem_w, 0.55, S.tint(S.GREEN, 0.25), rounded=False)
     S.label(cv, x0 + 0.05, y - 0.25, "0", S.SMALL_SIZE, mono=True, ha="left")
     S.label(
         cv,
-        x0 + out.mem_size * scale,
+        x0 + mem_w,
         y - 0.25,
         f"{out.mem_size:#x} ({_size(out.mem_size)})",
         S.SMALL_SIZE,
         mono=True,
+        ha="right" if broken else "center",
     )
     if out.table_end > out.mem_size:
         S.box(
             cv,
-            x0 + out.mem_size * scale,
+            x0 + mem_w,
             y,
-            (span - out.mem_size) * scale,
+            x0 + bar_w - (x0 + mem_w),
             0.55,
             S.WHITE,
             edge=S.GREY,
@@ -149,14 +160,16 @@ def draw_set_ptbl(
             cv,
             x0 + bar_w,
             y - 0.55,
-            "dashed: not L1 memory",
+            "dashed: not L1 memory" + ("; ≈ scale broken" if broken else ""),
             S.SMALL_SIZE,
             colour=S.FAULT,
             ha="right",
         )
+        if broken:
+            S.label(cv, x0 + mem_w + 0.08, y + 0.27, "≈", S.LABEL_SIZE, bold=True)
     if out.ptcr:
-        tx = x0 + out.base * scale
-        tw = max(0.12, out.table_bytes * scale)
+        tx = pos(out.base)
+        tw = max(0.12, pos(out.table_end) - tx)
         inside = out.table_end <= out.mem_size
         S.box(
             cv,
@@ -168,11 +181,7 @@ def draw_set_ptbl(
             rounded=False,
             hatch=None if inside else "//",
         )
-        where = (
-            "inside"
-            if inside
-            else ("beyond the end" if not out.gfn_visible else "straddles the end")
-        )
+        where = "inside" if inside else "straddles the end" if out.gfn_visible else "beyond the end"
         right = tx > x0 + bar_w / 2
         S.label(
             cv,

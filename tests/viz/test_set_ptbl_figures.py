@@ -60,3 +60,11 @@ def test_deregister_and_redraw_in_place(vm):
     text = figure_text(again)
     assert "PTCR 0: no table (deregister)" in text and "0x2000004" not in text
     assert abs(len(again.texts) - n_texts) <= 2
+
+
+def test_far_away_table_breaks_the_scale(vm):
+    text = figure_text(draw_set_ptbl(set_ptbl_outcome(vm, 0x7FFF_0000_0000 | 31)))
+    assert "scale broken" in text and "+8 TiB (beyond the end)" in text
+    assert "0x10000000 (256 MiB)" in text  # memory keeps its label when dwarfed
+    near = figure_text(draw_set_ptbl(set_ptbl_outcome(vm, 0x20000004)))
+    assert "scale broken" not in near
