@@ -84,6 +84,7 @@ class NestedTableCostExplorer(Explorer):
 
     def update(self) -> list[Figure]:
         n, highest, pattern = self.guests.value, self.highest.value, self.layout.value
+        self.highest.disabled = pattern == "dense"  # dense lpids end at the guest count
         note = ""
         if pattern != "dense" and n > highest:
             note = f" ({n} guests need lpids up to at least {n}: highest raised to {n})"

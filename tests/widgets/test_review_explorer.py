@@ -82,7 +82,9 @@ def test_guest_slider_changes_picture(ex):
 
 
 def test_spread_and_array_limit(ex):
+    assert ex.highest.disabled  # dense: the highest lpid is the guest count
     ex.layout.value = "spread"
+    assert not ex.highest.disabled
     ex.guests.value = 3
     ex.highest.value = 4095
     assert ex.record.lpids == (1365, 2730, 4095)
