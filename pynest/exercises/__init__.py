@@ -7,8 +7,34 @@
 >>> print(ex.reveal())          # the answer and the walk trace               # doctest: +SKIP
 
 ``ex.widget()`` gives an answer form for a notebook (ipywidgets is imported only then).
+Every kind of every notebook is in :data:`GENERATORS` (``pynest exercise`` lists them):
+
+=========================  ============================================  ========
+kind                       question                                      notebook
+=========================  ============================================  ========
+translate                  the real address of an EA, or its fault       01
+decode-pte                 the fields of a PTE                           01
+partition-table            where the MMU reads PATE[LPID]                02
+quadrant, quadrant-ea,     which LPID/PID a quadrant uses; which EA;     03
+quadrant-access            is the access allowed
+walk2d                     memory reads of a 2-D walk                    04
+set-ptbl, nested-cost      H_SET_PARTITION_TABLE's return code; the      05, 12
+                           memory of the nested-guest table
+lpids                      shadow LPID / max_nested_lpid / refcnt        06
+enter-nested               trap number, LPCR/HFSCR after sanitising      07
+shadow                     shadow page size, reflection, host page       08
+tlbie                      which TLB entries / shadow PTEs go            09
+copy                       H_COPY_TOFROM_GUEST's return code             10
+demo                       what happens at a step of the classroom demo  11
+=========================  ============================================  ========
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..errors import FieldError
+from . import demo, enter_nested, hcalls, lpids, mmu, quadrants, shadow, tlbie, walk2d
 from .base import (
     Exercise,
     ExerciseWidget,
@@ -17,7 +43,38 @@ from .base import (
     NumberAnswer,
     parse_number,
 )
-from .mmu import GENERATORS, decode_pte, generate, partition_entry, translate_ea
+from .demo import classroom_story, demo_step
+from .enter_nested import copy_exercise, enter_nested_exercise
+from .hcalls import nested_cost, set_ptbl
+from .lpids import lpid_calls
+from .mmu import decode_pte, partition_entry, translate_ea
+from .quadrants import quadrant_access, quadrant_ea_exercise, quadrant_ids_exercise, quadrant_world
+from .shadow import shadow_fault
+from .tlbie import tlbie_exercise
+from .walk2d import walk2d_count
+
+
+def _kind(name: str) -> str:
+    return name.replace("_", "-")
+
+
+GENERATORS: dict[str, Callable[[int], Exercise]] = {
+    _kind(kind): gen
+    for module in (mmu, quadrants, walk2d, hcalls, lpids, enter_nested, shadow, tlbie, demo)
+    for kind, gen in module.GENERATORS.items()
+}
+"""Every exercise generator by kind (hyphenated; ``set_ptbl`` is accepted for ``set-ptbl``)."""
+
+
+def generate(kind: str, seed: int = 0) -> Exercise:
+    """The exercise of ``kind`` for ``seed`` (kinds: see :data:`GENERATORS`)."""
+    gen = GENERATORS.get(_kind(kind)) if isinstance(kind, str) else None
+    if gen is None:
+        raise FieldError(f"unknown exercise kind {kind!r}; choose from {', '.join(GENERATORS)}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise FieldError(f"seed must be an int, got {seed!r}")
+    return gen(seed)
+
 
 __all__ = [
     "GENERATORS",
@@ -26,9 +83,23 @@ __all__ = [
     "FaultAnswer",
     "LettersAnswer",
     "NumberAnswer",
+    "classroom_story",
+    "copy_exercise",
     "decode_pte",
+    "demo_step",
+    "enter_nested_exercise",
     "generate",
+    "lpid_calls",
+    "nested_cost",
     "parse_number",
     "partition_entry",
+    "quadrant_access",
+    "quadrant_ea_exercise",
+    "quadrant_ids_exercise",
+    "quadrant_world",
+    "set_ptbl",
+    "shadow_fault",
+    "tlbie_exercise",
     "translate_ea",
+    "walk2d_count",
 ]

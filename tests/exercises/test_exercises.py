@@ -20,11 +20,15 @@ from pynest.exercises import (
     generate,
     parse_number,
 )
+from pynest.exercises.mmu import GENERATORS as MMU_GENERATORS
 from pynest.exercises.mmu import ea_breakdown, partition_entry, translate_ea
 from pynest.exercises.worlds import dump_text, hv_process_world, memory_dump
 
 SEEDS = range(40)
 KINDS = sorted(GENERATORS)
+# the kinds whose answers are numbers, faults or letters (the other notebooks' kinds have
+# answer types of their own, tested with their generators in tests/exercises/test_*.py)
+MMU_KINDS = sorted(MMU_GENERATORS)
 
 
 def _all(kind):
@@ -114,7 +118,7 @@ def _correct_texts(ex: Exercise) -> list[str]:
     return [a.letters or "none", str(a.letters[::-1]).upper() or "-", str(a).split()[0]]
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", MMU_KINDS)
 def test_correct_answers_accepted_in_every_spelling(kind):
     for ex in _all(kind):
         for text in _correct_texts(ex):
@@ -125,8 +129,10 @@ def test_correct_answers_accepted_in_every_spelling(kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_wrong_answers_rejected_with_feedback(kind):
+    # "0x1" and "DSI L9" can be right elsewhere (a count of 1; a DSI named without level)
+    garbage = ("0x1", "DSI L9") if kind in MMU_KINDS else ()
     for ex in _all(kind):
-        for wrong in ("0x1", "DSI L9", "zzz", "", "px", None, 3.25, []):
+        for wrong in (*garbage, "zzz", "", "px", None, 3.25, []):
             ok, feedback = ex.check(wrong)
             assert not ok and feedback, (ex.seed, wrong)
 
