@@ -64,7 +64,6 @@ __all__ = [
     "Story",
     "classroom_story",
     "demo_step",
-    "generate",
 ]
 
 #: The steps of the story, in order (the explorer's slider runs over them).
@@ -821,13 +820,3 @@ def demo_step(seed: int = 0) -> Exercise:
 
 GENERATORS: dict[str, Callable[[int], Exercise]] = {"demo": demo_step}
 """The classroom-demo exercise generators by kind."""
-
-
-def generate(kind: str, seed: int = 0) -> Exercise:
-    """The exercise of ``kind`` (see :data:`GENERATORS`) for ``seed``."""
-    gen = GENERATORS.get(kind)
-    if gen is None:
-        raise FieldError(f"unknown exercise kind {kind!r}; choose from {', '.join(GENERATORS)}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise FieldError(f"seed must be an int, got {seed!r}")
-    return gen(seed)

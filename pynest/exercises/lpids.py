@@ -30,7 +30,7 @@ from ..kvm import nested as N
 from ..kvm.host import L0, LPID_RSVD
 from .base import Exercise, NumberAnswer
 
-__all__ = ["GENERATORS", "SignedAnswer", "generate", "lpid_calls"]
+__all__ = ["GENERATORS", "SignedAnswer", "lpid_calls"]
 
 _PTCR = 0x0100_0000 | 2  # a 1024-entry table at L1 real 16 MiB
 
@@ -261,11 +261,3 @@ def lpid_calls(seed: int = 0) -> Exercise:
 
 
 GENERATORS: dict[str, Callable[[int], Exercise]] = {"lpids": lpid_calls}
-
-
-def generate(kind: str, seed: int = 0) -> Exercise:
-    """The exercise of ``kind`` (only "lpids" here) for ``seed``."""
-    gen = GENERATORS.get(kind)
-    if gen is None:
-        raise FieldError(f"unknown exercise kind {kind!r}; choose from {', '.join(GENERATORS)}")
-    return gen(seed)

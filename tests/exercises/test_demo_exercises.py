@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pynest.errors import FieldError
+from pynest.exercises import generate
 from pynest.exercises.demo import (
     EMPTY_PTCR,
     GENERATORS,
@@ -21,7 +22,6 @@ from pynest.exercises.demo import (
     HcallAnswer,
     classroom_story,
     demo_step,
-    generate,
 )
 from pynest.kvm.hcalls import H_PARAMETER, H_SUCCESS
 

@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pynest.errors import FieldError
+from pynest.exercises import generate
 from pynest.exercises.base import ExerciseWidget
-from pynest.exercises.lpids import GENERATORS, SignedAnswer, generate, lpid_calls
+from pynest.exercises.lpids import GENERATORS, SignedAnswer, lpid_calls
 
 
 def test_generators_dict():

@@ -10,12 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pynest.errors import FieldError
+from pynest.exercises import generate
 from pynest.exercises.quadrants import (
     GENERATORS,
     TREES,
     IdsAnswer,
     SegmentAnswer,
-    generate,
     parse_ids,
     quadrant_world,
     tree_of,
