@@ -47,7 +47,7 @@ from ..kvm.host import L0, LPID_RSVD
 from ..kvm.l1 import h_tlbie_p1_enc
 from ..kvm.l2 import Hcall, Load, Program, Store
 from ..kvm.nested import PRTB_MASK, PRTS_MASK
-from ..kvm.shadow import shadow_leaves
+from ..kvm.shadow import ShadowPte, shadow_leaves, shadow_ptes
 from ..mmu import constants as C
 from .base import Exercise, NumberAnswer
 
@@ -122,18 +122,6 @@ class NestedInfo:
     l1_gr_to_hr: int
     process_table: int
     shadow_ptes: int
-
-
-@dataclass(frozen=True, slots=True)
-class ShadowPte:
-    """One leaf of a shadow tree: L2 real ``gpa`` -> host real ``hpa``."""
-
-    l1_lpid: int
-    shadow_lpid: int
-    gpa: int
-    hpa: int
-    size: int
-    perms: str  # EAA letters, e.g. "rw", plus R/C as "R" "C"
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,12 +217,6 @@ class Story:
 
 
 # ----------------------------------------------------------------------- snapshots
-def _perms(pte: int) -> str:
-    eaa = "".join(ch for bit, ch in ((0x4, "r"), (0x2, "w"), (0x1, "x")) if pte & bit)
-    rc = ("R" if pte & C.PTE_R else "") + ("C" if pte & C.PTE_C else "")
-    return (eaa or "-") + (f" {rc}" if rc else "")
-
-
 def _l1_table(vm, limit: int = 64) -> tuple[tuple[L1Row, ...], int]:
     """Non-empty rows among the first ``limit`` entries of the table l1_ptcr names."""
     if vm is None or not vm.l1_ptcr:
@@ -297,18 +279,7 @@ class _Recorder:
                         len(leaves),
                     )
                 )
-                for addr, _slot, pte, shift in leaves:
-                    size = 1 << shift
-                    shadow.append(
-                        ShadowPte(
-                            gp.l1_lpid,
-                            gp.shadow_lpid,
-                            addr,
-                            pte & C.PTE_RPN & -size,
-                            size,
-                            _perms(pte),
-                        )
-                    )
+                shadow.extend(shadow_ptes(gp))
         rows = []
         ptab = l0.ptab
         for addr, _dw in l0.mem.nonzero_u64(ptab.base, 16 * ptab.num_lpids):

@@ -29,9 +29,9 @@ from functools import lru_cache
 from ..errors import FieldError, check_int
 from ..kvm.hcalls import H_TLB_INVALIDATE, rc_name, to_signed
 from ..kvm.l1 import h_tlbie_p1_enc
-from ..kvm.shadow import shadow_leaves
+from ..kvm.shadow import ShadowPte
+from ..kvm.shadow import shadow_ptes as guest_shadow_ptes
 from ..mmu import constants as C
-from ..mmu.formats import page_size_text
 from ..mmu.tlb import TlbEntry, TlbieResult
 from ..scenarios import World, two_l2s
 from .base import Exercise
@@ -109,23 +109,6 @@ class TlbieOp:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class ShadowPte:
-    """One leaf of L0's shadow tree for an L2: L2 real ``gpa`` -> host real ``hpa``."""
-
-    l1_lpid: int
-    shadow_lpid: int
-    gpa: int
-    hpa: int
-    size: int
-
-    def __str__(self) -> str:
-        return (
-            f"shadow    L2 {self.l1_lpid} (LPID {self.shadow_lpid})  L2 real {self.gpa:#010x} -> "
-            f"{self.hpa:#012x} {page_size_text(self.size)}"
-        )
-
-
 def tlb_entries(world: World) -> list[TlbEntry]:
     """L0's TLB entries, sorted by (LPID, PID, address)."""
     return sorted(world.l0.tlb, key=lambda e: (e.lpid, e.pid is None, e.pid or 0, e.epn))
@@ -133,12 +116,7 @@ def tlb_entries(world: World) -> list[TlbEntry]:
 
 def shadow_ptes(world: World) -> list[ShadowPte]:
     """Every shadow PTE of every nested guest of the world's L1, by L2 and address."""
-    out = []
-    for l1_lpid, gp in sorted(world.vm.nested.items()):
-        for addr, _slot, pte, shift in shadow_leaves(gp):
-            size = 1 << shift
-            out.append(ShadowPte(l1_lpid, gp.shadow_lpid, addr, pte & C.PTE_RPN & -size, size))
-    return out
+    return [pte for _lpid, gp in sorted(world.vm.nested.items()) for pte in guest_shadow_ptes(gp)]
 
 
 @dataclass

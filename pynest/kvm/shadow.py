@@ -256,6 +256,37 @@ def shadow_leaves(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class ShadowPte:
+    """One leaf of L0's shadow tree for an L2: L2 real ``gpa`` -> host real ``hpa``, with
+    the raw ``pte`` (what notebooks and explorers list; see :func:`shadow_ptes`)."""
+
+    l1_lpid: int
+    shadow_lpid: int
+    gpa: int
+    hpa: int
+    size: int
+    pte: int
+
+    @property
+    def perms(self) -> str:
+        """EAA letters (r, w, x; "-" for none), then " R", " C" or " RC" when set."""
+        pte = self.pte
+        eaa = "".join(ch for bit, ch in ((0x4, "r"), (0x2, "w"), (0x1, "x")) if pte & bit)
+        rc = ("R" if pte & C.PTE_R else "") + ("C" if pte & C.PTE_C else "")
+        return (eaa or "-") + (f" {rc}" if rc else "")
+
+
+def shadow_ptes(gp: NestedGuest) -> list[ShadowPte]:
+    """Every shadow PTE of ``gp`` as a record, in L2 real address order (what
+    :func:`shadow_leaves` finds, decoded)."""
+    out = []
+    for addr, _slot, pte, shift in shadow_leaves(gp):
+        size = 1 << shift
+        out.append(ShadowPte(gp.l1_lpid, gp.shadow_lpid, addr, pte & C.PTE_RPN & -size, size, pte))
+    return out
+
+
 def unmap_shadow_pte(gp: NestedGuest, gpa: int, slot: int, pte: int, shift: int) -> None:
     """``kvmppc_unmap_pte`` on a shadow tree: clear the PTE, then a partition-scoped
     tlbie of that page for the shadow LPID (``kvmppc_radix_tlbie_page``)."""
