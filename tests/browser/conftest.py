@@ -10,6 +10,7 @@ browsers here). Both are stopped at the end, also when a test fails.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -54,6 +55,33 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextlib.contextmanager
+def serve(cmd: list[str], ready_url: str, *, env: dict, log_path: Path, timeout: float,
+          cwd: Path | None = None):  # fmt: skip
+    """Run a server (``cmd``) until ``ready_url`` answers, yield, then always stop it; if it
+    dies or does not answer in ``timeout`` seconds, fail with the end of its log."""
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    urllib.request.urlopen(ready_url, timeout=5)
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(log_path.read_text()[-3000:]) from None
+                    time.sleep(0.25)
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
 @pytest.fixture(scope="session")
 def lab_url(tmp_path_factory):
     reason = browser_missing_reason()
@@ -80,33 +108,14 @@ def lab_url(tmp_path_factory):
     )
     env.pop("MPLBACKEND", None)  # kernels keep the inline backend, as in a user's lab
     port = _free_port()
-    log = open(home / "lab.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
+    with serve(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
          f"--port={port}", "--ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}",
          f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={TOKEN}", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((home / "lab.log").read_text()[-3000:]) from None
-                time.sleep(0.25)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        f"http://127.0.0.1:{port}/api/status?token={TOKEN}",
+        env=env, log_path=home / "lab.log", timeout=90,
+    ):  # fmt: skip
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="session")

@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
-from .conftest import NOTEBOOKS, SCREENSHOTS, _free_port, browser_missing_reason
+from .conftest import NOTEBOOKS, SCREENSHOTS, _free_port, browser_missing_reason, serve
 
 NAME = "11_classroom_demo.ipynb"
 IMG = ".widget-output img"
@@ -46,32 +43,13 @@ def voila_url(tmp_path_factory):
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(home / "runtime"))
     env.pop("MPLBACKEND", None)  # the kernel keeps the inline backend, as under make present
     port = _free_port()
-    log = open(home / "voila.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
+    with serve(
         [sys.executable, "-m", "voila", "--no-browser", "--Voila.ip=127.0.0.1",
          f"--port={port}", "--Voila.port_retries=0", f"--Voila.root_dir={root}"],
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/", timeout=5)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((home / "voila.log").read_text()[-3000:]) from None
-                time.sleep(0.5)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        f"http://127.0.0.1:{port}/",
+        env=env, log_path=home / "voila.log", timeout=120, cwd=root,
+    ):  # fmt: skip
+        yield f"http://127.0.0.1:{port}"
 
 
 def _src(page) -> str:
