@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..mmu import constants as C
+from ..mmu.formats import page_size_text
 from ..mmu.xlate import CpuState, Fault, Translation, translate
 from .hcalls import H_NO_MEM, H_NOT_FOUND, H_PARAMETER, H_SUCCESS
 from .nested import NestedGuest, flush_nested, get_nested, put_nested, update_ptbl_cache
@@ -275,6 +276,12 @@ class ShadowPte:
         eaa = "".join(ch for bit, ch in ((0x4, "r"), (0x2, "w"), (0x1, "x")) if pte & bit)
         rc = ("R" if pte & C.PTE_R else "") + ("C" if pte & C.PTE_C else "")
         return (eaa or "-") + (f" {rc}" if rc else "")
+
+    def __str__(self) -> str:
+        return (
+            f"shadow    L2 {self.l1_lpid} (LPID {self.shadow_lpid})  L2 real {self.gpa:#010x} -> "
+            f"{self.hpa:#012x} {page_size_text(self.size)}"
+        )
 
 
 def shadow_ptes(gp: NestedGuest) -> list[ShadowPte]:
