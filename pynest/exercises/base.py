@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..errors import FieldError
+from ..kvm.hcalls import RETURN_CODES, rc_name, to_signed
 
 # ----------------------------------------------------------------------- parsing
 _NUMBER_RE = re.compile(r"^(0x[0-9a-f]+|0b[01]+|0o[0-7]+|[0-9]+)$")
@@ -64,6 +65,60 @@ class Answer(Protocol):
 
     def check(self, given: object) -> tuple[bool, str]: ...
     def __str__(self) -> str: ...
+
+
+_RC_BY_NAME = {name: value for value, name in RETURN_CODES.items()}
+
+
+@dataclass(frozen=True)
+class ReturnCodeAnswer:
+    """An hcall return code, accepted as its name (``H_PARAMETER``, ``parameter``), its
+    signed value (``-4``) or the 64-bit r3 image (``0xfffffffffffffffc``).
+
+    ``why`` is shown with the answer; ``mistakes`` maps a likely wrong code to the hint
+    that explains it."""
+
+    value: int
+    why: str = ""
+    mistakes: dict[int, str] = field(default_factory=dict, compare=False)
+
+    def parse(self, given: object) -> int | None:
+        """The code ``given`` names, or None when it names none."""
+        if isinstance(given, bool):
+            return None
+        if isinstance(given, int):
+            return to_signed(given) if -(1 << 63) <= given < 1 << 64 else None
+        if not isinstance(given, str):
+            return None
+        text = given.strip().upper().replace(" ", "_")
+        for name in (text, "H_" + text):
+            if name in _RC_BY_NAME:
+                return _RC_BY_NAME[name]
+        if re.fullmatch(r"-\s*[0-9]+", text):
+            return -int(text[1:].strip("_"))
+        try:
+            return to_signed(parse_number(given, "return code"))
+        except FieldError:
+            return None
+
+    def check(self, given: object) -> tuple[bool, str]:
+        got = self.parse(given)
+        if got is None:
+            return False, (
+                f"Not understood: {given!r}. Answer with a return code such as H_SUCCESS, "
+                "H_PARAMETER or -4."
+            )
+        if got == self.value:
+            return True, f"Correct: {self}."
+        name = rc_name(got)
+        slip = self.mistakes.get(got)
+        if slip:
+            return False, f"No, not {name}: {slip}"
+        return False, f"No, L0 does not return {name} ({got}) here."
+
+    def __str__(self) -> str:
+        text = f"{rc_name(self.value)} ({self.value})"
+        return f"{text}: {self.why}" if self.why else text
 
 
 @dataclass(frozen=True)

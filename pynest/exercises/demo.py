@@ -40,7 +40,6 @@ from ..kvm.hcalls import (
     H_SET_PARTITION_TABLE,
     H_SUCCESS,
     H_TLB_INVALIDATE,
-    RETURN_CODES,
     rc_name,
 )
 from ..kvm.host import L0, LPID_RSVD
@@ -49,12 +48,11 @@ from ..kvm.l2 import Hcall, Load, Program, Store
 from ..kvm.nested import PRTB_MASK, PRTS_MASK
 from ..kvm.shadow import ShadowPte, shadow_leaves, shadow_ptes
 from ..mmu import constants as C
-from .base import Exercise, NumberAnswer
+from .base import Exercise, NumberAnswer, ReturnCodeAnswer
 
 __all__ = [
     "GENERATORS",
     "STEP_KEYS",
-    "HcallAnswer",
     "L1Row",
     "L2Info",
     "NestedInfo",
@@ -620,41 +618,6 @@ def classroom_story(seed: int = 0, new_ptcr: int | None = None) -> Story:
 
 
 # ----------------------------------------------------------------------- exercises
-_CODE_BY_NAME = {name.upper(): value for value, name in RETURN_CODES.items()}
-
-
-@dataclass(frozen=True)
-class HcallAnswer:
-    """An hcall return code: accepted as its name (``H_PARAMETER``) or its value (-4)."""
-
-    value: int
-
-    def check(self, given: object) -> tuple[bool, str]:
-        name = RETURN_CODES.get(self.value, str(self.value))
-        if isinstance(given, bool) or not isinstance(given, (int, str)):
-            return False, "Answer with a return code such as H_SUCCESS or -4."
-        if isinstance(given, int):
-            got = given
-        else:
-            text = given.strip().upper().replace(" ", "_")
-            if text in _CODE_BY_NAME:
-                got = _CODE_BY_NAME[text]
-            elif "H_" + text in _CODE_BY_NAME:
-                got = _CODE_BY_NAME["H_" + text]
-            else:
-                try:
-                    got = int(text.lower(), 0)
-                except ValueError:
-                    return False, (
-                        f"Not understood: {given.strip()!r} is not a return code; answer like "
-                        "H_SUCCESS, H_PARAMETER or -4."
-                    )
-        if got == self.value:
-            return True, f"Correct: {name} ({self.value})."
-        return False, f"No, {RETURN_CODES.get(got, got)} is not what L0 returns here."
-
-    def __str__(self) -> str:
-        return f"{RETURN_CODES.get(self.value, self.value)} ({self.value})"
 
 
 def _rng(seed: int) -> random.Random:
@@ -696,7 +659,7 @@ def demo_step(seed: int = 0) -> Exercise:
             f"that order.\nModel: {snap.hcalls[0] if snap.hcalls else ''}\n{snap.sentence}"
         )
         hint = "two checks: the size field (at most 4) and where the base is."
-        return Exercise("demo", seed, question, HcallAnswer(rc), solution, hint)
+        return Exercise("demo", seed, question, ReturnCodeAnswer(rc), solution, hint)
 
     story = classroom_story(world_seed)
     if case == "shadow-lpid":

@@ -19,7 +19,6 @@ its own ``random.Random``.
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -34,10 +33,8 @@ from ..kvm.hcalls import (
     H_PARAMETER,
     H_PROD,
     H_SUCCESS,
-    RETURN_CODES,
     U64,
     rc_name,
-    to_signed,
 )
 from ..kvm.host import HFSCR_DEFAULT, L1_LPCR
 from ..kvm.l1 import L2Guest
@@ -45,7 +42,7 @@ from ..kvm.l2 import Hcall, Load, Op, Program, Spin, Store
 from ..kvm.shadow import kmalloc_max
 from ..mmu import constants as C
 from ..scenarios import World, one_l1
-from .base import Exercise, NumberAnswer, parse_number
+from .base import Exercise, NumberAnswer, ReturnCodeAnswer, parse_number
 
 CODE_EA = 0x0000_0000_0001_0000
 DATA_EA = 0x0000_0000_1000_0000
@@ -186,51 +183,6 @@ def copy_world(seed: int = 0) -> World:
 
 
 # ----------------------------------------------------------------------- answers
-_RC_NAMES = {name: value for value, name in RETURN_CODES.items()}
-
-
-@dataclass(frozen=True)
-class ReturnCodeAnswer:
-    """An hcall return code: its name (``H_PARAMETER``), the signed value (``-4``) or
-    the 64-bit register image (``0xfffffffffffffffc``) are all accepted."""
-
-    value: int
-    mistakes: dict[int, str] = field(default_factory=dict)
-
-    def _parse(self, given: object) -> int | None:
-        if isinstance(given, int) and not isinstance(given, bool):
-            return to_signed(given)
-        if not isinstance(given, str):
-            return None
-        text = given.strip().upper().replace(" ", "_")
-        if text in _RC_NAMES:
-            return _RC_NAMES[text]
-        if not text.startswith("H_") and "H_" + text in _RC_NAMES:
-            return _RC_NAMES["H_" + text]
-        if re.fullmatch(r"-\s*[0-9]+", given.strip()):
-            return -int(given.strip()[1:].strip())
-        try:
-            return to_signed(parse_number(given, "return code"))
-        except FieldError:
-            return None
-
-    def check(self, given: object) -> tuple[bool, str]:
-        got = self._parse(given)
-        if got is None:
-            return False, (
-                f"Not understood: {given!r}. Answer with a return code name such as "
-                "H_SUCCESS or H_PARAMETER, or its number (-4)."
-            )
-        if got == self.value:
-            return True, f"Correct: {self}."
-        slip = self.mistakes.get(got)
-        name = rc_name(got)
-        if slip:
-            return False, f"No, not {name}: {slip}"
-        return False, f"No, the hcall does not return {name}."
-
-    def __str__(self) -> str:
-        return f"{rc_name(self.value)} ({self.value})"
 
 
 # ----------------------------------------------------------------------- enter_nested
@@ -479,7 +431,7 @@ def copy_exercise(seed: int = 0) -> Exercise:
         f"Here: {why}\nThe model returned {rc_name(rc)} ({rc})."
     )
     hint = "go through the checks in the kernel's order: buffers, EA, allocation, lpid, copy."
-    return Exercise("copy", seed, question, ReturnCodeAnswer(rc, mistakes), solution, hint)
+    return Exercise("copy", seed, question, ReturnCodeAnswer(rc, mistakes=mistakes), solution, hint)
 
 
 GENERATORS: dict[str, Callable[[int], Exercise]] = {

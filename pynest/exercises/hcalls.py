@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import FieldError, check_int
-from ..kvm.hcalls import H_SET_PARTITION_TABLE, RETURN_CODES, U64, do_hcall, rc_name
+from ..kvm.hcalls import H_SET_PARTITION_TABLE, U64, do_hcall, rc_name
 from ..kvm.host import L0, L1Vm
 from ..kvm.nested import (
     PRTB_MASK,
@@ -31,7 +31,7 @@ from ..kvm.nested import (
     NestedArray,
     idr_memory_cost,
 )
-from .base import Exercise, NumberAnswer, parse_number
+from .base import Exercise, NumberAnswer, ReturnCodeAnswer
 
 _MB = 1 << 20
 MAX_PRTS = 12 - 8  # kvmhv_set_partition_table: at most 2^12 entries ("what hardware supports")
@@ -210,56 +210,6 @@ def set_ptbl_outcome(vm: L1Vm, ptcr: int, vcpu: int = 0) -> SetPtblOutcome:
 
 
 # ----------------------------------------------------------------------- answers
-_CODE_NAMES = {name: value for value, name in RETURN_CODES.items()}
-
-
-@dataclass(frozen=True)
-class ReturnCodeAnswer:
-    """An H_* return code, typed as a name (``H_PARAMETER``, ``parameter``) or a value
-    (``-4``, or the r3 register image ``0xfffffffffffffffc``)."""
-
-    value: int
-    why: str = ""
-
-    def parse(self, given: object) -> int | None:
-        if isinstance(given, bool):
-            return None
-        if isinstance(given, int):
-            if not -(1 << 63) <= given < 1 << 64:
-                return None
-            return given - (1 << 64) if given >= 1 << 63 else given
-        if not isinstance(given, str):
-            return None
-        text = given.strip().upper().replace(" ", "_")
-        if not text:
-            return None
-        for name in (text, "H_" + text):
-            if name in _CODE_NAMES:
-                return _CODE_NAMES[name]
-        negative = text.startswith("-")
-        try:
-            n = parse_number(text[1:] if negative else text, "return code")
-        except FieldError:
-            return None
-        if negative:
-            return -n
-        return n - (1 << 64) if n >> 63 else n
-
-    def check(self, given: object) -> tuple[bool, str]:
-        value = self.parse(given)
-        if value is None:
-            return False, (
-                f"Not understood: {given!r}. Give a return code such as H_SUCCESS, "
-                "H_PARAMETER or -4."
-            )
-        if value == self.value:
-            return True, f"Correct: {self}."
-        name = rc_name(value)
-        return False, f"No, L0 does not return {name} ({value}) here."
-
-    def __str__(self) -> str:
-        text = f"{rc_name(self.value)} ({self.value})"
-        return f"{text}: {self.why}" if self.why else text
 
 
 # ----------------------------------------------------------------------- generators

@@ -13,13 +13,13 @@ from hypothesis import strategies as st
 
 from pynest.errors import FieldError
 from pynest.exercises import generate
+from pynest.exercises.base import ReturnCodeAnswer
 from pynest.exercises.demo import (
     EMPTY_PTCR,
     GENERATORS,
     NEW_GPA,
     PTCR_STEP,
     STEP_KEYS,
-    HcallAnswer,
     classroom_story,
     demo_step,
 )
@@ -196,7 +196,7 @@ def test_answers_match_the_story(seed):
 def test_answers_are_what_the_model_says():
     # seed 3 asks for H_SET_PARTITION_TABLE(0x1044009): PRTS 9 > 4
     ex = demo_step(3)
-    assert "0x1044009" in ex.question and ex.answer == HcallAnswer(H_PARAMETER)
+    assert "0x1044009" in ex.question and ex.answer == ReturnCodeAnswer(H_PARAMETER)
     # seed 12 asks for L2 1's shadow LPID at step 5: 2 (0 host, 1 the L1)
     ex = demo_step(12)
     assert "step 5" in ex.question and ex.answer.value == 2
@@ -204,8 +204,8 @@ def test_answers_are_what_the_model_says():
     assert not ok and "L1" in feedback
 
 
-def test_hcall_answer_forms():
-    a = HcallAnswer(H_PARAMETER)
+def test_return_code_answer_forms():
+    a = ReturnCodeAnswer(H_PARAMETER)
     for given_ in ("H_PARAMETER", "h_parameter", "PARAMETER", "-4", -4, " H_PARAMETER "):
         assert a.check(given_)[0], given_
     for given_ in ("H_SUCCESS", "0", 0, "-5"):

@@ -101,7 +101,7 @@ def test_return_code_answer_accepts_number_forms(rc):
 
 
 def test_return_code_answer_mistakes():
-    a = ReturnCodeAnswer(H_NOT_FOUND, {H_PARAMETER: "the arguments are fine."})
+    a = ReturnCodeAnswer(H_NOT_FOUND, mistakes={H_PARAMETER: "the arguments are fine."})
     assert a.check("H_PARAMETER") == (False, "No, not H_PARAMETER: the arguments are fine.")
     assert a.check("not_found")[0]
     assert not a.check(None)[0]
