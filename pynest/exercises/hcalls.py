@@ -336,22 +336,11 @@ GENERATORS: dict[str, Callable[[int], Exercise]] = {
 """The hcall exercise generators by kind."""
 
 
-def generate(kind: str, seed: int = 0) -> Exercise:
-    """The exercise of ``kind`` for ``seed`` (kinds: see :data:`GENERATORS`)."""
-    gen = GENERATORS.get(kind)
-    if gen is None:
-        raise FieldError(f"unknown exercise kind {kind!r}; choose from {', '.join(GENERATORS)}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise FieldError(f"seed must be an int, got {seed!r}")
-    return gen(seed)
-
-
 __all__ = [
     "GENERATORS",
     "SET_PTBL_CASES",
     "ReturnCodeAnswer",
     "SetPtblOutcome",
-    "generate",
     "idr_nodes",
     "nested_cost",
     "set_ptbl",

@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pynest.errors import FieldError
+from pynest.exercises import generate
 from pynest.exercises.hcalls import (
     GENERATORS,
     SET_PTBL_CASES,
     ReturnCodeAnswer,
-    generate,
     idr_nodes,
     nested_cost,
     set_ptbl,
