@@ -60,7 +60,7 @@ endif
 .DEFAULT_GOAL := help
 
 help:
-	@echo "make lab | make test | make bench | make clean | make distclean"
+	@echo "make lab | make test | make html | make present | make bench | make fuzz | make execute NB=... | make clean | make distclean"
 
 $(STAMP): pyproject.toml
 	@echo "== installing pynest[lab,test] into $(VENV)"
