@@ -64,8 +64,8 @@ class PhysicalMemory:
         check_int("n", n)
         if addr + n > self.size:
             raise AddressError(
-                f"access of {n} bytes at {addr:#x} runs past the end of memory "
-                f"(size {self.size:#x})"
+                f"access of n={n} bytes at addr {addr:#x} runs past the end of memory: "
+                f"addr + n must be at most the size {self.size:#x}"
             )
 
     def read_u64(self, addr: int) -> int:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from .errors import PynestError
+from .errors import PynestError, check_int
 from .kvm.hcalls import H_CEDE
 from .kvm.host import L0, L1Vm, isolation_violations
 from .kvm.l1 import L1, L2Guest, L2Space
@@ -74,6 +74,7 @@ def one_l1(
     kernel: str = "4.20",
 ) -> World:
     """An L0 with one L1 (256 MiB) whose KVM has called ``kvmhv_nested_init``."""
+    check_int("seed", seed, bits=64)
     l0 = L0(page_shift=page_shift, nested_table=nested_table)
     vm = l0.create_l1(256 << 20, backing=backing)
     l1 = L1(vm, kernel=kernel)
@@ -151,6 +152,7 @@ def direct_translate(l1: L1, l2: L2Guest, ea: int, pid: int | None = None) -> in
     """Host real address of L2 effective address ``ea`` by the three stages, without
     L0's shadow tables: the L2's process tree (via its process table), the L1's tree
     for the L2, L0's tree for the L1. None when any stage has no mapping."""
+    check_int("ea", ea, bits=64)
     pid = l2.pid if pid is None else pid
     peek = L2Space(l1, l2, fault_in=False)
     dummy = Allocator(0, 1)
@@ -249,6 +251,7 @@ def radix_host(seed: int = 0) -> MmuWorld:
     memory at host real 0x8000000) each map a few 4K, 64K, 2M and 1G pages at EAs and
     real addresses drawn from ``seed``.
     """
+    check_int("seed", seed, bits=64)
     rng = random.Random(seed)
     mem = PhysicalMemory(4 << 30)
     alloc = Allocator(0x100000, 0x4000000)

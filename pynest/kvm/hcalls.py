@@ -134,6 +134,9 @@ def do_hcall(vm: L1Vm, nr: int, *args: int, vcpu: int = 0) -> int:
     index of the L1 vcpu making the call.
     """
     check_int("hcall number", nr, bits=64)
+    check_int("vcpu", vcpu)
+    if vcpu >= len(vm.vcpus):
+        raise ConfigError(f"vcpu must be in 0..{len(vm.vcpus) - 1} (the VM's vcpus), got {vcpu}")
     for i, a in enumerate(args):
         check_int(f"r{4 + i}", a, bits=64)
     if len(args) > 9:

@@ -95,7 +95,7 @@ class LpidAllocator:
     """
 
     def __init__(self, nr_lpids: int) -> None:
-        check_int("nr_lpids", nr_lpids, minimum=1)
+        check_int("nr_lpids", nr_lpids, bits=32, minimum=1)
         self.nr_lpids = nr_lpids
         self.inuse: set[int] = set()
 
@@ -345,7 +345,7 @@ class L0:
     def __init__(
         self, mem_size: int = 4 << 30, page_shift: int = 16, nested_table: str = "array"
     ) -> None:
-        check_int("mem_size", mem_size)
+        check_int("mem_size", mem_size, bits=60)
         if mem_size < 512 * _MB:
             raise ConfigError(f"L0 needs at least 512 MiB of host memory, got {mem_size:#x}")
         if page_shift not in (12, 16):
@@ -438,14 +438,25 @@ class L0:
         PAGE_SIZE; 2M or 1G model THP/hugetlbfs backing).
         """
         check_int("mem_size", mem_size, minimum=1)
+        check_int("nr_vcpus", nr_vcpus, minimum=1)
+        if nr_vcpus > 2048:
+            raise ConfigError(f"nr_vcpus must be at most 2048 (CONFIG_NR_CPUS), got {nr_vcpus}")
+        left = self.ram_alloc.end - self.ram_alloc.next
+        if mem_size > left:
+            raise ConfigError(
+                f"mem_size {mem_size:#x} must be at most the {left:#x} bytes of host RAM left"
+            )
         backing = 1 << self.page_shift if backing is None else backing
+        check_int("backing", backing)
         if backing not in C.PAGE_SIZES or backing < 1 << self.page_shift:
             raise ConfigError(
                 f"backing page size {backing:#x} must be one of 4K/64K/2M/1G and at least "
                 f"L0's PAGE_SIZE {1 << self.page_shift:#x}"
             )
         if mem_size % backing:
-            raise ConfigError(f"L1 memory {mem_size:#x} is not a multiple of {backing:#x}")
+            raise ConfigError(
+                f"L1 mem_size {mem_size:#x} must be a multiple of the backing page {backing:#x}"
+            )
         lpid = self.lpids.alloc()
         if lpid is None:
             raise ConfigError(f"no hardware LPID left (all {self.lpids.nr_lpids} in use)")

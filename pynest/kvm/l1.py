@@ -61,6 +61,14 @@ def ptb_order_and_ptcr(table_pa: int, kernel: str = "4.20") -> tuple[int, int]:
     raise ConfigError(f"kernel must be '4.20' or '5.19', got {kernel!r}")
 
 
+def _check_l2_gpa(l2: L2Guest, gpa: object) -> None:
+    check_int("gpa", gpa)
+    if gpa >= l2.mem_size:  # type: ignore[operator]
+        raise AddressError(
+            f"gpa must be below L2 {l2.lpid}'s mem_size {l2.mem_size:#x}, got {gpa:#x}"
+        )
+
+
 class L2Space(TranslatedSpace):
     """An L2's guest real memory seen by the L1: through the L1's tree for it, then
     L0's tree for the L1. A page the L1 has not mapped yet is mapped on first touch
@@ -129,6 +137,8 @@ class L1:
     def __init__(self, vm: L1Vm, kernel: str = "4.20") -> None:
         if vm.mem_size < 128 * _MB:
             raise ConfigError(f"an L1 needs at least 128 MiB, LPID {vm.lpid} has {vm.mem_size:#x}")
+        if kernel not in ("4.20", "5.19"):
+            raise ConfigError(f"kernel must be '4.20' or '5.19', got {kernel!r}")
         self.vm = vm
         self.kernel = kernel
         self.alloc = Allocator(16 * _MB, 64 * _MB)
@@ -175,6 +185,11 @@ class L1:
         IS=2); 4.20 did not."""
         if not self.ptcr:
             raise ConfigError("the L1 has no partition table: call nested_init() first")
+        check_int("lpid", lpid)
+        if lpid >= self.ptb_bytes // 16:
+            raise ConfigError(f"lpid must be below {self.ptb_bytes // 16} (the table), got {lpid}")
+        check_int("dw0", dw0, bits=64)
+        check_int("dw1", dw1, bits=64)
         base = self.ptcr & C.PTCR_PATB
         self.vm.space.write_u64(base + 16 * lpid, dw0)
         self.vm.space.write_u64(base + 16 * lpid + 8, dw1)
@@ -204,8 +219,19 @@ class L1:
         the L1 creates (``set_rc=False`` leaves R/C to be set on demand).
         """
         check_int("mem_size", mem_size, minimum=1)
-        if page_size not in C.PAGE_SIZES or mem_size % page_size:
-            raise ConfigError(f"L2 memory {mem_size:#x} must be a multiple of {page_size:#x}")
+        check_int("pid", pid, bits=32)
+        check_int("page_size", page_size)
+        if page_size not in C.PAGE_SIZES:
+            raise ConfigError(f"page_size must be one of 4K, 64K, 2M, 1G, got {page_size:#x}")
+        if mem_size % page_size:
+            raise ConfigError(
+                f"L2 mem_size {mem_size:#x} must be a multiple of page_size {page_size:#x}"
+            )
+        if mem_size > self.ram.end - self.ram.next:
+            raise ConfigError(
+                f"mem_size {mem_size:#x} must be at most the "
+                f"{self.ram.end - self.ram.next:#x} bytes of L1 memory left"
+            )
         lpid = self.lpids.alloc()
         if lpid is None:
             raise ConfigError("the L1 has no free lpid for another guest")
@@ -240,11 +266,14 @@ class L1:
         pid: int | None = None,
     ) -> None:
         """The L2 kernel maps ``ea`` -> L2 real ``gpa`` in its process tree."""
+        check_int("ea", ea, bits=64)
+        check_int("gpa", gpa, bits=64)
         self.process_tree(l2, pid).map(ea, gpa, size, perms, r=True, c=True)
 
     def map_l2_page(self, l2: L2Guest, gpa: int) -> int:
         """Map the L2 page holding ``gpa`` in the L1's tree (L2 real -> L1 real);
         returns the L1 real address of the page."""
+        _check_l2_gpa(l2, gpa)
         size = l2.page_size
         page = gpa & -size
         l1_gpa = l2.mem_base + page
@@ -258,6 +287,7 @@ class L1:
         """Unmap an L2 page from the L1's tree, then tell L0 with H_TLB_INVALIDATE
         (RIC 0, IS 0, the page's AP): ``kvmppc_unmap_pte`` + ``kvmppc_radix_tlbie_page``
         in an L1. Returns the hcall's code."""
+        _check_l2_gpa(l2, gpa)
         found = l2.tree.find_leaf(gpa)
         if found is None:
             raise ConfigError(f"L2 {l2.lpid} page {gpa:#x} is not mapped")
@@ -365,6 +395,9 @@ class L1:
         something the L1 cannot handle happens (the L1's ``kvmhv_run_single_vcpu``
         pseries path + ``kvmppc_handle_exit_hv``). Each entry gets ``slice_ticks`` of
         timebase before the L1's HDEC deadline."""
+        check_int("vcpu", vcpu)
+        if vcpu >= len(self.buffers):
+            raise ConfigError(f"vcpu must be in 0..{len(self.buffers) - 1}, got {vcpu}")
         returns: list[int] = []
         for _ in range(max_entries):
             self._write_state(l2, vcpu, slice_ticks)

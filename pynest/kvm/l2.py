@@ -120,7 +120,9 @@ class Program:
         check_int("entry", self.entry, bits=64)
         for op in self.ops:
             if not isinstance(op, (Load, Store, Hcall, Spin)):
-                raise ConfigError(f"{op!r} is not an L2 op (Load, Store, Hcall, Spin)")
+                raise ConfigError(
+                    f"ops must be L2 ops (one of Load, Store, Hcall, Spin), got {op!r}"
+                )
             if isinstance(op, (Load, Store)):
                 check_int("ea", op.ea, bits=64)
 

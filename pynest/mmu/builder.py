@@ -112,8 +112,8 @@ class Allocator:
     """Bump allocator of naturally aligned blocks in ``[start, end)`` of one space."""
 
     def __init__(self, start: int, end: int) -> None:
-        check_int("start", start)
-        check_int("end", end)
+        check_int("start", start, bits=64)
+        check_int("end", end, bits=64)
         if end <= start:
             raise ConfigError(f"allocator range [{start:#x}, {end:#x}) is empty")
         self.start, self.end, self.next = start, end, start
@@ -125,7 +125,7 @@ class Allocator:
         addr = (self.next + align - 1) & -align
         if addr + size > self.end:
             raise ConfigError(
-                f"out of table memory: {size:#x} bytes do not fit in [{self.start:#x}, "
+                f"out of table memory: size {size:#x} does not fit in [{self.start:#x}, "
                 f"{self.end:#x}) (next free {self.next:#x})"
             )
         self.next = addr + size
@@ -204,7 +204,7 @@ class RadixTree:
         if root is None:
             root = alloc.alloc(8 << C.ROOT_NLS)
             self.space.zero(root, 8 << C.ROOT_NLS)
-        elif root & ((8 << C.ROOT_NLS) - 1):
+        elif check_int("root", root, bits=64) & ((8 << C.ROOT_NLS) - 1):
             raise AlignmentError(f"root {root:#x} must be 64 KiB aligned (2^13 entries of 8 B)")
         self.root = root
         self.tables = [root]
@@ -251,8 +251,9 @@ class RadixTree:
         address. ``perms`` letters: p privileged, r read, w read/write, x execute.
         """
         a = self._check_addr("addr", addr)
-        if size not in _LEVEL_OF_SIZE:
-            raise FieldError(f"page size {size:#x} is not 4K, 64K, 2M or 1G")
+        check_int("ra", ra, bits=64)
+        if check_int("size", size) not in _LEVEL_OF_SIZE:
+            raise FieldError(f"size must be one of 4K, 64K, 2M or 1G (a page size), got {size:#x}")
         if a & (size - 1) or ra & (size - 1):
             raise AlignmentError(
                 f"addr {addr:#x} and ra {ra:#x} must both be aligned to the "

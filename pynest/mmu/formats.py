@@ -396,6 +396,7 @@ class Pte(_Record):
 
 def decode_entry(raw: int) -> Pde | Pte:
     """A table entry as a PDE (L=0) or a PTE (L=1)."""
+    check_int("entry", raw, bits=64)
     return Pte.decode(raw) if raw & C.PTE_L else Pde.decode(raw)
 
 
