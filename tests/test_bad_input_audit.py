@@ -244,13 +244,7 @@ ENTRY_POINTS: list[Entry] = [
     Entry("LpidAllocator()", "nr_lpids", lambda v: LpidAllocator(v)),
     # pynest.exercises
     Entry("exercises.generate", "kind", lambda v: generate(v, 0), NAME),
-    # any int seeds random.Random (negative ones too); the CLI takes 0 .. 2**32 - 1
-    Entry(
-        "exercises.generate",
-        "seed",
-        lambda v: generate("translate", v),
-        ("str", "float", "none", "bool"),
-    ),
+    Entry("exercises.generate", "seed", lambda v: generate("translate", v)),
     Entry(
         "exercises.parse_number",
         "value",

@@ -73,6 +73,8 @@ def generate(kind: str, seed: int = 0) -> Exercise:
         raise FieldError(f"unknown exercise kind {kind!r}; choose from {', '.join(GENERATORS)}")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise FieldError(f"seed must be an int, got {seed!r}")
+    if not 0 <= seed < 1 << 64:
+        raise FieldError(f"seed must be in 0..2**64-1, got {seed}")
     return gen(seed)
 
 
