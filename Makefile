@@ -94,7 +94,7 @@ test: $(STAMP)
 	@echo "== ruff format --check"
 	$(PY) -m ruff format --check .
 	@echo "== pytest: unit and property tests"
-	MPLBACKEND=Agg $(PY) -m pytest --basetemp=$(CACHE)/pytest-unit tests
+	MPLBACKEND=Agg $(PY) -m pytest --durations=12 --basetemp=$(CACHE)/pytest-unit tests
 ifneq ($(NOTEBOOKS),)
 	@echo "== pytest: nbval over notebooks/"
 	env -u MPLBACKEND $(PY) -m pytest $(NBVAL_FLAGS) --basetemp=$(CACHE)/pytest-nbval notebooks
