@@ -15,12 +15,15 @@ new Figure (or redraws the one passed as ``fig``), registered with no pyplot man
   create/remove races interleaving by interleaving;
 * :mod:`.timeline` -- L0/L1/L2 swim lanes of an H_ENTER_NESTED run, LPCR sanitisation;
 * :mod:`.shadow_trees` -- the L1's tree, L0's tree and the shadow tree side by side;
+* :mod:`.address_map` -- an address space page by page (``translate_many``): which
+  pages translate, which fault and how;
 * :mod:`.tlb_view` -- what a tlbie / H_TLB_INVALIDATE removes;
 * :mod:`.copy_view` -- the stages of an H_COPY_TOFROM_GUEST;
 * :mod:`.classroom`, :mod:`.suite_map` -- the classroom demo's steps; the suite's map;
 * :mod:`.style` -- the Okabe-Ito palette and projector-sized fonts they share.
 """
 
+from .address_map import AddressMapView, address_map_view, draw_address_map
 from .classroom import draw_classroom_step, hcall_lines
 from .copy_view import CopyStages, copy_stages, copy_text, draw_copy
 from .lpids import LpidMap, draw_lpid_map, lpid_map
@@ -52,16 +55,19 @@ from .walk import draw_ea_split, draw_walk, ea_fields, walk_rows, walk_text
 from .walk2d import describe_access, draw_walk2d, walk2d_grid, walk2d_text
 
 __all__ = [
+    "AddressMapView",
     "CopyStages",
     "LpidMap",
     "PartitionTableView",
     "PateRow",
     "QuadrantPicture",
     "ShadowTreesView",
+    "address_map_view",
     "copy_stages",
     "copy_text",
     "cost_record",
     "describe_access",
+    "draw_address_map",
     "draw_classroom_step",
     "draw_copy",
     "draw_ea_split",
