@@ -24,7 +24,6 @@ from matplotlib.patches import FancyArrowPatch
 from ..kvm.host import KVM_MAX_NESTED_GUESTS, LPID_RSVD
 from ..kvm.nested import PRTB_MASK, PRTS_MASK, nested_table_costs
 from . import style as S
-from .set_ptbl import reuse_canvas
 
 if TYPE_CHECKING:
     from ..kvm.host import L1Vm
@@ -225,7 +224,7 @@ def draw_lpid_map(m: LpidMap, title: str | None = None, *, fig: Figure | None = 
     height = _height(m)
     if fig is not None and abs(fig.get_size_inches()[1] - height) > 1e-6:
         fig.set_size_inches(WIDTH, height)
-    fig, cv = reuse_canvas(fig, WIDTH, height)
+    fig, cv = S.reuse_canvas(fig, WIDTH, height)
     top = height - 0.35
     S.label(
         cv,

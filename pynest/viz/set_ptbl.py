@@ -44,23 +44,12 @@ def _check_box(cv: S.Canvas, x: float, y: float, w: float, title: str, state: st
     S.label(cv, x + 0.15, y + 0.28, text, S.SMALL_SIZE + 1, ha="left", mono=True)
 
 
-def reuse_canvas(fig: Figure | None, width: float, height: float) -> tuple[Figure, S.Canvas]:
-    """A new figure with its canvas, or ``fig`` emptied of its texts and boxes (its one
-    invisible axes kept: building axes is most of a redraw's cost)."""
-    if fig is None or not fig.axes:
-        fig = S.new_figure(width, height)
-        return fig, S.canvas_axes(fig, width, height)
-    fig.texts.clear()
-    fig.patches.clear()
-    return fig, S.Canvas(fig, width, height)
-
-
 def draw_set_ptbl(
     out: SetPtblOutcome, title: str | None = None, *, fig: Figure | None = None
 ) -> Figure:
     """The call, the two checks, the table in L1 memory and L0's state (see module).
     ``fig``: a figure this function drew before, redrawn in place."""
-    fig, cv = reuse_canvas(fig, WIDTH, HEIGHT)
+    fig, cv = S.reuse_canvas(fig, WIDTH, HEIGHT)
     ok = out.rc == 0
     S.label(
         cv,

@@ -103,6 +103,20 @@ def canvas_axes(fig: Figure, width: float, height: float) -> Canvas:
     return Canvas(fig, width, height)
 
 
+def reuse_canvas(fig: Figure | None, width: float, height: float) -> tuple[Figure, Canvas]:
+    """A new figure with its canvas, or ``fig`` emptied of its texts and boxes and resized
+    (its one invisible axes kept: building axes is most of a redraw's cost), so that an
+    explorer redraws into the figure it showed before."""
+    if fig is None or not fig.axes:
+        fig = new_figure(width, height)
+        return fig, canvas_axes(fig, width, height)
+    fig.texts.clear()
+    fig.patches.clear()
+    if tuple(fig.get_size_inches()) != (width, height):
+        fig.set_size_inches(width, height)
+    return fig, Canvas(fig, width, height)
+
+
 def tint(colour: str, amount: float = 0.35) -> str:
     """``colour`` mixed with white: ``amount`` 1 is the colour itself, 0 is white.
 

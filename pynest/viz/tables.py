@@ -119,19 +119,19 @@ def draw_register(
     *,
     problems: Sequence[str] = (),
     highlight: Sequence[str] = (),
+    fig: Figure | None = None,
 ) -> Figure:
     """Draw one or more 64-bit words bit by bit, with ``notes`` (one line each) below.
 
     ``problems`` are drawn in vermillion under the notes; fields named in ``highlight``
-    get a thick frame.
+    get a thick frame. ``fig``: a figure drawn here before, redrawn in place.
     """
     if isinstance(words, Word):
         words = [words]
     width = S.FIGURE_WIDTH
     height = 0.7 + sum(_word_height(w) for w in words) + _NOTE_H * (len(notes) + len(problems))
     height += 0.2
-    fig = S.new_figure(width, height)
-    ax = S.canvas_axes(fig, width, height)
+    fig, ax = S.reuse_canvas(fig, width, height)
     top = height - 0.1
     if title:
         S.label(ax, 0.2, top - 0.28, title, S.TITLE_SIZE, bold=True, ha="left")
@@ -277,7 +277,7 @@ def _size(n: int) -> str:
     return text[:-1] + units[text[-1]] if text[-1] in units else text
 
 
-def draw_ptcr(value: int, *, title: str = "") -> Figure:
+def draw_ptcr(value: int, *, title: str = "", fig: Figure | None = None) -> Figure:
     """The PTCR (SPR 464) bit by bit: PATB (bits 4:51) and PATS (bits 59:63)."""
     notes, problems = ptcr_notes(value)
     return draw_register(
@@ -286,6 +286,7 @@ def draw_ptcr(value: int, *, title: str = "") -> Figure:
         notes,
         problems=problems,
         highlight=("PATB", "PATS"),
+        fig=fig,
     )
 
 
@@ -425,11 +426,13 @@ _PT_ROW_H = 0.52
 _PT_COLS = (0.2, 1.25, 3.15, 5.55, 7.95)
 
 
-def draw_partition_table(view: PartitionTableView, *, title: str = "") -> Figure:
+def draw_partition_table(
+    view: PartitionTableView, *, title: str = "", fig: Figure | None = None
+) -> Figure:
     """The partition table as rows indexed by LPID; the selected row stands out.
 
     Gaps between non-consecutive LPIDs are drawn as a dotted row; problems (misaligned
-    PATB, LPID beyond the table) as vermillion banners.
+    PATB, LPID beyond the table) as vermillion banners. ``fig``: redrawn in place.
     """
     p = view.decoded
     footer = ""
@@ -448,8 +451,7 @@ def draw_partition_table(view: PartitionTableView, *, title: str = "") -> Figure
     width = S.FIGURE_WIDTH
     height = 1.35 + _PT_ROW_H * (len(items) + 1) + 0.45 * len(view.problems) + 0.2
     height += 0.5 if footer else 0
-    fig = S.new_figure(width, height)
-    ax = S.canvas_axes(fig, width, height)
+    fig, ax = S.reuse_canvas(fig, width, height)
     top = height - 0.1
     S.label(ax, 0.2, top - 0.28, title or "Partition table", S.TITLE_SIZE, bold=True, ha="left")
     S.label(

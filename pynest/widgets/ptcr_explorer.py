@@ -204,7 +204,8 @@ class PtcrExplorer(Explorer):
         lines += [f"problem: {text}" for text in view.problems]
         self.text = "\n".join(lines)
         self.set_status(status, ok)
-        return [draw_ptcr(value), draw_partition_table(view)]
+        old = self.figures if len(self.figures) == 2 else (None, None)
+        return [draw_ptcr(value, fig=old[0]), draw_partition_table(view, fig=old[1])]
 
     def render_text(self) -> str:
         """What the explorer shows, as text."""
