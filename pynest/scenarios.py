@@ -73,7 +73,10 @@ def one_l1(
     backing: int | None = None,
     kernel: str = "4.20",
 ) -> World:
-    """An L0 with one L1 (256 MiB) whose KVM has called ``kvmhv_nested_init``."""
+    """An L0 with one L1 (256 MiB) whose KVM has called ``kvmhv_nested_init``.
+
+    Nothing here is random: ``seed`` only names the world (:func:`two_l2s` and
+    :func:`migrated_l1` draw their L2s from it)."""
     check_int("seed", seed, bits=64)
     l0 = L0(page_shift=page_shift, nested_table=nested_table)
     vm = l0.create_l1(256 << 20, backing=backing)
@@ -84,7 +87,10 @@ def one_l1(
     return World(seed, l0, vm, l1)
 
 
-def _add_l2(w: World, rng: random.Random, page_size: int) -> L2Guest:
+def add_l2(w: World, rng: random.Random, page_size: int) -> L2Guest:
+    """One more L2 in ``w``'s L1 (16 MiB, L1 pages of ``page_size``): code at
+    ``CODE_EA``, three data pages near ``DATA_EA`` and a program that stores to each,
+    loads each back and cedes, all drawn from ``rng``."""
     l1 = w.l1
     l2 = l1.create_l2(16 << 20, page_size=page_size, pid=rng.randrange(1, 16))
     code_gpa = 0x0040_0000 + rng.randrange(0, 8) * C.PAGE_64K
@@ -115,7 +121,7 @@ def two_l2s(
     w = one_l1(seed, **kw)  # type: ignore[arg-type]
     rng = random.Random(seed)
     for _ in range(2):
-        _add_l2(w, rng, page_size)
+        add_l2(w, rng, page_size)
     if run:
         w.run_all()
     return w

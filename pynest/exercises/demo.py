@@ -425,7 +425,7 @@ def _build(seed: int, new_ptcr: int | None) -> Story:
     rec.w = world
     rng = random.Random(seed)
     for _ in range(2):
-        l2 = S._add_l2(world, rng, C.PAGE_64K)
+        l2 = S.add_l2(world, rng, C.PAGE_64K)
         rec.l2_state[l2.lpid] = "created, never run"
     a, b = world.l2s
     rec.snap(

@@ -111,7 +111,7 @@ def _act(w, rng, action):
         l1.hcall(H_SET_PARTITION_TABLE, rng.choice((l1.ptcr, rng.getrandbits(64), 0)))
         l1.hcall(H_SET_PARTITION_TABLE, l1.ptcr)
     elif action == "create" and len(w.l2s) < 3:
-        W._add_l2(w, rng, C.PAGE_64K)
+        W.add_l2(w, rng, C.PAGE_64K)
 
 
 @settings(max_examples=12, deadline=None)
