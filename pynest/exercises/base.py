@@ -126,13 +126,22 @@ class NumberAnswer:
     """A number (an address, an LPID, a count).
 
     ``mistakes`` maps a wrong value that a common slip produces to an explanation of the
-    slip; ``fault_hint`` answers a learner who names a fault when there is none.
+    slip; ``fault_hint`` answers a learner who names a fault when there is none. A count
+    (``what`` starting "number of") is written in decimal in the feedback, anything else
+    in hex and decimal; either spelling is accepted as an answer.
     """
 
     value: int
     what: str = "address"
     mistakes: dict[int, str] = field(default_factory=dict)
     fault_hint: str = "this access does not fault"
+
+    @property
+    def is_count(self) -> bool:
+        return self.what.startswith("number of")
+
+    def _fmt(self, value: int) -> str:
+        return f"{value}" if self.is_count else f"{value:#x}"
 
     def check(self, given: object) -> tuple[bool, str]:
         if isinstance(given, str) and _looks_like_fault(given):
@@ -142,14 +151,14 @@ class NumberAnswer:
         except FieldError as e:
             return False, f"Not understood: {e}."
         if value == self.value:
-            return True, f"Correct: {self.value:#x} ({self.value})."
+            return True, f"Correct: {self}."
         slip = self.mistakes.get(value)
         if slip:
-            return False, f"No, {value:#x} is not it: {slip}"
-        return False, f"No, {value:#x} is not the {self.what}."
+            return False, f"No, {self._fmt(value)} is not it: {slip}"
+        return False, f"No, {self._fmt(value)} is not the {self.what}."
 
     def __str__(self) -> str:
-        return f"{self.value:#x} ({self.value})"
+        return f"{self.value}" if self.is_count else f"{self.value:#x} ({self.value})"
 
 
 _INTERRUPTS = ("HDSI", "HISI", "DSEG", "ISEG", "DSI", "ISI")
