@@ -564,25 +564,26 @@ def translate(
             "pynest models radix translation only (set LPCR_HR)"
         )
     mode = ("hv" if hv else "guest") + ("" if reloc else "-real")
-    if tlb is not None and update_rc and not ea & C.EA_SEGMENT_CHECK and not qemu_7_2_quirk:
-        # the hit path: answered from the TLB before any walk state is built
+    notes = []
+    if not cpu.lpcr & C.LPCR_UPRT:
+        notes.append("LPCR[UPRT]=0 in radix mode (QEMU only logs this)")
+    if qemu_7_2_quirk and hv and quadrant in (1, 2):
+        notes.append("QEMU 7.2 quirk: guest table addresses used as host real addresses")
+    if tlb is not None and update_rc and not ea & C.EA_SEGMENT_CHECK:
+        # a TLB hit is answered before any walk state is built
         ids = quadrant_ids(cpu, ea)
-        if ids is not None and cpu.lpcr & C.LPCR_UPRT:
+        if ids is not None:
             pid = ids[1] if reloc else None
             hit = tlb.lookup_for(cpu, acc, ids[0], pid, ea & C.EA_NOQUAD_MASK)
             if hit is not None:
                 ra, gra, size = hit
                 return Translation(
-                    ea, access, mode, ra, None, size, ids[0], pid, quadrant, gra, tlb_hit=True
-                )
-    t = Translation(ea, access, mode, quadrant=quadrant)
-    if not cpu.lpcr & C.LPCR_UPRT:
-        t.notes.append("LPCR[UPRT]=0 in radix mode (QEMU only logs this)")
+                    ea, access, mode, ra, None, size, ids[0], pid, quadrant, gra,
+                    tlb_hit=True, notes=notes,
+                )  # fmt: skip
+    t = Translation(ea, access, mode, quadrant=quadrant, notes=notes)
     w = _Walker(mem, cpu, ea, acc, update_rc, t)
-    if qemu_7_2_quirk:
-        w.qemu_quirk = True
-        if hv and quadrant in (1, 2):
-            t.notes.append("QEMU 7.2 quirk: guest table addresses used as host real addresses")
+    w.qemu_quirk = qemu_7_2_quirk
     try:
         if ea & C.EA_SEGMENT_CHECK:
             raise w.raise_segi(f"EA bits 2:11 are not zero ({ea & C.EA_SEGMENT_CHECK:#x})")
@@ -592,12 +593,6 @@ def translate(
         lpid, pid = ids
         t.lpid = lpid
         t.pid = pid if reloc else None
-        if tlb is not None and update_rc and (qemu_7_2_quirk or not cpu.lpcr & C.LPCR_UPRT):
-            hit = tlb.lookup_for(cpu, acc, lpid, t.pid, ea & C.EA_NOQUAD_MASK)
-            if hit is not None:
-                t.ra, t.gra, t.page_size = hit
-                t.tlb_hit = True
-                return t
         dw1 = _get_pate(w, cpu, lpid)
         page_shift = 64
         if reloc:
