@@ -17,9 +17,6 @@ wall-clock on this machine and printed, never asserted.
 from __future__ import annotations
 
 import argparse
-import importlib
-import inspect
-import pkgutil
 import statistics
 import sys
 import time
@@ -34,36 +31,14 @@ matplotlib.use("Agg")
 
 import ipywidgets as w  # noqa: E402
 
-import pynest.widgets as widgets_pkg  # noqa: E402
-from pynest.widgets.base import Explorer, png_bytes  # noqa: E402
+from pynest.widgets.base import Explorer, descendants, explorer_classes, png_bytes  # noqa: E402
 
 MOVABLE = (w.IntSlider, w.FloatSlider, w.SelectionSlider, w.Dropdown, w.ToggleButtons)
 
 
-def explorer_classes() -> list[type[Explorer]]:
-    """Every concrete Explorer subclass defined in a pynest.widgets module."""
-    found: dict[str, type[Explorer]] = {}
-    for info in pkgutil.iter_modules(widgets_pkg.__path__):
-        module = importlib.import_module(f"pynest.widgets.{info.name}")
-        for _, cls in inspect.getmembers(module, inspect.isclass):
-            if (
-                issubclass(cls, Explorer)
-                and cls is not Explorer
-                and cls.__module__ == module.__name__
-            ):
-                found[cls.__name__] = cls
-    return [found[name] for name in sorted(found)]
-
-
 def movable_controls(root: w.Widget) -> list[w.Widget]:
     """The sliders and pickers inside ``root`` (boxes are searched), top to bottom."""
-    out, todo = [], [root]
-    while todo:
-        widget = todo.pop(0)
-        if isinstance(widget, MOVABLE) and not widget.disabled:
-            out.append(widget)
-        todo[0:0] = list(getattr(widget, "children", ()))
-    return out
+    return [c for c in descendants(root) if isinstance(c, MOVABLE) and not c.disabled]
 
 
 def values_of(control: w.Widget, moves: int) -> list[object]:

@@ -30,7 +30,7 @@ from ..errors import PynestError
 from ..exercises.base import parse_number
 from ..viz import style as S
 
-__all__ = ["Explorer", "parse_number", "png_bytes"]
+__all__ = ["Explorer", "descendants", "explorer_classes", "parse_number", "png_bytes"]
 
 
 def png_bytes(fig: Figure, dpi: int = S.DPI) -> bytes:
@@ -145,3 +145,37 @@ class Explorer:
     def number(text: str, what: str, bits: int = 64) -> int:
         """Parse typed text as an unsigned number (hex or decimal) or raise FieldError."""
         return parse_number(text, what, bits)
+
+
+def descendants(widget: w.Widget) -> list[w.Widget]:
+    """``widget`` and every widget inside it (boxes searched), top to bottom, each once."""
+    seen: dict[int, w.Widget] = {}
+    todo = [widget]
+    while todo:
+        current = todo.pop(0)
+        if id(current) not in seen:
+            seen[id(current)] = current
+            todo[0:0] = list(getattr(current, "children", ()))
+    return list(seen.values())
+
+
+def explorer_classes() -> list[type[Explorer]]:
+    """Every Explorer subclass defined in a module of this package (imported to find it),
+    by module and name: what the garbage tests and the latency benchmark drive."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    from .. import widgets as package
+
+    found: dict[str, type[Explorer]] = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for _name, obj in inspect.getmembers(module, inspect.isclass):
+            if (
+                issubclass(obj, Explorer)
+                and obj is not Explorer
+                and obj.__module__ == module.__name__
+            ):
+                found[f"{obj.__module__}.{obj.__qualname__}"] = obj
+    return [found[k] for k in sorted(found)]

@@ -11,15 +11,13 @@ orders; then the original values come back and the explorer must refresh without
 
 from __future__ import annotations
 
-import importlib
 import inspect
-import pkgutil
 
 import ipywidgets as w
 import pytest
 
 import pynest.widgets as widgets_pkg
-from pynest.widgets.base import Explorer
+from pynest.widgets.base import Explorer, descendants, explorer_classes
 
 GARBAGE = {
     "not a number": "not-a-number!",
@@ -32,21 +30,7 @@ GARBAGE = {
 }
 
 
-def _explorer_classes() -> list[type[Explorer]]:
-    found: dict[str, type[Explorer]] = {}
-    for info in pkgutil.iter_modules(widgets_pkg.__path__):
-        module = importlib.import_module(f"pynest.widgets.{info.name}")
-        for _name, obj in inspect.getmembers(module, inspect.isclass):
-            if (
-                issubclass(obj, Explorer)
-                and obj is not Explorer
-                and obj.__module__ == module.__name__
-            ):
-                found[f"{obj.__module__}.{obj.__qualname__}"] = obj
-    return [found[k] for k in sorted(found)]
-
-
-CLASSES = _explorer_classes()
+CLASSES = explorer_classes()
 
 
 def _build(cls: type[Explorer]) -> Explorer:
@@ -61,17 +45,10 @@ def _build(cls: type[Explorer]) -> Explorer:
     return cls()
 
 
-def _walk(widget: w.Widget) -> list[w.Widget]:
-    out = [widget]
-    for child in getattr(widget, "children", ()):
-        out += _walk(child)
-    return out
-
-
 def _controls(ex: Explorer) -> list[w.Widget]:
     seen: dict[int, w.Widget] = {}
     for top in ex.controls():
-        for widget in _walk(top):
+        for widget in descendants(top):
             seen.setdefault(id(widget), widget)
     return list(seen.values())
 
