@@ -249,15 +249,7 @@ def quadrant_picture(
 
 def _wrap(text: str, n: int = 3, width: int = 24) -> tuple[str, ...]:
     """``text`` cut into at most ``n`` lines of about ``width`` characters."""
-    words, lines, cur = text.split(), [], ""
-    for word in words:
-        if cur and len(cur) + 1 + len(word) > width:
-            lines.append(cur)
-            cur = word
-        else:
-            cur = f"{cur} {word}".strip()
-    if cur:
-        lines.append(cur)
+    lines = S.wrap_words(text, width)
     if len(lines) > n:
         lines = lines[:n]
         lines[-1] = lines[-1][: width - 1] + "…"

@@ -15,6 +15,8 @@ never pile up or display twice, and the functions stay pure (record in, Figure o
 
 from __future__ import annotations
 
+import textwrap
+
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch, Rectangle
 
@@ -115,6 +117,14 @@ def reuse_canvas(fig: Figure | None, width: float, height: float) -> tuple[Figur
     if tuple(fig.get_size_inches()) != (width, height):
         fig.set_size_inches(width, height)
     return fig, Canvas(fig, width, height)
+
+
+def wrap_words(text: str, width: int) -> list[str]:
+    """``text`` as lines of at most ``width`` characters, broken at spaces only (a longer
+    word stands on a line of its own); runs of white space count as one space."""
+    return textwrap.wrap(
+        " ".join(text.split()), width, break_long_words=False, break_on_hyphens=False
+    )
 
 
 def tint(colour: str, amount: float = 0.35) -> str:

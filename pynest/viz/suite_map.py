@@ -311,22 +311,9 @@ def draw_suite_map(current: str | None = None) -> Figure:
                 cv, x + 0.15, top - 0.3, nb.number, S.LABEL_SIZE, bold=True, mono=True, ha="left"
             )
             S.label(cv, x + 0.65, top - 0.3, nb.title, S.TEXT_SIZE, bold=True, ha="left")
-            for j, line in enumerate(_wrap(nb.line, 37)[:3]):
+            for j, line in enumerate(S.wrap_words(nb.line, 37)[:3]):
                 S.label(cv, x + 0.15, top - 0.65 - 0.27 * j, line, S.SMALL_SIZE, ha="left")
             if i < len(items) - 1:
                 S.label(cv, x + box_w + gap / 2, top - box_h / 2, "▶", S.SMALL_SIZE, colour=S.GREY)
         top -= box_h + 0.2
     return fig
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    lines, cur = [], ""
-    for word in text.split():
-        if cur and len(cur) + 1 + len(word) > width:
-            lines.append(cur)
-            cur = word
-        else:
-            cur = f"{cur} {word}".strip()
-    if cur:
-        lines.append(cur)
-    return lines
