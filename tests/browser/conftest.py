@@ -118,6 +118,28 @@ def lab_url(tmp_path_factory):
         yield f"http://127.0.0.1:{port}"
 
 
+def shutdown_kernels(base: str) -> int:
+    """Stop every kernel of the server at ``base`` (JupyterLab keeps a notebook's kernel
+    running after its page is closed); returns how many were stopped."""
+    url = f"{base}/api/kernels?token={TOKEN}"
+    with urllib.request.urlopen(url, timeout=10) as r:
+        kernels = json.load(r)
+    for k in kernels:
+        req = urllib.request.Request(f"{base}/api/kernels/{k['id']}?token={TOKEN}", method="DELETE")
+        urllib.request.urlopen(req, timeout=30).close()
+    return len(kernels)
+
+
+@pytest.fixture
+def lab(lab_url):
+    """The lab server, with every kernel a test started stopped afterwards, so thirteen
+    notebooks' kernels do not pile up beside the later tests."""
+    try:
+        yield lab_url
+    finally:
+        shutdown_kernels(lab_url)
+
+
 @pytest.fixture(scope="session")
 def browser():
     reason = browser_missing_reason()

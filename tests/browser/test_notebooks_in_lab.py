@@ -67,8 +67,8 @@ def _images(page) -> list[str]:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_notebook_runs_and_explorer_responds(page, lab_url, name):
-    _run_all(page, lab_url, name)
+def test_notebook_runs_and_explorer_responds(page, lab, name):
+    _run_all(page, lab, name)
     assert _tracebacks(page) == 0, f"{name}: an output shows a traceback"
     widgets = page.locator(".jp-OutputArea-output .jupyter-widgets")
     assert widgets.count() > 0, f"{name}: no explorer controls were drawn"
