@@ -611,7 +611,7 @@ def hw_translate(l0: L0, cpu: CpuState, ea: int, access: str) -> Translation:
     if t.fault is None and t.lpid is not None:
         hit = l0.tlb.lookup(t.lpid, t.pid, ea & C.EA_NOQUAD_MASK)
         if hit is not None:
-            del l0.tlb.entries[(hit.lpid, hit.pid, hit.page_size, hit.epn)]
+            l0.tlb.remove(hit)
     first = part[0]
     steps = t.raw_steps
     gra, table = t.gra, False

@@ -93,6 +93,10 @@ class Tlb:
     hits: int = 0
     misses: int = 0
     _verdicts: dict[tuple, bool] = field(default_factory=dict, repr=False, compare=False)
+    # answers of recent hits, keyed (id(cpu), access name, EA >> 12): see remember()
+    _recent: dict[tuple[int, int, int], tuple] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -139,10 +143,42 @@ class Tlb:
         gra = (e.gra | offset) if e.gra is not None else ra
         return ra, gra, e.page_size
 
+    def remember(
+        self,
+        cpu: CpuState,
+        access: str,
+        ea: int,
+        mode: str,
+        lpid: int,
+        pid: int | None,
+        ra: int,
+        gra: int,
+        size: int,
+        notes: list[str],
+        keep: bool = True,
+    ) -> tuple:
+        """Keep the answer of a hit so that the same access to the same 4 KiB page by the
+        same :class:`CpuState` object is answered by one dictionary look-up.
+
+        The answer depends only on what :meth:`lookup_for` reads: the cached entry, which
+        is fixed until the TLB changes, and registers of a CpuState, which is immutable.
+        The key holds ``id(cpu)`` and the value the object itself, so an id is never
+        reused while its answer is kept. Every change to ``entries`` forgets them all.
+        """
+        gra_page = None if gra == ra else gra & -size
+        kept = (cpu, mode, lpid, pid, ra & -size, gra_page, size, tuple(notes))
+        if keep:
+            recent = self._recent
+            if len(recent) >= 4096:
+                recent.clear()
+            recent[(id(cpu), access, ea >> 12)] = kept
+        return kept
+
     def fill(self, t: Translation, proc_pte: int | None, part_pte: int | None) -> None:
         """Insert the translation ``t`` just made (and note the walk caches it used)."""
         if t.ra is None or t.page_size is None or t.lpid is None:
             return
+        self._recent.clear()
         size = t.page_size
         if size not in C.PAGE_SIZES:  # e.g. a 512 GiB leaf at the root: cache as 1G pieces
             size = C.PAGE_1G
@@ -162,10 +198,17 @@ class Tlb:
 
     def insert(self, entry: TlbEntry) -> None:
         """Put an entry in directly (for demonstrations and tests)."""
+        self._recent.clear()
         self.entries[(entry.lpid, entry.pid, entry.page_size, entry.epn)] = entry
+
+    def remove(self, entry: TlbEntry) -> None:
+        """Take one entry out (what a targeted invalidation does to it)."""
+        self._recent.clear()
+        self.entries.pop((entry.lpid, entry.pid, entry.page_size, entry.epn), None)
 
     def flush_all(self) -> None:
         """Forget everything (what QEMU does on a PTCR, PID or LPIDR write)."""
+        self._recent.clear()
         self.entries.clear()
         self.pwc.clear()
         self.table_cache.clear()
@@ -199,6 +242,7 @@ class Tlb:
         check_int("RIC", ric, bits=2)
         check_int("PRS", prs, bits=1)
         check_int("R", r, bits=1)
+        self._recent.clear()
         rbf = TlbieRb.decode(rb)
         rsf = TlbieRs.decode(rs)
         if not r:

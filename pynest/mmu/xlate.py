@@ -228,6 +228,29 @@ class Translation:
         return "\n".join(lines)
 
 
+def _tlb_hit_record(ea: int, access: str, remembered: tuple) -> Translation:
+    """The Translation of a TLB hit from what :meth:`Tlb.remember` kept, set slot by slot:
+    on this hot path that is half the cost of the dataclass constructor."""
+    _, mode, lpid, pid, rpn, gpn, size, notes = remembered
+    offset = ea & (size - 1)
+    t = object.__new__(Translation)
+    t.ea = ea
+    t.access = access
+    t.mode = mode
+    t.ra = ra = rpn | offset
+    t.fault = None
+    t.page_size = size
+    t.lpid = lpid
+    t.pid = pid
+    t.quadrant = ea >> 62
+    t.gra = ra if gpn is None else gpn | offset
+    t.raw_steps = []
+    t.rc_updates = []
+    t.tlb_hit = True
+    t.notes = [*notes]
+    return t
+
+
 class _Stop(Exception):
     def __init__(self, fault: Fault) -> None:
         self.fault = fault
@@ -247,7 +270,7 @@ class _Walker:
         "update_rc",
         "t",
         "steps",
-        "load",
+        "words",
         "proc_pte",
         "part_pte",
         "p_base",
@@ -257,7 +280,14 @@ class _Walker:
     )
 
     def __init__(
-        self, mem: PhysicalMemory, cpu: CpuState, ea: int, acc: int, update_rc: bool, t: Translation
+        self,
+        mem: PhysicalMemory,
+        cpu: CpuState,
+        ea: int,
+        acc: int,
+        update_rc: bool,
+        t: Translation,
+        qemu_quirk: bool = False,
     ) -> None:
         self.mem = mem
         self.cpu = cpu
@@ -266,10 +296,17 @@ class _Walker:
         self.update_rc = update_rc
         self.t = t
         self.steps = t.raw_steps
-        self.load = mem.load64
+        # the bus read: the memory's dict when no access log is open (table addresses are
+        # always 8-byte aligned, and nothing is stored beyond the end), else load64
+        self.words = mem._dw if mem._log is None else None
         self.proc_pte: int | None = None
         self.part_pte: int | None = None
-        self.qemu_quirk = False
+        self.qemu_quirk = qemu_quirk
+
+    def load(self, addr: int) -> int:
+        """Bus read of an 8-byte aligned table doubleword (``PhysicalMemory.load64``)."""
+        words = self.words
+        return words.get(addr, 0) if words is not None else self.mem.load64(addr)
 
     # ----------------------------------------------------------- interrupts
     def _srr1_image(self) -> int:
@@ -417,7 +454,8 @@ class _Walker:
             )
         prte_gra = prtb + offset
         prte_hra, _ = self.partition_xlate(prte_gra, LOAD, True, f"PRTE[{pid}]")
-        prte0 = self.load(prte_hra)
+        words = self.words
+        prte0 = words.get(prte_hra, 0) if words is not None else self.mem.load64(prte_hra)
         self.steps.append(("process-table", 0, pid, prte_gra, prte_hra, prte0, ""))
         hv = self.cpu.msr & C.MSR_HV
         two_d = not hv or (lpid != 0 and not self.qemu_quirk)
@@ -435,10 +473,24 @@ class _Walker:
             )
         except WalkFault as wf:
             raise self.raise_si(wf.cause, "process", wf.reason, wf.level) from None
-        denied = check_prot(self.cpu, self.acc, pte, False)
+        cpu = self.cpu
+        acc = self.acc
+        # fast path of check_prot: privileged state with AMR/IAMR key 0 open leaves EAA
+        # alone to decide (the privilege bit only matters in problem state)
+        allowed = False
+        if not (cpu.msr & C.MSR_PR or cpu.amr >> 62 or cpu.iamr >> 62):
+            if acc == LOAD:
+                allowed = pte & (C.PTE_EAA_READ | C.PTE_EAA_RW)
+            elif acc == STORE:
+                allowed = pte & C.PTE_EAA_RW
+            else:
+                allowed = pte & C.PTE_EAA_EXEC and pte & C.PTE_ATT != C.PTE_ATT_NI_IO
+        denied = None if allowed else check_prot(cpu, acc, pte, False)
         if denied is not None:
             raise self.raise_si(denied[0], "process", denied[1], level)
-        self.proc_pte = self.set_rc(self.acc, pte, pte_hra, "process")
+        if not pte & C.PTE_R or (acc == STORE and not pte & C.PTE_C):
+            pte = self.set_rc(acc, pte, pte_hra, "process")
+        self.proc_pte = pte
         return gra, shift
 
 
@@ -544,9 +596,22 @@ def translate(
         check_int("ea", ea, bits=64)  # raises the error that names the bad value
     if not isinstance(mem, PhysicalMemory):
         raise ConfigError(f"mem must be a PhysicalMemory, got {type(mem).__name__}")
+    if tlb is not None and update_rc and not qemu_7_2_quirk:
+        # A repeated hit: the same CpuState object (so a valid one), access and 4 KiB
+        # page as a hit that Tlb.remember() kept; nothing else can match its key.
+        try:
+            remembered = tlb._recent.get((id(cpu), access, ea >> 12))
+        except TypeError:  # an unhashable access: named by the check below
+            remembered = None
+        if remembered is not None and remembered[0] is cpu:
+            tlb.hits += 1
+            return _tlb_hit_record(ea, access, remembered)
     if not isinstance(cpu, CpuState):
         raise ConfigError(f"cpu must be a CpuState, got {type(cpu).__name__}")
-    acc = _access_type(access)
+    try:
+        acc = ACCESS_TYPES[access]
+    except (KeyError, TypeError):
+        acc = _access_type(access)  # raises the error that names the bad value
     msr = cpu.msr
     hv = msr & C.MSR_HV
     reloc = msr & (C.MSR_IR if acc == FETCH else C.MSR_DR)
@@ -556,8 +621,8 @@ def translate(
         if not ea >> 63:
             ra |= cpu.hrmor
         return Translation(
-            ea, access, "hv-real", ra=ra, page_size=C.PAGE_4K, gra=ra, quadrant=quadrant
-        )
+            ea, access, "hv-real", ra, None, C.PAGE_4K, None, None, quadrant, ra, [], [], False, []
+        )  # fmt: skip
     if not cpu.lpcr & C.LPCR_HR:
         raise ConfigError(
             f"LPCR={cpu.lpcr:#x} has HR=0, which selects the hashed page table; "
@@ -577,13 +642,15 @@ def translate(
             hit = tlb.lookup_for(cpu, acc, ids[0], pid, ea & C.EA_NOQUAD_MASK)
             if hit is not None:
                 ra, gra, size = hit
-                return Translation(
-                    ea, access, mode, ra, None, size, ids[0], pid, quadrant, gra,
-                    tlb_hit=True, notes=notes,
+                remembered = tlb.remember(
+                    cpu, access, ea, mode, ids[0], pid, ra, gra, size, notes,
+                    keep=not qemu_7_2_quirk,  # the fast path above never serves the quirk
                 )  # fmt: skip
-    t = Translation(ea, access, mode, quadrant=quadrant, notes=notes)
-    w = _Walker(mem, cpu, ea, acc, update_rc, t)
-    w.qemu_quirk = qemu_7_2_quirk
+                return _tlb_hit_record(ea, access, remembered)
+    t = Translation(
+        ea, access, mode, None, None, None, None, None, quadrant, None, [], [], False, notes
+    )
+    w = _Walker(mem, cpu, ea, acc, update_rc, t, qemu_7_2_quirk)
     try:
         if ea & C.EA_SEGMENT_CHECK:
             raise w.raise_segi(f"EA bits 2:11 are not zero ({ea & C.EA_SEGMENT_CHECK:#x})")
@@ -638,8 +705,13 @@ def _get_pate(w: _Walker, cpu: CpuState, lpid: int) -> int:
             f"LPID {lpid} is beyond the partition table ({1 << (pats + 8)} entries)",
         )
     addr = patb + 16 * lpid
-    dw0 = w.load(addr)
-    dw1 = w.load(addr + 8)
+    words = w.words
+    if words is not None:
+        dw0 = words.get(addr, 0)
+        dw1 = words.get(addr + 8, 0)
+    else:
+        dw0 = w.mem.load64(addr)
+        dw1 = w.mem.load64(addr + 8)
     steps = w.steps
     steps.append(("partition-table", 0, lpid, addr, addr, dw0, ""))
     steps.append(("partition-table", 1, lpid, addr + 8, addr + 8, dw1, ""))
