@@ -18,6 +18,12 @@ invalidation can be watched, not to make stale answers (which software must neve
 A hit must still permit the access under the *current* MSR[PR], AMR and IAMR, and a store
 needs C already set in the cached PTEs; otherwise the translation walks again (and either
 faults or sets C), as hardware re-walks in those cases.
+
+A modelling shortcut, not hardware: once a hit has been answered, the TLB remembers the
+answer for that CpuState object, access type and 4 KiB page (:meth:`Tlb.remember`), so a
+repeated hit costs one dictionary look-up. Every change to ``entries`` (fill, insert,
+remove, tlbie, flush) forgets all such answers, so they always equal what the full
+look-up would give; change ``entries`` through these methods only.
 """
 
 from __future__ import annotations

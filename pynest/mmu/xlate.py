@@ -63,6 +63,9 @@ class CpuState:
     amr: int = 0
     iamr: int = 0
     hrmor: int = 0
+    # what translate() derives from these registers, computed once per object (see
+    # _derive); not a register, so not compared, hashed or shown
+    _derived: _Derived | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("ptcr", "lpcr", "msr", "amr", "iamr", "hrmor"):
@@ -94,6 +97,51 @@ class CpuState:
             f"LPCR={self.lpcr:#x} MSR={self.msr:#x} AMR={self.amr:#x} IAMR={self.iamr:#x} "
             f"HRMOR={self.hrmor:#x})"
         )
+
+
+class _Derived:
+    """What translation reads off a :class:`CpuState` and never changes (the object is
+    immutable): computed on its first translation and kept on it."""
+
+    __slots__ = (
+        "hv",
+        "radix",
+        "reloc",
+        "modes",
+        "notes",
+        "quads",
+        "ptcr_error",
+        "n_pates",
+        "prot_open",
+    )
+
+    def __init__(self, cpu: CpuState) -> None:
+        msr = cpu.msr
+        self.hv = bool(msr & C.MSR_HV)
+        self.radix = bool(cpu.lpcr & C.LPCR_HR)
+        # by access type (LOAD, STORE, FETCH): relocation on, and the mode's name
+        self.reloc = (bool(msr & C.MSR_DR), bool(msr & C.MSR_DR), bool(msr & C.MSR_IR))
+        who = "hv" if self.hv else "guest"
+        self.modes = tuple(who + ("" if on else "-real") for on in self.reloc)
+        self.notes: tuple[str, ...] = ()
+        if not cpu.lpcr & C.LPCR_UPRT:
+            self.notes = ("LPCR[UPRT]=0 in radix mode (QEMU only logs this)",)
+        self.quads = tuple(quadrant_ids(cpu, q << 62) for q in range(4))
+        patb, pats = cpu.ptcr & C.PTCR_PATB, cpu.ptcr & C.PTCR_PATS
+        self.ptcr_error = None
+        if patb & ((1 << (pats + 12)) - 1):
+            self.ptcr_error = (
+                f"PTCR PATB {patb:#x} not aligned to the {1 << (pats + 12):#x}-byte table"
+            )
+        self.n_pates = 1 << (pats + 8)
+        # privileged state with AMR/IAMR key 0 open: EAA alone decides a process PTE
+        self.prot_open = not (msr & C.MSR_PR or cpu.amr >> 62 or cpu.iamr >> 62)
+
+
+def _derive(cpu: CpuState) -> _Derived:
+    d = _Derived(cpu)
+    object.__setattr__(cpu, "_derived", d)
+    return d
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +278,7 @@ class Translation:
 
 def _tlb_hit_record(ea: int, access: str, remembered: tuple) -> Translation:
     """The Translation of a TLB hit from what :meth:`Tlb.remember` kept, set slot by slot:
-    on this hot path that is half the cost of the dataclass constructor."""
+    on this hot path that costs half of the dataclass constructor (same record)."""
     _, mode, lpid, pid, rpn, gpn, size, notes = remembered
     offset = ea & (size - 1)
     t = object.__new__(Translation)
@@ -386,11 +434,6 @@ class _Walker:
         return pte
 
     # ----------------------------------------------------------- partition scope
-    def set_partition_tree(self, dw0: int) -> None:
-        self.p_base = dw0 & C.RPDB_MASK
-        self.p_nls = dw0 & C.RPDS_MASK
-        self.p_bits = rts_to_bits(dw0)
-
     def partition_xlate(self, gra: int, acc: int, table: bool, purpose: str) -> tuple[int, int]:
         """QEMU ppc_radix64_partition_scoped_xlate: guest real -> host real.
 
@@ -413,14 +456,8 @@ class _Walker:
             raise self.raise_hsi(
                 acc, gra, cause, "partition", f"{wf.reason} ({purpose})", wf.level
             ) from None
-        # fast path of check_prot for a partition-scoped PTE (EAA alone decides)
-        if acc == LOAD:
-            allowed = pte & (C.PTE_EAA_READ | C.PTE_EAA_RW)
-        elif acc == STORE:
-            allowed = pte & C.PTE_EAA_RW
-        else:
-            allowed = pte & C.PTE_EAA_EXEC and pte & C.PTE_ATT != C.PTE_ATT_NI_IO
-        denied = None if allowed else check_prot(self.cpu, acc, pte, True)
+        # a partition-scoped PTE is checked on EAA alone: the table answers when it allows
+        denied = None if _EAA_ALLOWS[acc][pte & 0x3F] else check_prot(self.cpu, acc, pte, True)
         if denied is not None:
             cause = denied[0] | (C.DSISR_PRTABLE_FAULT if table else 0)
             raise self.raise_hsi(acc, gra, cause, "partition", f"{denied[1]} ({purpose})", level)
@@ -475,16 +512,9 @@ class _Walker:
             raise self.raise_si(wf.cause, "process", wf.reason, wf.level) from None
         cpu = self.cpu
         acc = self.acc
-        # fast path of check_prot: privileged state with AMR/IAMR key 0 open leaves EAA
-        # alone to decide (the privilege bit only matters in problem state)
-        allowed = False
-        if not (cpu.msr & C.MSR_PR or cpu.amr >> 62 or cpu.iamr >> 62):
-            if acc == LOAD:
-                allowed = pte & (C.PTE_EAA_READ | C.PTE_EAA_RW)
-            elif acc == STORE:
-                allowed = pte & C.PTE_EAA_RW
-            else:
-                allowed = pte & C.PTE_EAA_EXEC and pte & C.PTE_ATT != C.PTE_ATT_NI_IO
+        # privileged state with AMR/IAMR key 0 open leaves EAA alone to decide (the
+        # privilege bit matters only in problem state): the table answers when it allows
+        allowed = cpu._derived.prot_open and _EAA_ALLOWS[acc][pte & 0x3F]  # type: ignore[union-attr]
         denied = None if allowed else check_prot(cpu, acc, pte, False)
         if denied is not None:
             raise self.raise_si(denied[0], "process", denied[1], level)
@@ -522,6 +552,14 @@ def check_prot(cpu: CpuState, acc: int, pte: int, partition_scoped: bool) -> tup
     return None
 
 
+def _eaa_allows(acc: int, pte: int) -> bool:
+    """Whether EAA and ATT alone (PTE bits 58:63) permit the access: read or read/write
+    for a load, read/write for a store, execute and not guarded I/O for a fetch."""
+    if acc == FETCH and pte & C.PTE_ATT == C.PTE_ATT_NI_IO:
+        return False
+    return bool(_NEED[acc] & _eaa_prot(pte))
+
+
 def _eaa_prot(pte: int) -> int:
     prot = 0
     if pte & C.PTE_EAA_READ:
@@ -531,6 +569,12 @@ def _eaa_prot(pte: int) -> int:
     if pte & C.PTE_EAA_EXEC:
         prot |= PAGE_EXEC
     return prot
+
+
+_EAA_ALLOWS = tuple(
+    tuple(_eaa_allows(acc, low) for low in range(64)) for acc in (LOAD, STORE, FETCH)
+)
+"""``_EAA_ALLOWS[acc][pte & 0x3F]`` is :func:`_eaa_allows` looked up (the walks' fast path)."""
 
 
 def _eaa_text(pte: int) -> str:
@@ -612,9 +656,9 @@ def translate(
         acc = ACCESS_TYPES[access]
     except (KeyError, TypeError):
         acc = _access_type(access)  # raises the error that names the bad value
-    msr = cpu.msr
-    hv = msr & C.MSR_HV
-    reloc = msr & (C.MSR_IR if acc == FETCH else C.MSR_DR)
+    d = cpu._derived or _derive(cpu)
+    hv = d.hv
+    reloc = d.reloc[acc]
     quadrant = ea >> 62
     if not reloc and hv:
         ra = ea & C.REAL_MODE_MASK
@@ -623,44 +667,40 @@ def translate(
         return Translation(
             ea, access, "hv-real", ra, None, C.PAGE_4K, None, None, quadrant, ra, [], [], False, []
         )  # fmt: skip
-    if not cpu.lpcr & C.LPCR_HR:
+    if not d.radix:
         raise ConfigError(
             f"LPCR={cpu.lpcr:#x} has HR=0, which selects the hashed page table; "
             "pynest models radix translation only (set LPCR_HR)"
         )
-    mode = ("hv" if hv else "guest") + ("" if reloc else "-real")
-    notes = []
-    if not cpu.lpcr & C.LPCR_UPRT:
-        notes.append("LPCR[UPRT]=0 in radix mode (QEMU only logs this)")
+    mode = d.modes[acc]
+    notes = [*d.notes]
     if qemu_7_2_quirk and hv and quadrant in (1, 2):
         notes.append("QEMU 7.2 quirk: guest table addresses used as host real addresses")
-    if tlb is not None and update_rc and not ea & C.EA_SEGMENT_CHECK:
+    ids = None if ea & C.EA_SEGMENT_CHECK else d.quads[quadrant]
+    if tlb is not None and update_rc and ids is not None:
         # a TLB hit is answered before any walk state is built
-        ids = quadrant_ids(cpu, ea)
-        if ids is not None:
-            pid = ids[1] if reloc else None
-            hit = tlb.lookup_for(cpu, acc, ids[0], pid, ea & C.EA_NOQUAD_MASK)
-            if hit is not None:
-                ra, gra, size = hit
-                remembered = tlb.remember(
-                    cpu, access, ea, mode, ids[0], pid, ra, gra, size, notes,
-                    keep=not qemu_7_2_quirk,  # the fast path above never serves the quirk
-                )  # fmt: skip
-                return _tlb_hit_record(ea, access, remembered)
+        pid = ids[1] if reloc else None
+        hit = tlb.lookup_for(cpu, acc, ids[0], pid, ea & C.EA_NOQUAD_MASK)
+        if hit is not None:
+            ra, gra, size = hit
+            remembered = tlb.remember(
+                cpu, access, ea, mode, ids[0], pid, ra, gra, size, notes,
+                keep=not qemu_7_2_quirk,  # the fast path above never serves the quirk
+            )  # fmt: skip
+            return _tlb_hit_record(ea, access, remembered)
     t = Translation(
         ea, access, mode, None, None, None, None, None, quadrant, None, [], [], False, notes
     )
     w = _Walker(mem, cpu, ea, acc, update_rc, t, qemu_7_2_quirk)
     try:
-        if ea & C.EA_SEGMENT_CHECK:
-            raise w.raise_segi(f"EA bits 2:11 are not zero ({ea & C.EA_SEGMENT_CHECK:#x})")
-        ids = quadrant_ids(cpu, ea)
         if ids is None:
+            if ea & C.EA_SEGMENT_CHECK:
+                raise w.raise_segi(f"EA bits 2:11 are not zero ({ea & C.EA_SEGMENT_CHECK:#x})")
             raise w.raise_segi(f"quadrant {quadrant} is not accessible with MSR[HV]=0")
         lpid, pid = ids
         t.lpid = lpid
         t.pid = pid if reloc else None
-        dw1 = _get_pate(w, cpu, lpid)
+        dw1 = _get_pate(w, cpu, d, lpid)
         page_shift = 64
         if reloc:
             gra, page_shift = w.process_xlate(lpid, pid, dw1)
@@ -682,29 +722,20 @@ def translate(
     return t
 
 
-def _get_pate(w: _Walker, cpu: CpuState, lpid: int) -> int:
+def _get_pate(w: _Walker, cpu: CpuState, d: _Derived, lpid: int) -> int:
     """Models QEMU ppc64_v3_get_pate + validate_pate; returns dw1, stores dw0 in ``w``."""
-    ptcr = cpu.ptcr
-    patb = ptcr & C.PTCR_PATB
-    pats = ptcr & C.PTCR_PATS
     ea = w.ea
-    if patb & ((1 << (pats + 12)) - 1):
+    if d.ptcr_error is not None:
+        raise w.raise_hsi(w.acc, ea, C.DSISR_R_BADCONFIG, "partition-table", d.ptcr_error)
+    if lpid >= d.n_pates:
         raise w.raise_hsi(
             w.acc,
             ea,
             C.DSISR_R_BADCONFIG,
             "partition-table",
-            f"PTCR PATB {patb:#x} not aligned to the {1 << (pats + 12):#x}-byte table",
+            f"LPID {lpid} is beyond the partition table ({d.n_pates} entries)",
         )
-    if lpid >= 1 << (pats + 8):
-        raise w.raise_hsi(
-            w.acc,
-            ea,
-            C.DSISR_R_BADCONFIG,
-            "partition-table",
-            f"LPID {lpid} is beyond the partition table ({1 << (pats + 8)} entries)",
-        )
-    addr = patb + 16 * lpid
+    addr = (cpu.ptcr & C.PTCR_PATB) + 16 * lpid
     words = w.words
     if words is not None:
         dw0 = words.get(addr, 0)
@@ -717,11 +748,13 @@ def _get_pate(w: _Walker, cpu: CpuState, lpid: int) -> int:
     steps.append(("partition-table", 1, lpid, addr + 8, addr + 8, dw1, ""))
     if not dw0 & C.PATE0_HR:
         reason = f"PATE[{lpid}] has HR=0 (not a radix partition)"
-    elif lpid == 0 and not cpu.msr & C.MSR_HV:
+    elif lpid == 0 and not d.hv:
         reason = "LPID 0 is the hypervisor's: a guest (MSR[HV]=0) may not use it"
     elif dw0 & C.RPDS_MASK < 5:
         reason = f"PATE[{lpid}] root size RPDS={dw0 & C.RPDS_MASK} is below 5"
     else:
-        w.set_partition_tree(dw0)
+        w.p_base = dw0 & C.RPDB_MASK
+        w.p_nls = dw0 & C.RPDS_MASK
+        w.p_bits = rts_to_bits(dw0)
         return dw1
     raise w.raise_hsi(w.acc, ea, C.DSISR_R_BADCONFIG, "partition-table", reason)
