@@ -116,7 +116,9 @@ class ClassroomDemoExplorer(Explorer):
 
     def _on_goto(self, change: dict) -> None:
         text = str(change["new"]).strip()
-        if not text:
+        if not text:  # an emptied box takes back its complaint
+            if self.error:
+                self.refresh()
             return
         key = text.lower().replace(" ", "-")
         key = _ALIASES.get(key, key)

@@ -256,7 +256,11 @@ class ShadowTreesExplorer(Explorer):
         self.refresh()
 
     def _on_address(self, change: dict) -> None:
-        if self._busy or not str(change["new"]).strip():
+        if self._busy:
+            return
+        if not str(change["new"]).strip():  # an emptied box takes back its complaint
+            if self.error:
+                self.refresh()
             return
         self.touch(change["new"], self.access.value)
 

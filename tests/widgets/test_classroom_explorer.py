@@ -75,6 +75,14 @@ def test_garbage_is_explained_not_raised(demo, text):
     assert demo.error == "" and demo.message.value == ""
 
 
+def test_emptying_the_go_to_box_takes_back_its_complaint(demo):
+    demo.slider.value = 4
+    demo.goto_text.value = "zebra"
+    assert demo.error
+    demo.goto_text.value = ""
+    assert demo.error == "" and demo.message.value == "" and demo.slider.value == 4
+
+
 def test_typed_ptcr_recomputes_the_story(demo):
     demo.ptcr_text.value = hex(EMPTY_PTCR)
     assert demo.error == "" and demo.slider.value == PTCR_STEP + 1

@@ -96,6 +96,15 @@ def test_garbage_address_is_explained(ex, text):
     assert ex.error == "" and ex.message.value == ""
 
 
+def test_emptying_the_box_takes_back_its_complaint(ex):
+    ex.address.value = "zebra"
+    assert ex.error
+    steps, plan = len(ex.steps), list(ex.plan)
+    ex.address.value = "  "
+    assert ex.error == "" and ex.message.value == ""
+    assert len(ex.steps) == steps and ex.plan == plan  # nothing was touched
+
+
 def test_addresses_the_model_refuses(ex):
     ex.address.value = "0x1000000"
     assert "outside the L2's memory" in ex.error
