@@ -23,6 +23,12 @@ of checks:
 with the guest real table addresses used as host real addresses. The ISA (and POWER9
 hardware, and KVM's quadrant copy helpers) does the full 2-D walk, which is what pynest
 does. When every guest table page is mapped guest real = host real the two agree.
+
+**Speed without shortcuts in the walk.** Every translation without a TLB reads every
+table entry again and records it. What a :class:`CpuState` decides on its own (relocation
+per access, the quadrant's LPID/PID, the PTCR checks, whether AMR/IAMR key 0 is open) is
+derived once per object and kept on it, since the object is immutable; a :class:`Tlb`
+remembers the answer of a repeated hit (see ``pynest.mmu.tlb``).
 """
 
 from __future__ import annotations
