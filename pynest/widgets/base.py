@@ -30,7 +30,47 @@ from ..errors import PynestError
 from ..exercises.base import parse_number
 from ..viz import style as S
 
-__all__ = ["Explorer", "descendants", "explorer_classes", "parse_number", "png_bytes"]
+__all__ = [
+    "Explorer",
+    "descendants",
+    "explorer_classes",
+    "parse_number",
+    "png_bytes",
+    "slider",
+    "text_box",
+]
+
+
+def text_box(
+    value: str, description: str, width: str, style: dict[str, str], placeholder: str = ""
+) -> w.Text:
+    """A box for a typed value. It reports a change on Enter or on leaving the box, not
+    on every key (``continuous_update=False``), so half-typed numbers are never parsed."""
+    extra = {"placeholder": placeholder} if placeholder else {}
+    return w.Text(
+        value=value,
+        description=description,
+        style=style,
+        continuous_update=False,
+        layout=w.Layout(width=width),
+        **extra,
+    )
+
+
+def slider(
+    value: int, low: int, high: int, description: str, style: dict[str, str], width: str = ""
+) -> w.IntSlider:
+    """An integer slider that reports where it is let go, not every value dragged over."""
+    extra = {"layout": w.Layout(width=width)} if width else {}
+    return w.IntSlider(
+        value=value,
+        min=low,
+        max=high,
+        description=description,
+        style=style,
+        continuous_update=False,
+        **extra,
+    )
 
 
 def png_bytes(fig: Figure, dpi: int = S.DPI) -> bytes:

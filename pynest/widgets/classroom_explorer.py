@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from ..errors import FieldError
 from ..exercises.demo import PTCR_STEP, STEP_KEYS, Story, classroom_story
 from ..viz.classroom import draw_classroom_step
-from .base import Explorer, _in_kernel, png_bytes
+from .base import Explorer, _in_kernel, png_bytes, text_box
 
 _BIG = w.Layout(width="150px", height="48px")
 _ALIASES = {
@@ -69,20 +69,12 @@ class ClassroomDemoExplorer(Explorer):
             layout=w.Layout(width="520px"),
         )
         self.of = w.HTML("")
-        self.goto_text = w.Text(
-            value="",
-            description="go to",
-            placeholder="7 or fault",
-            continuous_update=False,
-            style=style,
-            layout=w.Layout(width="300px"),
-        )
-        self.ptcr_text = w.Text(
-            value=f"{self.story.default_ptcr if ptcr is None else ptcr:#x}",
-            description="PTCR (step 9)",
-            continuous_update=False,
-            style={"description_width": "120px", "font_size": "18px"},
-            layout=w.Layout(width="360px"),
+        self.goto_text = text_box("", "go to", "300px", style, placeholder="7 or fault")
+        self.ptcr_text = text_box(
+            f"{self.story.default_ptcr if ptcr is None else ptcr:#x}",
+            "PTCR (step 9)",
+            "360px",
+            {"description_width": "120px", "font_size": "18px"},
         )
         self.back.on_click(lambda _b: self.go(self.slider.value - 1))
         self.next.on_click(lambda _b: self.go(self.slider.value + 1))

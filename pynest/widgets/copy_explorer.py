@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from ..exercises.enter_nested import CODE_EA, DATA_EA, copy_world
 from ..kvm.hcalls import H_COPY_TOFROM_GUEST, rc_name
 from ..viz.copy_view import CopyStages, copy_stages, copy_text, draw_copy
-from .base import Explorer
+from .base import Explorer, slider, text_box
 
 _NO_L2 = 9  # an lpid the L1 has no guest for
 
@@ -49,22 +49,8 @@ class CopyToFromGuestExplorer(Explorer):
             style=style,
             layout=w.Layout(width="520px"),
         )
-        self.ea_text = w.Text(
-            value=f"{self.example.value:#x}",
-            description="EA (r6)",
-            style=style,
-            continuous_update=False,
-            layout=w.Layout(width="340px"),
-        )
-        self.length = w.IntSlider(
-            value=16,
-            min=1,
-            max=256,
-            description="bytes (r9)",
-            style=style,
-            continuous_update=False,
-            layout=w.Layout(width="520px"),
-        )
+        self.ea_text = text_box(f"{self.example.value:#x}", "EA (r6)", "340px", style)
+        self.length = slider(16, 1, 256, "bytes (r9)", style, width="520px")
         self.watch(self.l2, handler=self._on_l2)
         self.watch(self.example, handler=self._on_example)
         self.watch(self.ea_text, self.length)

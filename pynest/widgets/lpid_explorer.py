@@ -35,7 +35,7 @@ from ..kvm.l2 import Hcall, Program
 from ..kvm.nested import PRTS_MASK
 from ..mmu import constants as C
 from ..viz.lpids import LpidMap, draw_lpid_map, lpid_map
-from .base import Explorer
+from .base import Explorer, text_box
 
 CODE_EA = 0x1_0000
 MAX_L2S = 8
@@ -58,13 +58,7 @@ class LpidMapExplorer(Explorer):
         self.current: LpidMap | None = None
         self.last_action = ""
         style = {"description_width": "70px"}
-        self.lpid_text = w.Text(
-            value="1",
-            description="L1 LPID",
-            style=style,
-            continuous_update=False,
-            layout=w.Layout(width="190px"),
-        )
+        self.lpid_text = text_box("1", "L1 LPID", "190px", style)
         wide = w.Layout(width="auto")
         self.create_button = w.Button(description="create an L2", button_style="info", layout=wide)
         self.enter_button = w.Button(description="enter (H_ENTER_NESTED)", layout=wide)

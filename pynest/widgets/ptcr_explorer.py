@@ -26,7 +26,7 @@ from ..mmu import constants as C
 from ..mmu.formats import Ptcr
 from ..mmu.xlate import CpuState, Translation, translate
 from ..viz.tables import draw_partition_table, draw_ptcr, read_partition_table
-from .base import Explorer
+from .base import Explorer, slider, text_box
 
 
 def _probe(world, ptcr: int, lpid: int) -> tuple[str, int, CpuState]:
@@ -63,23 +63,9 @@ class PtcrExplorer(Explorer):
         self.translation: Translation | None = None
         p = Ptcr.decode(value)
         style = {"description_width": "70px"}
-        self.ptcr_text = w.Text(
-            value=f"{value:#x}",
-            description="PTCR",
-            style=style,
-            continuous_update=False,
-            layout=w.Layout(width="300px"),
-        )
-        self.patb_text = w.Text(
-            value=f"{p.patb:#x}",
-            description="PATB",
-            style=style,
-            continuous_update=False,
-            layout=w.Layout(width="300px"),
-        )
-        self.pats = w.IntSlider(
-            value=p.pats, min=0, max=31, description="PATS", style=style, continuous_update=False
-        )
+        self.ptcr_text = text_box(f"{value:#x}", "PTCR", "300px", style)
+        self.patb_text = text_box(f"{p.patb:#x}", "PATB", "300px", style)
+        self.pats = slider(p.pats, 0, 31, "PATS", style)
         self.flip_bit = w.BoundedIntText(
             value=59,
             min=0,
@@ -89,13 +75,7 @@ class PtcrExplorer(Explorer):
             layout=w.Layout(width="160px"),
         )
         self.flip_button = w.Button(description="flip that bit")
-        self.lpid_text = w.Text(
-            value=str(lpid),
-            description="LPID",
-            style=style,
-            continuous_update=False,
-            layout=w.Layout(width="200px"),
-        )
+        self.lpid_text = text_box(str(lpid), "LPID", "200px", style)
         self.watch(self.ptcr_text, handler=self._on_ptcr_text)
         self.watch(self.patb_text, self.pats, handler=self._on_field)
         self.watch(self.lpid_text)

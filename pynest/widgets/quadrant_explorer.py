@@ -27,7 +27,7 @@ from ..exercises.quadrants import AMR_CHOICES, DATA_EA, MODES, quadrant_world, t
 from ..mmu import constants as C
 from ..mmu.xlate import CpuState, Translation, translate
 from ..viz.quadrants import QuadrantPicture, draw_quadrants, quadrant_picture
-from .base import Explorer
+from .base import Explorer, slider, text_box
 
 # label, mode, quadrant, LPIDR, PIDR, EA bits 2:63, access, AMR choice, quirk
 EXAMPLES: tuple[tuple[str, str, int, int, int, int, str, int, bool], ...] = (
@@ -212,36 +212,12 @@ class QuadrantExplorer(Explorer):
             style=style,
             layout=w.Layout(width="420px"),
         )
-        self.quadrant = w.IntSlider(
-            value=q,
-            min=0,
-            max=3,
-            description="quadrant (EA 0:1)",
-            style={"description_width": "130px"},
-            layout=w.Layout(width="420px"),
-            continuous_update=False,
+        self.quadrant = slider(
+            q, 0, 3, "quadrant (EA 0:1)", {"description_width": "130px"}, width="420px"
         )
-        self.lpidr_text = w.Text(
-            value=str(lpidr),
-            description="LPIDR",
-            style=style,
-            continuous_update=False,
-            layout=w.Layout(width="240px"),
-        )
-        self.pidr_text = w.Text(
-            value=str(pidr),
-            description="PIDR",
-            style=style,
-            continuous_update=False,
-            layout=w.Layout(width="240px"),
-        )
-        self.offset_text = w.Text(
-            value=f"{offset:#x}",
-            description="EA bits 2:63",
-            style=style,
-            continuous_update=False,
-            layout=w.Layout(width="360px"),
-        )
+        self.lpidr_text = text_box(str(lpidr), "LPIDR", "240px", style)
+        self.pidr_text = text_box(str(pidr), "PIDR", "240px", style)
+        self.offset_text = text_box(f"{offset:#x}", "EA bits 2:63", "360px", style)
         self.access = w.ToggleButtons(
             options=["load", "store", "fetch"], value=access, description="access", style=style
         )

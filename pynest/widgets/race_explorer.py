@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 from ..errors import ConfigError
 from ..kvm.races import Exploration, Interleaving, explore
 from ..viz.races import draw_race
-from .base import Explorer
+from .base import Explorer, slider
 
 
 class RaceExplorer(Explorer):
@@ -59,15 +59,7 @@ class RaceExplorer(Explorer):
         self.lock = w.Checkbox(value=lock, description="mmu_lock", indent=False)
         self.recheck = w.Checkbox(value=recheck, description="re-check after alloc", indent=False)
         self.check_gp = w.Checkbox(value=check_gp, description="== gp check", indent=False)
-        self.slider = w.IntSlider(
-            value=0,
-            min=0,
-            max=0,
-            description="interleaving",
-            style=style,
-            continuous_update=False,
-            layout=w.Layout(width="620px"),
-        )
+        self.slider = slider(0, 0, 0, "interleaving", style, width="620px")
         self.next_bad = w.Button(description="next broken ▶")
         self.next_bad.on_click(lambda _b: self.jump_to_broken())
         self.watch(self.race, self.lock, self.recheck, self.check_gp, handler=self._on_setting)

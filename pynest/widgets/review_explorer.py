@@ -24,7 +24,7 @@ import ipywidgets as w
 from matplotlib.figure import Figure
 
 from ..viz.review import MAX_DENSE, MAX_LPID, PATTERNS, CostRecord, cost_record, draw_table_costs
-from .base import Explorer
+from .base import Explorer, slider
 
 LAYOUTS = (
     ("dense from 1 (kvmppc_alloc_lpid)", "dense"),
@@ -54,23 +54,11 @@ class NestedTableCostExplorer(Explorer):
         self.record: CostRecord | None = None
         self.figure: Figure | None = None
         style = {"description_width": "100px"}
-        self.guests = w.IntSlider(
-            value=max(0, min(n, MAX_DENSE)),
-            min=0,
-            max=MAX_DENSE,
-            description="guests",
-            style=style,
-            continuous_update=False,
-            layout=w.Layout(width="480px"),
+        self.guests = slider(
+            max(0, min(n, MAX_DENSE)), 0, MAX_DENSE, "guests", style, width="480px"
         )
-        self.highest = w.IntSlider(
-            value=max(1, min(highest, MAX_LPID)),
-            min=1,
-            max=MAX_LPID,
-            description="highest lpid",
-            style=style,
-            continuous_update=False,
-            layout=w.Layout(width="480px"),
+        self.highest = slider(
+            max(1, min(highest, MAX_LPID)), 1, MAX_LPID, "highest lpid", style, width="480px"
         )
         self.layout = w.Dropdown(
             options=list(LAYOUTS), value=pattern, description="layout", style=style

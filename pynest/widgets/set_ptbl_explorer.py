@@ -29,7 +29,7 @@ from ..kvm.l2 import Hcall, Program
 from ..kvm.nested import PRTS_MASK
 from ..mmu import constants as C
 from ..viz.set_ptbl import draw_set_ptbl
-from .base import Explorer
+from .base import Explorer, slider, text_box
 
 _MB = 1 << 20
 MEMORY_CHOICES = (("128 MiB", 128 * _MB), ("256 MiB", 256 * _MB), ("1 GiB", 1024 * _MB))
@@ -67,21 +67,8 @@ class SetPartitionTableExplorer(Explorer):
         self.outcome: SetPtblOutcome | None = None
         self.figure: Figure | None = None
         style = {"description_width": "80px"}
-        self.ptcr_text = w.Text(
-            value=f"{value:#x}",
-            description="PTCR (r4)",
-            style=style,
-            continuous_update=False,
-            layout=w.Layout(width="320px"),
-        )
-        self.prts = w.IntSlider(
-            value=value & PRTS_MASK,
-            min=0,
-            max=31,
-            description="PRTS",
-            style=style,
-            continuous_update=False,
-        )
+        self.ptcr_text = text_box(f"{value:#x}", "PTCR (r4)", "320px", style)
+        self.prts = slider(value & PRTS_MASK, 0, 31, "PRTS", style)
         self.memory = w.Dropdown(
             options=list(MEMORY_CHOICES),
             value=mem_size,

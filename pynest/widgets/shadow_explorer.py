@@ -41,7 +41,7 @@ from ..kvm.events import Event
 from ..mmu import constants as C
 from ..mmu.formats import page_size_text
 from ..viz.shadow_trees import ShadowTreesView, draw_shadow_trees, read_shadow_trees
-from .base import Explorer
+from .base import Explorer, slider, text_box
 
 _SIZES = {"64K": C.PAGE_64K, "2M": C.PAGE_2M, "1G": C.PAGE_1G}
 
@@ -146,22 +146,9 @@ class ShadowTreesExplorer(Explorer):
         self.backing = w.ToggleButtons(
             options=["64K", "2M", "1G"], value=backing, description="L0 page", style=style
         )
-        self.step = w.IntSlider(
-            value=0,
-            min=0,
-            max=len(self.plan),
-            description="step",
-            style=style,
-            layout=w.Layout(width="560px"),
-            continuous_update=False,
-        )
-        self.address = w.Text(
-            value="",
-            placeholder="e.g. 0x9a0000, then Enter",
-            description="L2 real",
-            style=style,
-            continuous_update=False,
-            layout=w.Layout(width="320px"),
+        self.step = slider(0, 0, len(self.plan), "step", style, width="560px")
+        self.address = text_box(
+            "", "L2 real", "320px", style, placeholder="e.g. 0x9a0000, then Enter"
         )
         self.access = w.ToggleButtons(options=["load", "store"], value="load", style=style)
         self._build()

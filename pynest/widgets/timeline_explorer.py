@@ -29,7 +29,7 @@ from ..exercises.enter_nested import PROGRAMS, SLICE, EnterRun, run_program
 from ..kvm import guest_state as G
 from ..kvm.host import L1_LPCR
 from ..viz.timeline import describe_event, draw_timeline, lpcr_names, timeline_text
-from .base import Explorer
+from .base import Explorer, slider, text_box
 
 
 class EnterNestedTimelineExplorer(Explorer):
@@ -49,15 +49,7 @@ class EnterNestedTimelineExplorer(Explorer):
         self.figure: Figure | None = None
         self._cache: dict[tuple[str, int, int, bool], EnterRun] = {}
         style = {"description_width": "90px"}
-        self.event = w.IntSlider(
-            value=0,
-            min=0,
-            max=1,
-            description="event",
-            style=style,
-            layout=w.Layout(width="640px"),
-            continuous_update=False,
-        )
+        self.event = slider(0, 0, 1, "event", style, width="640px")
         self.play = w.Play(value=0, min=0, max=1, interval=700, description="play")
         w.jslink((self.play, "value"), (self.event, "value"))
         self.program = w.Dropdown(
@@ -68,20 +60,8 @@ class EnterNestedTimelineExplorer(Explorer):
             layout=w.Layout(width="480px"),
         )
         self.warm = w.Checkbox(value=False, description="second run (shadow tables warm)")
-        self.lpcr_text = w.Text(
-            value=f"{lpcr:#x}",
-            description="LPCR (L1)",
-            style=style,
-            continuous_update=False,
-            layout=w.Layout(width="320px"),
-        )
-        self.slice_text = w.Text(
-            value=str(slice_ticks),
-            description="HDEC slice",
-            style=style,
-            continuous_update=False,
-            layout=w.Layout(width="220px"),
-        )
+        self.lpcr_text = text_box(f"{lpcr:#x}", "LPCR (L1)", "320px", style)
+        self.slice_text = text_box(str(slice_ticks), "HDEC slice", "220px", style)
         self.watch(self.event)
         self.watch(self.program, self.warm, self.lpcr_text, self.slice_text, handler=self._rerun)
         self._new_run = True

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from ..exercises.tlbie import AP_NAMES, IS_NAMES, RIC_NAMES, TlbieLab, TlbieOp, TlbieOutcome, lab
 from ..viz.tlb_view import draw_tlbie, tlbie_text
-from .base import Explorer
+from .base import Explorer, slider, text_box
 
 
 class TlbieExplorer(Explorer):
@@ -62,19 +62,11 @@ class TlbieExplorer(Explorer):
             description="AP",
             style=style,
         )
-        self.lpid = w.IntSlider(
-            value=first_l1, min=0, max=7, description="LPID", style=style, continuous_update=False
-        )
+        self.lpid = slider(first_l1, 0, 7, "LPID", style)
         pids = sorted({0} | {pid for _l, _s, pid in self.lab.l2s})
         self.pid = w.Dropdown(options=pids, value=0, description="PID", style=style)
         gpa = self.lab.shadow[0].gpa if self.lab.shadow else 0
-        self.epn = w.Text(
-            value=f"{gpa:#x}",
-            description="EPN",
-            style=style,
-            continuous_update=False,
-            layout=w.Layout(width="300px"),
-        )
+        self.epn = text_box(f"{gpa:#x}", "EPN", "300px", style)
         del first_pid
         self.watch(self.who, self.ric, self.prs, self.r, self.is_, self.ap, self.lpid, self.pid)
         self.watch(self.epn)

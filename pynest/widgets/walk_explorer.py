@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from ..mmu import constants as C
 from ..mmu.xlate import Translation, translate
 from ..viz.walk import draw_walk, walk_rows, walk_text
-from .base import Explorer
+from .base import Explorer, slider, text_box
 
 _BLOCK = 1 << 22  # the slider moves inside one 4 MiB block: 1024 pages of 4 KiB
 _ROWS = 7  # PATE, PRTE, L0..L3, result
@@ -89,21 +89,14 @@ class WalkExplorer(Explorer):
         self.access = w.ToggleButtons(
             options=["load", "store", "fetch"], value=first[3], description="access", style=style
         )
-        self.ea_text = w.Text(
-            value=f"{first[2]:#x}",
-            description="EA",
-            style=style,
-            continuous_update=False,
-            layout=w.Layout(width="360px"),
-        )
-        self.slide = w.IntSlider(
-            value=0,
-            min=0,
-            max=_BLOCK // C.PAGE_4K - 1,
-            description="slide (4K pages)",
-            style={"description_width": "120px"},
-            layout=w.Layout(width="560px"),
-            continuous_update=False,
+        self.ea_text = text_box(f"{first[2]:#x}", "EA", "360px", style)
+        self.slide = slider(
+            0,
+            0,
+            _BLOCK // C.PAGE_4K - 1,
+            "slide (4K pages)",
+            {"description_width": "120px"},
+            width="560px",
         )
         self.steps = w.IntSlider(
             value=_ROWS,
