@@ -195,3 +195,24 @@ def test_the_qemu_quirk_is_never_answered_from_or_into_remembered_hits():
         "QEMU 7.2 quirk: guest table addresses used as host real addresses"
     ]
     assert not translate(mem, cpu, ea, "load", tlb=tlb).notes
+
+
+def test_what_a_cpustate_derives_follows_its_own_registers():
+    world = radix_reference()
+    mem, hv = world.mem, world.contexts["hv"]
+    assert translate(mem, hv, 0x10000ABC, "load", update_rc=False).ra == 0x3000ABC
+    assert hv._derived is not None  # derived on the first translation, kept on the object
+    # replace() builds a new object: it derives again from its own registers
+    blocked = hv.replace(amr=1 << 62)  # AMR key 0: no reads
+    assert blocked._derived is None
+    t = translate(mem, blocked, 0x10000ABC, "load", update_rc=False)
+    assert t.fault.interrupt == "DSI" and "AMR/IAMR key 0 blocks it" in t.fault.reason
+    assert blocked == hv.replace(amr=1 << 62)  # the derived state is not compared
+    # QEMU 7.2 ppc_radix64_check_prot applies AMR only in privileged state: a user load
+    # of this non-privileged page goes through even with key 0 blocked
+    user = blocked.replace(msr=hv.msr | C.MSR_PR)
+    assert translate(mem, user, 0x10000ABC, "load", update_rc=False).ra == 0x3000ABC
+    bad = hv.replace(ptcr=(hv.ptcr & C.PTCR_PATB) + 0x1000 | 1)  # 8 KiB table, 4K aligned
+    t = translate(mem, bad, 0x10000ABC, "load", update_rc=False)
+    assert t.fault.interrupt == "HDSI" and "not aligned" in t.fault.reason
+    assert translate(mem, hv, 0x10000ABC, "load", update_rc=False).ra == 0x3000ABC
