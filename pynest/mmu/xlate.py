@@ -123,7 +123,7 @@ class _Derived:
 
     def __init__(self, cpu: CpuState) -> None:
         msr = cpu.msr
-        self.hv = bool(msr & C.MSR_HV)
+        self.hv = cpu.hv
         self.radix = bool(cpu.lpcr & C.LPCR_HR)
         # by access type (LOAD, STORE, FETCH): relocation on, and the mode's name
         self.reloc = (bool(msr & C.MSR_DR), bool(msr & C.MSR_DR), bool(msr & C.MSR_IR))
@@ -356,11 +356,6 @@ class _Walker:
         self.proc_pte: int | None = None
         self.part_pte: int | None = None
         self.qemu_quirk = qemu_quirk
-
-    def load(self, addr: int) -> int:
-        """Bus read of an 8-byte aligned table doubleword (``PhysicalMemory.load64``)."""
-        words = self.words
-        return words.get(addr, 0) if words is not None else self.mem.load64(addr)
 
     # ----------------------------------------------------------- interrupts
     def _srr1_image(self) -> int:
