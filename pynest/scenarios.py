@@ -72,13 +72,15 @@ def one_l1(
     nested_table: str = "array",
     backing: int | None = None,
     kernel: str = "4.20",
+    l0_kernel: str = "4.20",
 ) -> World:
-    """An L0 with one L1 (256 MiB) whose KVM has called ``kvmhv_nested_init``.
+    """An L0 running Linux ``l0_kernel`` with one L1 (256 MiB, Linux ``kernel``) whose
+    KVM has called ``kvmhv_nested_init`` (kernels: :mod:`pynest.kvm.versions`).
 
     Nothing here is random: ``seed`` only names the world (:func:`two_l2s` and
     :func:`migrated_l1` draw their L2s from it)."""
     check_int("seed", seed, bits=64)
-    l0 = L0(page_shift=page_shift, nested_table=nested_table)
+    l0 = L0(page_shift=page_shift, nested_table=nested_table, kernel=l0_kernel)
     vm = l0.create_l1(256 << 20, backing=backing)
     l1 = L1(vm, kernel=kernel)
     rc = l1.nested_init()

@@ -58,6 +58,8 @@ KINDS: dict[str, str] = {
     "rmap-insert": "a nested rmap entry is recorded (kvmhv_insert_nest_rmap)",
     "copy": "H_COPY_TOFROM_GUEST moves bytes to/from an L2",
     "l1-map": "the L1 maps a page in its partition-scoped tree for an L2",
+    "l1-dirty-log": "the L1 harvests and clears the C bits of its tree for an L2",
+    "userspace": "KVM leaves the hcall to userspace (RESUME_HOST); QEMU answers it",
     "l1-unmap": "the L1 unmaps a page of its tree for an L2",
     "l1-handle": "the L1 handles the trap H_ENTER_NESTED returned",
     "error": "a kernel error path (negative errno) ends the L2 run",

@@ -3,14 +3,20 @@
 Both live in L1 memory (r4 and r5 of H_ENTER_NESTED hold their guest real addresses)
 in the **L1's byte order**; L0 swaps every field when the L1's MSR[LE] differs from its
 own (big-endian here). Layouts: Linux ``asm/hvcall.h`` (hv_guest_state, version 1 = 232
-bytes; version 2 adds dawr1/dawrx1, 248 bytes) and the ppc64 ``pt_regs`` of
-``uapi/asm/ptrace.h`` (44 doublewords, 352 bytes).
+bytes; version 2, Linux 5.12, adds dawr1/dawrx1: 248 bytes) and the kernel's own
+``struct pt_regs`` of ``asm/ptrace.h``, of which L0 reads and writes
+``sizeof(struct pt_regs)``: the 44 doublewords of the user-visible part plus ``ppr`` and
+a ``__pad`` doubleword, **368 bytes** in 4.20 and 5.0 (384 from 5.11, where a union of
+ppr/kuap/amr/iamr and ``__pad[4]`` follow). 352 bytes (44 doublewords) is QEMU's
+``struct kvmppc_pt_regs``: what a QEMU L0 reads.
 
 The sanitisation of L1-supplied values follows the 4.20 kernel: only the LPCR bits in
 :data:`LPCR_L1_MASK` come from the L1 (``kvmhv_enter_nested_guest``), and
-``sanitise_hv_regs`` limits HFSCR to what L0 allows the L1 (plus the interrupt-cause
-byte), removes hypervisor-state matching from DAWRX0 and drops a hypervisor-privilege
-CIABR. (From 5.13 this moved into ``load_l2_hv_regs``, with the same masks.)
+``sanitise_hv_regs`` limits HFSCR to what L0 allows the L1 (``vcpu->arch.hfscr``, plus
+the interrupt-cause byte), removes hypervisor-state matching from DAWRX0 and drops a
+hypervisor-privilege CIABR. (5.14 still has ``sanitise_hv_regs``; by 5.15 it is folded
+into ``load_l2_hv_regs``, whose HFSCR mask is ``HFSCR_INTR_CAUSE |
+vcpu->arch.hfscr_permitted`` and which cleans DAWRX1 too.)
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from dataclasses import dataclass, field, fields, replace
 HV_GUEST_STATE_VERSION = 1  # 4.20; later kernels accept 1 and 2
 HV_GUEST_STATE_V1_SIZE = 232
 HV_GUEST_STATE_V2_SIZE = 248
-PT_REGS_SIZE = 44 * 8
+PT_REGS_SIZE = 46 * 8  # sizeof(struct pt_regs), 4.20 ppc64 kernel: 368
+QEMU_PT_REGS_SIZE = 44 * 8  # QEMU's struct kvmppc_pt_regs: 352
 
 # LPCR bits (asm/reg.h)
 LPCR_DPFD = 7 << 52
@@ -143,7 +150,8 @@ class HvGuestState:
 
     @staticmethod
     def size_of(version: int) -> int:
-        """``hv_guest_state_size``: bytes for a version, -1 for an unknown one (5.11+)."""
+        """``hv_guest_state_size`` (Linux 5.12+): bytes for a version, -1 for an unknown
+        one. 4.20 knows only version 1 (232 bytes)."""
         return {1: HV_GUEST_STATE_V1_SIZE, 2: HV_GUEST_STATE_V2_SIZE}.get(version, -1)
 
     def to_bytes(self, little_endian: bool = False, size: int = HV_GUEST_STATE_V1_SIZE) -> bytes:
@@ -167,8 +175,10 @@ class HvGuestState:
 
 @dataclass
 class PtRegs:
-    """The ppc64 ``struct pt_regs``: gpr[32], nip, msr, orig_gpr3, ctr, link, xer, ccr,
-    softe, trap, dar, dsisr, result (all 64-bit)."""
+    """The 4.20 ppc64 kernel ``struct pt_regs``: gpr[32], nip, msr, orig_gpr3, ctr, link,
+    xer, ccr, softe, trap, dar, dsisr, result, then ppr and ``__pad`` (all 64-bit; 368
+    bytes). ``to_bytes(qemu=True)`` gives QEMU's 352-byte ``kvmppc_pt_regs`` (no ppr,
+    no pad)."""
 
     gpr: list[int] = field(default_factory=lambda: [0] * 32)
     nip: int = 0
@@ -183,14 +193,21 @@ class PtRegs:
     dar: int = 0
     dsisr: int = 0
     result: int = 0
+    ppr: int = 0
+    pad: int = 0
 
-    def to_bytes(self, little_endian: bool = False) -> bytes:
+    def to_bytes(self, little_endian: bool = False, qemu: bool = False) -> bytes:
         words = list(self.gpr) + [getattr(self, f.name) for f in fields(self)[1:]]
-        return struct.pack(_order(little_endian) + "44Q", *(w & (2**64 - 1) for w in words))
+        n = (QEMU_PT_REGS_SIZE if qemu else PT_REGS_SIZE) // 8
+        fmt = f"{_order(little_endian)}{n}Q"
+        return struct.pack(fmt, *(w & (2**64 - 1) for w in words[:n]))
 
     @classmethod
     def from_bytes(cls, data: bytes, little_endian: bool = False) -> PtRegs:
-        words = struct.unpack(_order(little_endian) + "44Q", bytes(data)[:PT_REGS_SIZE])
+        """Decode a 368-byte image (a shorter one, e.g. QEMU's 352, reads as zeros)."""
+        raw = bytes(data)[:PT_REGS_SIZE]
+        raw += bytes(PT_REGS_SIZE - len(raw))
+        words = struct.unpack(_order(little_endian) + f"{PT_REGS_SIZE // 8}Q", raw)
         names = [f.name for f in fields(cls)[1:]]
         return cls(list(words[:32]), **dict(zip(names, words[32:], strict=True)))
 

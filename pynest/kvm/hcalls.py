@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, check_int
+from .versions import has
 
 if TYPE_CHECKING:
     from .host import L1Vm
@@ -59,12 +60,12 @@ H_CEDE = 0xE0
 H_CONFER = 0xE4
 H_PROD = 0xE8
 H_RTAS = 0xF000
-H_RPT_INVALIDATE = 0xF084  # 5.13; not modelled
+H_RPT_INVALIDATE = 0x448  # define in 5.11, KVM L0 handler by 5.14; not modelled
 # Platform-specific hcalls used for nested HV KVM
 H_SET_PARTITION_TABLE = 0xF800
 H_ENTER_NESTED = 0xF804
 H_TLB_INVALIDATE = 0xF808
-H_COPY_TOFROM_GUEST = 0xF80C  # added in 5.2
+H_COPY_TOFROM_GUEST = 0xF80C  # Linux 5.0 (versions row "h-copy-tofrom-guest")
 
 NESTED_HCALLS = (H_SET_PARTITION_TABLE, H_ENTER_NESTED, H_TLB_INVALIDATE, H_COPY_TOFROM_GUEST)
 
@@ -122,14 +123,30 @@ def _handler(nr: int) -> Callable[..., int]:
     return lambda vm, a, vcpu: copy_tofrom_guest_nested(vm, a[0], a[1], a[2], a[3], a[4], a[5])
 
 
+def kvm_handles(kernel: str, nr: int) -> bool:
+    """Whether ``kvmppc_pseries_do_hcall`` of Linux ``kernel`` has a case for ``nr``
+    among the hcalls pynest models: the three of the 4.20 series, and
+    H_COPY_TOFROM_GUEST from 5.0 (4.20's hvcall.h stops at 0xF808)."""
+    if nr == H_COPY_TOFROM_GUEST:
+        return has(kernel, "h-copy-tofrom-guest")
+    return nr in NESTED_HCALLS
+
+
 def do_hcall(vm: L1Vm, nr: int, *args: int, vcpu: int = 0) -> int:
     """An ``sc 1`` from the L1 ``vm``: returns the signed value L0 leaves in r3.
 
-    Models the nested-hcall part of ``kvmppc_pseries_do_hcall`` (``book3s_hv.c``): r3
-    starts as H_FUNCTION and a nested hcall's handler runs only when nesting is enabled
-    for the VM (KVM_CAP_PPC_NESTED_HV). For H_ENTER_NESTED, H_INTERRUPT (a signal is
-    pending in L0) and H_TOO_HARD (MMIO for userspace) both leave r3 = 0, which the L1
-    reads as "no trap, re-enter". Any other opcode is not modelled and gets H_FUNCTION.
+    Models the nested-hcall part of ``kvmppc_pseries_do_hcall`` (``book3s_hv.c``) of
+    L0's kernel (``vm.l0.kernel``): for a nested hcall r3 starts as H_FUNCTION and the
+    handler runs only when nesting is enabled for the VM (KVM_CAP_PPC_NESTED_HV). For
+    H_ENTER_NESTED, H_INTERRUPT (a signal is pending in L0) and H_TOO_HARD (MMIO for
+    userspace) both leave r3 = 0, which the L1 reads as "no trap, re-enter".
+
+    An opcode that kernel has no case for (any hcall pynest does not model, and
+    H_COPY_TOFROM_GUEST under 4.20) takes the ``default:`` branch: RESUME_HOST, an exit
+    to userspace, where QEMU answers H_FUNCTION ("userspace" event). The L1 sees
+    H_FUNCTION either way; who answers differs. (Real KVM handles many more hcalls in
+    the kernel, H_CEDE among them; pynest models only the nested ones.)
+
     Arguments are the register values r4, r5, ...; missing ones are 0. ``vcpu`` is the
     index of the L1 vcpu making the call.
     """
@@ -153,9 +170,16 @@ def do_hcall(vm: L1Vm, nr: int, *args: int, vcpu: int = 0) -> int:
         detail=" ".join(f"r{4 + i}={a:#x}" for i, a in enumerate(args)),
     )
     ret = H_FUNCTION
-    if nr in NESTED_HCALLS and vm.nesting_enabled:
-        if not 0 <= vcpu < len(vm.vcpus):
-            raise ConfigError(f"vcpu {vcpu} does not exist (the VM has {len(vm.vcpus)})")
+    if not kvm_handles(vm.l0.kernel, nr):
+        log.append(
+            "userspace",
+            "L0",
+            lpid=vm.lpid,
+            hcall=name,
+            hcall_nr=nr,
+            detail=f"Linux {vm.l0.kernel} KVM has no case for it: QEMU answers H_FUNCTION",
+        )
+    elif vm.nesting_enabled:
         ret = _handler(nr)(vm, regs, vm.vcpus[vcpu])
     r3 = ret
     if nr == H_ENTER_NESTED and ret in (H_INTERRUPT, H_TOO_HARD):

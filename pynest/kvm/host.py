@@ -28,6 +28,7 @@ from ..mmu.tlb import Tlb
 from ..mmu.walk import valid_level
 from .events import EventLog
 from .guest_state import PtRegs
+from .versions import DEFAULT_KERNEL, L0_KERNELS, check_kernel
 
 if TYPE_CHECKING:
     from .nested import NestedTable
@@ -127,10 +128,13 @@ class Vcpu:
 
     ``hv`` holds the registers ``kvmhv_save_hv_regs``/``restore_hv_regs`` move (pcr,
     dpdes, dawr0, ...). While the vcpu runs an L2, ``nested`` is set and ``regs``/``msr``
-    are the L2's.
+    are the L2's. ``pcpu`` is the physical CPU the vcpu thread runs on (L0 places vcpu
+    *i* on CPU *i*; a test may move it): ``kvmppc_prepare_radix_vcpu`` records it in
+    the nested guest's ``prev_cpu[]``.
     """
 
     vcpu_id: int
+    pcpu: int = -1
     msr: int = C.MSR_GUEST_KERNEL
     lpcr: int = L1_LPCR
     hfscr: int = HFSCR_DEFAULT
@@ -147,6 +151,10 @@ class Vcpu:
     pending_signal: bool = False
     mmio_needed: bool = False
     queued_dsi: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.pcpu < 0:
+            self.pcpu = self.vcpu_id
 
 
 class L1Space(TranslatedSpace):
@@ -333,9 +341,13 @@ class L1Vm:
 class L0:
     """The host hypervisor: memory, partition table, LPID allocator, L1 VMs, the TLB.
 
-    ``nested_table`` selects how each L1's nested guests are kept: ``"array"`` (the
-    fixed ``nested_guests[KVM_MAX_NESTED_GUESTS]`` of the merged series) or
-    ``"dynamic"`` (the IDR that replaced it in later kernels).
+    ``kernel`` is the Linux version L0 runs (``"4.20"``, the merged series, or
+    ``"5.0"``, which fixed nested dirty tracking, passed emulated MMIO through to L2s
+    and added H_COPY_TOFROM_GUEST): where they differ, L0 does what that version did
+    (:mod:`pynest.kvm.versions` lists each difference). ``nested_table`` selects how
+    each L1's nested guests are kept: ``"array"`` (the fixed
+    ``nested_guests[KVM_MAX_NESTED_GUESTS]`` of both) or ``"dynamic"`` (the IDR that
+    replaced it in 5.19).
     """
 
     TABLE_START = 16 * _MB
@@ -343,7 +355,11 @@ class L0:
     RAM_START = 256 * _MB
 
     def __init__(
-        self, mem_size: int = 4 << 30, page_shift: int = 16, nested_table: str = "array"
+        self,
+        mem_size: int = 4 << 30,
+        page_shift: int = 16,
+        nested_table: str = "array",
+        kernel: str = DEFAULT_KERNEL,
     ) -> None:
         check_int("mem_size", mem_size, bits=60)
         if mem_size < 512 * _MB:
@@ -352,6 +368,7 @@ class L0:
             raise ConfigError(f"L0 PAGE_SHIFT must be 12 or 16 (4K or 64K), got {page_shift}")
         if nested_table not in ("array", "dynamic"):
             raise ConfigError(f"nested_table must be 'array' or 'dynamic', got {nested_table!r}")
+        self.kernel = check_kernel(kernel, L0_KERNELS)
         self.mem = PhysicalMemory(mem_size)
         self.page_shift = page_shift
         self.nested_table = nested_table
@@ -376,7 +393,8 @@ class L0:
 
     def __repr__(self) -> str:
         return (
-            f"L0({self.mem.size >> 20} MiB, PTCR={self.ptcr:#x}, {len(self.guests)} L1s, "
+            f"L0(Linux {self.kernel}, {self.mem.size >> 20} MiB, PTCR={self.ptcr:#x}, "
+            f"{len(self.guests)} L1s, "
             f"{self.lpids.free_count} free LPIDs)"
         )
 
@@ -395,12 +413,18 @@ class L0:
         """Write the real PATE[lpid] and flush what the hardware cached for it.
 
         Models ``kvmhv_set_ptbl_entry`` on bare metal -> ``mmu_partition_table_set_entry``
-        (``arch/powerpc/mm/book3s64/pgtable.c``), which follows the store with a
-        ``tlbie`` RIC=2 (TLB, walk caches and partition-table cache) for the LPID, both
-        partition- and process-scoped.
+        (4.20: ``arch/powerpc/mm/pgtable-book3s64.c``), which follows the store with a
+        ``tlbie`` RIC=2 IS=2 (TLB, walk caches and partition-table cache) for the LPID:
+        partition- and process-scoped when the *old* entry was radix (HR), else one
+        hash-form (R=0) tlbie -- "the type of flush depends on the previous use".
         """
+        old = self.ptab.raw(lpid)[0]
         self.ptab.write_raw(lpid, dw0, dw1)
-        self.flush_lpid(lpid)
+        if old & C.PATE0_HR:
+            for prs in (0, 1):
+                self.tlb.tlbie(2 << 10, lpid, ric=2, prs=prs, r=1)
+        else:
+            self.tlb.tlbie(2 << 10, lpid, ric=2, prs=0, r=0)
         self.events.append(
             "ptbl-set",
             "L0",
@@ -409,11 +433,11 @@ class L0:
         )
 
     def flush_lpid(self, lpid: int) -> int:
-        """``radix__flush_all_lpid``: tlbie RIC=2 IS=2 for ``lpid`` (both scopes)."""
-        n = 0
-        for prs in (0, 1):
-            n += len(self.tlb.tlbie(2 << 10, lpid, ric=2, prs=prs, r=1).removed)
-        return n
+        """``kvmhv_flush_lpid`` on bare metal (4.20 and 5.0): ``radix__flush_tlb_lpid`` =
+        ``_tlbie_lpid(lpid, RIC_FLUSH_ALL)``, one partition-scoped (PRS=0) tlbie RIC=2
+        IS=2. (Later kernels call ``radix__flush_all_lpid``, which adds PRS=1.) Returns
+        the number of TLB entries removed."""
+        return len(self.tlb.tlbie(2 << 10, lpid, ric=2, prs=0, r=1).removed)
 
     def flush_page(self, lpid: int, gpa: int, size: int) -> int:
         """``kvmppc_radix_tlbie_page``: partition-scoped tlbie IS=0 for one page."""

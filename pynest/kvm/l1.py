@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from ..errors import AddressError, ConfigError, check_int
 from ..mmu import constants as C
 from ..mmu.builder import Allocator, ProcessTable, RadixTree, TranslatedSpace
-from .guest_state import HV_GUEST_STATE_VERSION, HvGuestState, PtRegs
+from .guest_state import HV_GUEST_STATE_VERSION, PT_REGS_SIZE, HvGuestState, PtRegs
 from .hcalls import (
     H_CEDE,
     H_COPY_TOFROM_GUEST,
@@ -32,6 +32,7 @@ from .hcalls import (
 )
 from .host import KVM_MAX_NESTED_GUESTS, KVMPPC_NR_LPIDS, L1Vm, LpidAllocator
 from .l2 import Program
+from .versions import DEFAULT_KERNEL, L1_KERNELS, check_kernel, version_key
 
 _MB = 1 << 20
 TLBIEL_INVAL_SET_LPID = 0x800  # RB with IS = 2
@@ -43,22 +44,23 @@ def h_tlbie_p1_enc(ric: int, prs: int, r: int) -> int:
     return (ric & 3) << 18 | (prs & 1) << 17 | (r & 1) << 16
 
 
-def ptb_order_and_ptcr(table_pa: int, kernel: str = "4.20") -> tuple[int, int]:
+def ptb_order_and_ptcr(table_pa: int, kernel: str = DEFAULT_KERNEL) -> tuple[int, int]:
     """``kvmhv_nested_init``'s table size and PTCR value.
 
-    4.20: ptb_order = ceil(log2(KVMPPC_NR_LPIDS)) (at least 8) counts *entries*, the
-    table is ``16 << ptb_order`` bytes and PTCR = pa | (ptb_order - 8): 1024 entries,
-    16 KiB, PRTS 2. 5.19+: ptb_order = KVM_MAX_NESTED_GUESTS_SHIFT + 4 (at least 12)
-    counts *bytes*: PTCR = pa | (ptb_order - 12), 4096 entries, 64 KiB, PRTS 4.
+    4.20 and 5.0: ptb_order = ceil(log2(KVMPPC_NR_LPIDS)) (at least 8) counts *entries*;
+    the table is ``16 << ptb_order`` bytes and PTCR = pa | (ptb_order - 8). With
+    KVMPPC_NR_LPIDS = LPID_RSVD + 1 = 1024: 1024 entries, 16 KiB, PRTS 2. (By 5.11
+    LPID_RSVD is 0xfff, so the same formula already gives 4096 entries, 64 KiB, PRTS 4.)
+    5.19: ptb_order = KVM_MAX_NESTED_GUESTS_SHIFT + 4 (at least 12) counts *bytes*:
+    PTCR = pa | (ptb_order - 12), again 4096 entries, 64 KiB, PRTS 4.
     Returns (table bytes, PTCR).
     """
-    if kernel == "4.20":
+    kernel = check_kernel(kernel, L1_KERNELS)
+    if version_key(kernel) < (5, 19):
         order = max(8, (KVMPPC_NR_LPIDS - 1).bit_length())
         return 16 << order, table_pa | (order - 8)
-    if kernel == "5.19":
-        order = max(12, KVM_MAX_NESTED_GUESTS_SHIFT + 4)
-        return 1 << order, table_pa | (order - 12)
-    raise ConfigError(f"kernel must be '4.20' or '5.19', got {kernel!r}")
+    order = max(12, KVM_MAX_NESTED_GUESTS_SHIFT + 4)
+    return 1 << order, table_pa | (order - 12)
 
 
 def _check_l2_gpa(l2: L2Guest, gpa: object) -> None:
@@ -134,13 +136,11 @@ class RunResult:
 class L1:
     """The L1 kernel's KVM for the L1 VM ``vm`` (see the module docstring)."""
 
-    def __init__(self, vm: L1Vm, kernel: str = "4.20") -> None:
+    def __init__(self, vm: L1Vm, kernel: str = DEFAULT_KERNEL) -> None:
         if vm.mem_size < 128 * _MB:
             raise ConfigError(f"an L1 needs at least 128 MiB, LPID {vm.lpid} has {vm.mem_size:#x}")
-        if kernel not in ("4.20", "5.19"):
-            raise ConfigError(f"kernel must be '4.20' or '5.19', got {kernel!r}")
+        self.kernel = check_kernel(kernel, L1_KERNELS)
         self.vm = vm
-        self.kernel = kernel
         self.alloc = Allocator(16 * _MB, 64 * _MB)
         self.ram = Allocator(64 * _MB, vm.mem_size)
         self.ptcr = 0
@@ -150,6 +150,7 @@ class L1:
         self.l2s: dict[int, L2Guest] = {}
         # one hv_guest_state + pt_regs buffer per vcpu
         self.buffers = [(self.alloc.alloc(256), self.alloc.alloc(512)) for _ in vm.vcpus]
+        self.dirty_log: dict[int, set[int]] = {}  # l2 lpid -> dirty L2 real pages
 
     def __repr__(self) -> str:
         return f"L1(lpid {self.vm.lpid}, PTCR {self.ptcr:#x}, L2s {sorted(self.l2s)})"
@@ -179,10 +180,12 @@ class L1:
         self.ptcr = 0
         return self.hcall(H_SET_PARTITION_TABLE, 0)
 
-    def set_ptbl_entry(self, lpid: int, dw0: int, dw1: int) -> None:
-        """``kvmhv_set_ptbl_entry`` in an L1: store the entry big-endian in its table.
-        Kernels after 4.20 follow it with ``kvmhv_flush_lpid`` (H_TLB_INVALIDATE RIC=2
-        IS=2); 4.20 did not."""
+    def set_ptbl_entry(self, lpid: int, dw0: int, dw1: int) -> int:
+        """``kvmhv_set_ptbl_entry`` in an L1 (pseries): store the entry big-endian in its
+        table, then ``kvmhv_flush_lpid(lpid)``: H_TLB_INVALIDATE RIC=2 PRS=0 R=1, IS=2.
+        Every released kernel flushes (row ``set-ptbl-flush`` of
+        :mod:`pynest.kvm.versions`; only the reviewed v2 series issued a raw tlbie
+        instead). Returns the hcall's code (the kernel only logs a failure)."""
         if not self.ptcr:
             raise ConfigError("the L1 has no partition table: call nested_init() first")
         check_int("lpid", lpid)
@@ -193,8 +196,7 @@ class L1:
         base = self.ptcr & C.PTCR_PATB
         self.vm.space.write_u64(base + 16 * lpid, dw0)
         self.vm.space.write_u64(base + 16 * lpid + 8, dw1)
-        if self.kernel != "4.20":
-            self.flush_lpid(lpid)
+        return self.flush_lpid(lpid)
 
     def flush_lpid(self, lpid: int, ric: int = 2) -> int:
         """``kvmhv_flush_lpid``: H_TLB_INVALIDATE(RIC, PRS=0, R=1; RS=lpid; RB=IS 2)."""
@@ -305,10 +307,37 @@ class L1:
         rb = (gpa & -size) | C.AP_OF_PAGE_SIZE[size] << 5
         return self.hcall(H_TLB_INVALIDATE, h_tlbie_p1_enc(0, 0, 1), l2.lpid, rb)
 
+    def get_dirty_log(self, l2: L2Guest) -> list[int]:
+        """The L1's dirty-page harvest for ``l2`` (``kvm_vm_ioctl_get_dirty_log_hv`` ->
+        ``kvm_radix_test_clear_dirty`` in the L1 kernel, as for live migration of the
+        L2): every leaf of the L1's tree for the L2 with C set is dirty; C is cleared and
+        the page invalidated (``kvmppc_radix_tlbie_page`` -> H_TLB_INVALIDATE RIC=0 IS=0)
+        so that the next store must set C again. Returns the dirty L2 real pages.
+
+        Whether an L2 store reaches the L1's C bit at all is what L0's kernel decides
+        (row ``nested-rc`` of :mod:`pynest.kvm.versions`)."""
+        dirty = []
+        for m in l2.tree.mappings():
+            if not m.pte & C.PTE_C:
+                continue
+            dirty.append(m.addr)
+            l2.tree.set_pte_bits(m.addr, clear_bits=C.PTE_C)
+            rb = m.addr | C.AP_OF_PAGE_SIZE[m.size] << 5
+            self.hcall(H_TLB_INVALIDATE, h_tlbie_p1_enc(0, 0, 1), l2.lpid, rb)
+        self.events.append(
+            "l1-dirty-log",
+            "L1",
+            lpid=self.vm.lpid,
+            l2_lpid=l2.lpid,
+            detail=f"{len(dirty)} dirty page(s): " + " ".join(f"{a:#x}" for a in dirty),
+        )
+        return dirty
+
     def destroy_l2(self, l2: L2Guest) -> int:
-        """Zero the L2's entry and invalidate it with RIC=2 (L0 then frees its shadow)."""
-        self.set_ptbl_entry(l2.lpid, 0, 0)
-        rc = self.flush_lpid(l2.lpid) if self.kernel == "4.20" else H_SUCCESS
+        """``kvmppc_core_destroy_vm_hv`` in an L1: zero the L2's entry with
+        ``kvmhv_set_ptbl_entry``, whose RIC=2 flush makes L0 re-read the entry, find it
+        empty and free its shadow (``kvmhv_flush_nested``). Returns the hcall's code."""
+        rc = self.set_ptbl_entry(l2.lpid, 0, 0)
         del self.l2s[l2.lpid]
         self.lpids.free(l2.lpid)
         return rc
@@ -352,7 +381,8 @@ class L1:
         hv_gpa, regs_gpa = self.buffers[vcpu]
         le = bool(self.vm.vcpus[vcpu].msr & C.MSR_LE)
         hv = HvGuestState.from_bytes(self.vm.read_guest(hv_gpa, 232) or b"", le)
-        regs = PtRegs.from_bytes(self.vm.read_guest(regs_gpa, 352) or bytes(352), le)
+        raw = self.vm.read_guest(regs_gpa, PT_REGS_SIZE) or bytes(PT_REGS_SIZE)
+        regs = PtRegs.from_bytes(raw, le)
         return hv, regs
 
     def _handle_storage(self, l2: L2Guest, trap: int, hv: HvGuestState, regs: PtRegs) -> str:

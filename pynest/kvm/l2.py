@@ -339,6 +339,16 @@ def run_single_vcpu(vcpu: Vcpu, gp: NestedGuest, hdec_exp: int, lpcr: int) -> in
     return r
 
 
+def prepare_radix_vcpu(vcpu: Vcpu, gp: NestedGuest) -> None:
+    """``kvmppc_prepare_radix_vcpu`` (``book3s_hv.c``, 4.20) for a nested vcpu: when the
+    L2 vcpu (``nested_vcpu_id``) last ran on another physical CPU, record the new one in
+    ``gp.prev_cpu``. (The kernel also marks the old core for a TLB flush of the shadow
+    LPID, ``radix_flush_cpu``; pynest has one TLB for all CPUs, so nothing is stale.)"""
+    prev = gp.prev_cpu.get(vcpu.nested_vcpu_id, -1)
+    if prev != vcpu.pcpu:
+        gp.prev_cpu[vcpu.nested_vcpu_id] = vcpu.pcpu
+
+
 # ------------------------------------------------------------------ H_ENTER_NESTED
 def _save_hv_return_state(vcpu: Vcpu, hv: HvGuestState) -> None:
     """``save_hv_return_state`` (4.20): the L2's registers and the trap's fault data."""
@@ -371,12 +381,15 @@ def _save_hv_return_state(vcpu: Vcpu, hv: HvGuestState) -> None:
 def enter_nested_guest(vm: L1Vm, hv_ptr: int, regs_ptr: int, vcpu: Vcpu) -> int:
     """H_ENTER_NESTED: ``kvmhv_enter_nested_guest`` (``book3s_hv_nested.c``, 4.20).
 
-    H_NOT_AVAILABLE before any H_SET_PARTITION_TABLE; H_PARAMETER if the state or
-    registers cannot be read, vcpu_token >= NR_CPUS, or the lpid gets no nested guest;
-    H_P2 for a version other than 1; H_AUTHORITY if the results cannot be written back;
-    H_INTERRUPT for a pending signal; H_TOO_HARD after an MMIO exit. Otherwise the trap
-    number that ended the L2's run. The L2 MSR is forced to ME=1, HV=0 (as kernels from
-    5.x do; the 4.20 code loaded it unchanged).
+    Checks in the 4.20 order: H_NOT_AVAILABLE before any H_SET_PARTITION_TABLE;
+    H_PARAMETER if hv_guest_state (232 bytes at r4) cannot be read; H_P2 for a version
+    other than 1 (Linux's choice of code for a bad r4 value); only then the
+    ``sizeof(struct pt_regs)`` = 368 bytes at r5 (H_PARAMETER if unreadable); H_PARAMETER
+    for vcpu_token >= NR_CPUS or an lpid that gets no nested guest. Afterwards
+    H_AUTHORITY if the results cannot be written back, H_INTERRUPT for a pending signal,
+    H_TOO_HARD after an MMIO exit (5.0, row ``nested-mmio``). Otherwise the trap number
+    that ended the L2's run. The L2 MSR is forced to ME=1, HV=0 (as kernels from 5.x
+    do; the 4.20 code loaded it unchanged).
 
     An L2 can make L0 resume it forever without the L1 (it stores to a page its L1 maps
     execute-only: the fetch re-inserts the shadow PTE, the store's PROTFAULT removes it).
@@ -389,13 +402,16 @@ def enter_nested_guest(vm: L1Vm, hv_ptr: int, regs_ptr: int, vcpu: Vcpu) -> int:
     if vm.l1_ptcr == 0:
         return H_NOT_AVAILABLE
     le = bool(vcpu.msr & C.MSR_LE)
+    # 4.20 order: the state, its version, and only then the registers.
     hv_raw = vm.read_guest(hv_ptr, HV_GUEST_STATE_V1_SIZE)
-    regs_raw = vm.read_guest(regs_ptr, PT_REGS_SIZE)
-    if hv_raw is None or regs_raw is None:
+    if hv_raw is None:
         return H_PARAMETER
     hv = HvGuestState.from_bytes(hv_raw, le)
     if hv.version != HV_GUEST_STATE_VERSION:
         return H_P2
+    regs_raw = vm.read_guest(regs_ptr, PT_REGS_SIZE)
+    if regs_raw is None:
+        return H_PARAMETER
     l2_regs = PtRegs.from_bytes(regs_raw, le)
     if hv.vcpu_token >= NR_CPUS:
         return H_PARAMETER
@@ -421,7 +437,7 @@ def enter_nested_guest(vm: L1Vm, hv_ptr: int, regs_ptr: int, vcpu: Vcpu) -> int:
     vcpu.hv = restore_hv_regs(safe)
     vcpu.hfscr = safe.hfscr
     vcpu.mmio_needed = False
-    gp.prev_cpu[hv.vcpu_token] = vcpu.vcpu_id
+    prepare_radix_vcpu(vcpu, gp)
     l0.events.append(
         "enter",
         "L0",

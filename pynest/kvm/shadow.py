@@ -27,6 +27,7 @@ from ..mmu.formats import page_size_text
 from ..mmu.xlate import CpuState, Fault, Translation, translate
 from .hcalls import H_NO_MEM, H_NOT_FOUND, H_PARAMETER, H_SUCCESS
 from .nested import NestedGuest, flush_nested, get_nested, put_nested, update_ptbl_cache
+from .versions import has
 
 if TYPE_CHECKING:
     from .host import L0, L1Vm, Vcpu
@@ -495,11 +496,22 @@ def handle_nested_set_rc(vcpu: Vcpu, gp: NestedGuest, n_gpa: int, gpte: Gpte, ds
 
 
 def nested_page_fault(vcpu: Vcpu) -> int:
-    """``kvmhv_nested_page_fault`` / ``__kvmhv_nested_page_fault`` for ``vcpu.nested``.
+    """``kvmhv_nested_page_fault`` / ``__kvmhv_nested_page_fault`` for ``vcpu.nested``,
+    as L0's kernel (``l0.kernel``) has it.
 
     Uses fault_dar (EA), fault_dsisr and fault_gpa (ASDR: the L2 guest real address)
     saved at the HDSI/HISI. Returns RESUME_GUEST (L2 retries), RESUME_HOST (the L1
     gets the trap, with fault_dsisr/fault_gpa as set for it) or a negative errno.
+
+    Three steps changed in 5.0 (rows of :mod:`pynest.kvm.versions`):
+
+    * ``nested-rc``: 4.20 masks only read/write/execute from the L1's PTE, so the
+      shadow PTE inherits R and C from L0's own PTE; 5.0 also drops R unless the L1's
+      PTE has R, and C unless it has C and the fault is a write;
+    * ``rmap-gfn-aligned``: 4.20 files the rmap entry under the faulting frame
+      (``gpte.raddr >> PAGE_SHIFT``), 5.0 under the first frame of the host page;
+    * ``nested-mmio``: an L1 address with no memslot is -EINVAL in 4.20 (after
+      ``pr_err("emulated MMIO passthrough?")``), emulated MMIO in 5.0.
     """
     gp: NestedGuest = vcpu.nested  # type: ignore[assignment]
     vm = gp.l1_host
@@ -553,6 +565,9 @@ def nested_page_fault(vcpu: Vcpu) -> int:
         if dsisr & (DSISR_PRTABLE_FAULT | DSISR_BADACCESS):
             vcpu.queued_dsi = (ea, dsisr)
             return RESUME_GUEST
+        if not has(vm.l0.kernel, "nested-mmio"):
+            _event(vm, "error", gp, ea=ea, l1_gpa=gpa, detail="emulated MMIO passthrough?")
+            return -EINVAL
         vcpu.mmio_needed = True
         _event(vm, "error", gp, ea=ea, l1_gpa=gpa, detail="MMIO: no memslot, L0 emulates")
         return RESUME_HOST
@@ -561,13 +576,16 @@ def nested_page_fault(vcpu: Vcpu) -> int:
         pte, shift = vm.instantiate_page(gpa, writing)
     else:
         _slot, pte, shift = found
-    gfn = (gpa & ~((1 << shift) - 1)) >> page_shift
+    kernel = vm.l0.kernel
+    if has(kernel, "rmap-gfn-aligned"):
+        gfn = (gpa & ~((1 << shift) - 1)) >> page_shift
     perm = 0
     perm |= 0 if gpte.may_read else _PAGE_READ
     perm |= 0 if gpte.may_write else _PAGE_WRITE
     perm |= 0 if gpte.may_execute else _PAGE_EXEC
-    perm |= 0 if gpte.rc & _PAGE_ACCESSED else _PAGE_ACCESSED
-    perm |= 0 if (gpte.rc & _PAGE_DIRTY and writing) else _PAGE_DIRTY
+    if has(kernel, "nested-rc"):
+        perm |= 0 if gpte.rc & _PAGE_ACCESSED else _PAGE_ACCESSED
+        perm |= 0 if (gpte.rc & _PAGE_DIRTY and writing) else _PAGE_DIRTY
     pte &= ~perm
     if shift > l1_shift:
         actual = PMD_SHIFT if PMD_SHIFT < l1_shift else page_shift
@@ -583,7 +601,11 @@ def nested_page_fault(vcpu: Vcpu) -> int:
         l1_gpa=gpa,
         size=1 << shift,
         dsisr=dsisr,
-        detail="shadow PTE = L1 mapping combined with L0's",
+        detail=(
+            "shadow PTE = L0's PTE less the rights and R/C the L1's PTE lacks"
+            if has(kernel, "nested-rc")
+            else "shadow PTE = L0's PTE less the rights the L1's PTE lacks (R/C: L0's)"
+        ),
     )
     create_shadow_pte(gp, pte, n_gpa, shift)
     rmap = (n_gpa & RMAP_NESTED_GPA_MASK) | (gp.l1_lpid << RMAP_NESTED_LPID_SHIFT)
@@ -785,7 +807,8 @@ def copy_tofrom_guest_radix(
 def copy_tofrom_guest_nested(
     vm: L1Vm, l1_lpid: int, pid: int, eaddr: int, gp_to: int, gp_from: int, n: int
 ) -> int:
-    """H_COPY_TOFROM_GUEST: ``kvmhv_copy_tofrom_guest_nested`` (5.2).
+    """H_COPY_TOFROM_GUEST: ``kvmhv_copy_tofrom_guest_nested`` (Linux 5.0; row
+    ``h-copy-tofrom-guest`` of :mod:`pynest.kvm.versions`; a 4.20 L0 never gets here).
 
     r4 L1 lpid, r5 pid, r6 L2 EA, r7 "to" (L1 guest real, non-zero for a load), r8
     "from" (for a store), r9 byte count. H_PARAMETER if both buffers are given, if EA

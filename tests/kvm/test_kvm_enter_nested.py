@@ -33,7 +33,9 @@ def test_layout_and_byte_order():
     assert G.HvGuestState.from_bytes(le, little_endian=True) == hv
     regs = G.PtRegs(nip=0x100, msr=0x8000000000001030)
     raw = regs.to_bytes()
-    assert len(raw) == 352 and struct.unpack(">Q", raw[32 * 8 : 33 * 8])[0] == 0x100
+    # sizeof(struct pt_regs) of the 4.20 ppc64 kernel: 44 doublewords + ppr + __pad
+    assert len(raw) == 368 and struct.unpack(">Q", raw[32 * 8 : 33 * 8])[0] == 0x100
+    assert len(regs.to_bytes(qemu=True)) == 352  # QEMU's struct kvmppc_pt_regs
 
 
 def test_sanitise_hv_regs():

@@ -22,8 +22,8 @@ from pynest.mmu import constants as C
 DATA = 0x1000_0000
 
 
-def world(backing=None, page_size=C.PAGE_64K, set_rc=True, perms="rwx", ops=None):
-    l0 = L0()
+def world(backing=None, page_size=C.PAGE_64K, set_rc=True, perms="rwx", ops=None, kernel="4.20"):
+    l0 = L0(kernel=kernel)
     vm = l0.create_l1(1 << 30 if backing == C.PAGE_1G else 256 << 20, backing=backing)
     l1 = L1(vm)
     assert l1.nested_init() == 0
@@ -77,8 +77,9 @@ def test_second_run_needs_no_l1_help():
 
 
 def test_rc_bits_are_set_on_the_l1s_behalf():
-    """kvmhv_handle_nested_set_rc: first the L1 must set R itself, then L0 does it."""
-    l0, vm, l1, l2 = world(set_rc=False, ops=(Load(DATA), Hcall(H_CEDE)))
+    """kvmhv_handle_nested_set_rc (5.0 R/C rule): first the L1 must set R itself, then
+    L0 does it."""
+    l0, vm, l1, l2 = world(set_rc=False, ops=(Load(DATA), Hcall(H_CEDE)), kernel="5.0")
     res = l1.run_l2(l2)
     assert res.stopped == "ceded"
     handled = [e.detail for e in l0.events.filter("l1-handle", trap=0xE00)]
@@ -212,7 +213,7 @@ def test_walk_l1_tree_errors():
 
 
 def test_copy_tofrom_guest():
-    l0, vm, l1, l2 = world()
+    l0, vm, l1, l2 = world(kernel="5.0")
     l1.run_l2(l2)
     rc, data = l1.copy_from_l2(l2, DATA + 8, 8)
     assert rc == H_SUCCESS and int.from_bytes(data, "big") == 0x1234
