@@ -1,5 +1,6 @@
 """The hypervisors of the 2018 nested-HV series (Linux ``arch/powerpc/kvm/book3s_hv_nested.c``).
 
+* :mod:`~pynest.kvm.versions` -- which kernel did what (4.20 as merged, 5.0's fixes);
 * :mod:`~pynest.kvm.events` -- the append-only event log;
 * :mod:`~pynest.kvm.hcalls` -- hcall numbers, H_* return codes and the dispatcher;
 * :mod:`~pynest.kvm.host` -- L0: host memory, partition table, LPIDs, L1 VMs;

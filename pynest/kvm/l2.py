@@ -388,8 +388,10 @@ def enter_nested_guest(vm: L1Vm, hv_ptr: int, regs_ptr: int, vcpu: Vcpu) -> int:
     for vcpu_token >= NR_CPUS or an lpid that gets no nested guest. Afterwards
     H_AUTHORITY if the results cannot be written back, H_INTERRUPT for a pending signal,
     H_TOO_HARD after an MMIO exit (5.0, row ``nested-mmio``). Otherwise the trap number
-    that ended the L2's run. The L2 MSR is forced to ME=1, HV=0 (as kernels from 5.x
-    do; the 4.20 code loaded it unchanged).
+    that ended the L2's run. The L2 MSR is forced to ME=1, HV=0: a deliberate departure
+    from 4.20 and 5.0, which load the L1's value unchanged (4.20.1 line 258,
+    ``vcpu->arch.shregs.msr = vcpu->arch.regs.msr``); later kernels sanitise it, and the
+    model never runs an L2 in hypervisor state.
 
     An L2 can make L0 resume it forever without the L1 (it stores to a page its L1 maps
     execute-only: the fetch re-inserts the shadow PTE, the store's PROTFAULT removes it).
