@@ -111,10 +111,18 @@ class AdversarialL1(RuleBasedStateMachine):
         seed=st.integers(0, 3),
         table=st.sampled_from(["array", "dynamic"]),
         kernel=st.sampled_from(["4.20", "5.19"]),
+        l0_kernel=st.sampled_from(["4.20", "5.0"]),
         page_shift=st.sampled_from([16, 16, 12]),
     )
-    def build(self, seed: int, table: str, kernel: str, page_shift: int) -> None:
-        self.w = W.two_l2s(seed, run=True, nested_table=table, kernel=kernel, page_shift=page_shift)
+    def build(self, seed: int, table: str, kernel: str, l0_kernel: str, page_shift: int) -> None:
+        self.w = W.two_l2s(
+            seed,
+            run=True,
+            nested_table=table,
+            kernel=kernel,
+            l0_kernel=l0_kernel,
+            page_shift=page_shift,
+        )
         self.l0, self.vm, self.l1 = self.w.l0, self.w.vm, self.w.l1
         self._guard(self.l1)
         self._add_other_l1()
