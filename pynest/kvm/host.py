@@ -416,15 +416,16 @@ class L0:
         (4.20: ``arch/powerpc/mm/pgtable-book3s64.c``), which follows the store with a
         ``tlbie`` RIC=2 IS=2 (TLB, walk caches and partition-table cache) for the LPID:
         partition- and process-scoped when the *old* entry was radix (HR), else one
-        hash-form (R=0) tlbie -- "the type of flush depends on the previous use".
+        hash-form (R=0) tlbie -- "the type of flush depends on the previous use". A
+        hash-form tlbie invalidates HPT translations only, and the TLB here holds radix
+        ones, so that case removes nothing (an LPID whose entry was not radix has no
+        radix translations cached).
         """
         old = self.ptab.raw(lpid)[0]
         self.ptab.write_raw(lpid, dw0, dw1)
         if old & C.PATE0_HR:
             for prs in (0, 1):
                 self.tlb.tlbie(2 << 10, lpid, ric=2, prs=prs, r=1)
-        else:
-            self.tlb.tlbie(2 << 10, lpid, ric=2, prs=0, r=0)
         self.events.append(
             "ptbl-set",
             "L0",
