@@ -14,7 +14,13 @@ Two ways to keep the nested guests of one L1 are offered (``L0(nested_table=...)
   ``l1_lpid < 2^(PRTS+8)`` bounds an lpid; memory grows with the guests).
 
 Reference counting as in the kernel: the table slot owns one reference, every
-``get_nested`` another; the struct is released when the count reaches 0.
+``get_nested`` another; the struct is released when the count reaches 0. A released
+struct is kept, marked ``freed``, so that the model can *see* a later touch of it:
+:func:`tlb_lock` / :func:`tlb_unlock` (``gp->tlb_lock``) record a ``use-after-free``
+event when the guest is already freed, and :func:`lifecycle_violations` lists those
+events with the table invariants. The one path known to do it is the IS=3 RIC=2
+H_TLB_INVALIDATE (``kvmhv_emulate_tlbie_all_lpid``, see ``pynest.kvm.shadow``): the
+model's reading of the 4.20.1 source, not something observed on hardware.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from .hcalls import H_PARAMETER, H_SUCCESS
 from .host import KVM_MAX_NESTED_GUESTS, RADIX_PGD_INDEX_SIZE
 
 if TYPE_CHECKING:
-    from .host import L1Vm
+    from .host import L0, L1Vm
 
 PRTB_MASK = 0x0FFF_FFFF_FFFF_F000  # asm/book3s/64/mmu.h
 PRTS_MASK = 0x1F
@@ -45,6 +51,8 @@ class NestedGuest:
     into the nested table), ``shadow_lpid`` the hardware LPID L0 runs it with,
     ``shadow_pgtable`` L0's tree L2 guest real -> host real. ``l1_gr_to_hr`` and
     ``process_table`` cache dw0/dw1 of the L1's partition-table entry (0: not read).
+    ``tlb_locked`` is ``gp->tlb_lock`` (a mutex; the model runs one vcpu at a time, so
+    it is only ever held or not). ``freed``: ``kvmhv_release_nested`` has run (kfree).
     """
 
     l1_host: L1Vm
@@ -56,6 +64,7 @@ class NestedGuest:
     refcnt: int = 0
     prev_cpu: dict[int, int] = field(default_factory=dict)
     freed: bool = False
+    tlb_locked: bool = False
 
     def __repr__(self) -> str:
         return (
@@ -96,6 +105,15 @@ class NestedArray:
 
     def values(self) -> list[NestedGuest]:
         return [g for _, g in self.items()]
+
+    def next_from(self, lpid: int) -> tuple[int, NestedGuest] | None:
+        """The first used slot at or after ``lpid``, bounded by ``max_nested_lpid`` as
+        read *now*: one more turn of the 4.20 loop ``for (i = ...; i <=
+        kvm->arch.max_nested_lpid; i++) if ((gp = nested_guests[i]))``."""
+        for i in range(max(lpid, 0), self.max_nested_lpid + 1):
+            if (g := self.slots[i]) is not None:
+                return i, g
+        return None
 
     def clear(self) -> None:
         for i in range(self.max_nested_lpid + 1):
@@ -139,6 +157,12 @@ class NestedIdr:
 
     def values(self) -> list[NestedGuest]:
         return [g for _, g in self.items()]
+
+    def next_from(self, lpid: int) -> tuple[int, NestedGuest] | None:
+        """The entry with the smallest id at or after ``lpid`` (``idr_get_next``, the
+        step of ``idr_for_each_entry``)."""
+        ids = [i for i in self.map if i >= lpid]
+        return (min(ids), self.map[min(ids)]) if ids else None
 
     def clear(self) -> None:
         self.map.clear()
@@ -236,7 +260,7 @@ def release_nested(gp: NestedGuest) -> None:
         "lpid-free", "L0", lpid=vm.lpid, l2_lpid=gp.l1_lpid, shadow_lpid=gp.shadow_lpid
     )
     gp.freed = True
-    _log(vm, "nested-free", gp)
+    _log(vm, "nested-free", gp, "kfree with its tlb_lock still held" if gp.tlb_locked else "")
 
 
 def get_nested(vm: L1Vm, l1_lpid: int, create: bool) -> NestedGuest | None:
@@ -363,6 +387,88 @@ def flush_nested(gp: NestedGuest) -> None:
     update_ptbl_cache(gp)
     if gp.l1_gr_to_hr == 0:
         remove_nested(gp)
+
+
+# ------------------------------------------------------------------ gp->tlb_lock
+def _use_after_free(gp: NestedGuest, what: str, where: str) -> None:
+    vm = gp.l1_host
+    vm.l0.events.append(
+        "use-after-free",
+        "L0",
+        lpid=vm.lpid,
+        l2_lpid=gp.l1_lpid,
+        shadow_lpid=gp.shadow_lpid,
+        detail=f"{where}: {what} on a nested guest that kvmhv_release_nested already freed",
+    )
+
+
+def tlb_lock(gp: NestedGuest, where: str) -> None:
+    """``mutex_lock(&gp->tlb_lock)`` in the kernel function ``where``; on a freed guest
+    the touch is recorded as a ``use-after-free`` event (and the model goes on, as the
+    kernel would, with the stale struct)."""
+    if gp.freed:
+        _use_after_free(gp, "mutex_lock(&gp->tlb_lock)", where)
+    gp.tlb_locked = True
+
+
+def tlb_unlock(gp: NestedGuest, where: str) -> None:
+    """``mutex_unlock(&gp->tlb_lock)``: a store into the struct (the mutex owner word),
+    recorded as a ``use-after-free`` event when the guest was freed meanwhile."""
+    if gp.freed:
+        _use_after_free(gp, "mutex_unlock(&gp->tlb_lock)", where)
+    gp.tlb_locked = False
+
+
+@dataclass(frozen=True)
+class LifecycleViolation:
+    """One broken nested-guest invariant of the L1 with LPID ``lpid``."""
+
+    kind: str
+    lpid: int | None
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} (L1 LPID {self.lpid}): {self.text}"
+
+
+def lifecycle_violations(l0: L0) -> list[LifecycleViolation]:
+    """Every breach of the nested-guest lifecycle (empty list: the invariants hold).
+
+    * ``use-after-free``: every ``use-after-free`` event in L0's log (a freed guest
+      touched: :func:`tlb_lock`, :func:`tlb_unlock`);
+    * ``slot``: a guest in a nested table is the one for that lpid, is not freed, holds
+      at least the slot's reference and owns its shadow LPID;
+    * ``refcnt``: a guest a vcpu runs (``vcpu->arch.nested``) is live with refcnt >= 1;
+    * ``max_nested_lpid``: (4.20 array) the highest used slot, -1 when none;
+    * ``tlb_lock``: no guest's ``tlb_lock`` is held between hcalls.
+    """
+    out = [
+        LifecycleViolation("use-after-free", ev.lpid, ev.detail)
+        for ev in l0.events.filter("use-after-free")
+    ]
+    for vm in l0.guests.values():
+        table = vm.nested
+        for lpid, gp in table.items():
+            if gp.l1_lpid != lpid or gp.freed or gp.refcnt < 1:
+                out.append(LifecycleViolation("slot", vm.lpid, f"slot {lpid} holds {gp!r}"))
+            elif gp.shadow_lpid not in l0.lpids.inuse:
+                text = f"slot {lpid}: shadow LPID {gp.shadow_lpid} is not allocated"
+                out.append(LifecycleViolation("slot", vm.lpid, text))
+        if isinstance(table, NestedArray):
+            used = max((i for i, g in enumerate(table.slots) if g is not None), default=-1)
+            if table.max_nested_lpid != used:
+                text = f"max_nested_lpid = {table.max_nested_lpid}, highest used slot {used}"
+                out.append(LifecycleViolation("max_nested_lpid", vm.lpid, text))
+        running = [v.nested for v in vm.vcpus if isinstance(v.nested, NestedGuest)]
+        for gp in running:
+            if gp.freed or gp.refcnt < 1:
+                text = f"a vcpu runs {gp!r} without a live reference"
+                out.append(LifecycleViolation("refcnt", vm.lpid, text))
+        for gp in [*table.values(), *running]:
+            if gp.tlb_locked:
+                text = f"{gp!r} still has its tlb_lock held"
+                out.append(LifecycleViolation("tlb_lock", vm.lpid, text))
+    return out
 
 
 def set_partition_table(vm: L1Vm, ptcr: int) -> int:
