@@ -15,6 +15,15 @@ L1 touch the same ``struct kvm_nested_guest``:
   ``kvmhv_get_nested(create=false)``, detaches the guest with ``kvmhv_remove_nested()``
   (which clears the slot and drops the slot's reference only if ``nested_guests[lpid]
   == gp``), then ``kvmhv_put_nested()``; whoever brings ``refcnt`` to 0 frees it.
+* ``"tlbie-all"`` -- *what the model says about this code* (derived from reading the
+  4.20.1 source, not observed on hardware; :data:`TLBIE_ALL_NOTE`): the L1 has zeroed
+  its entry for an L2 and vcpu 0 issues H_TLB_INVALIDATE with IS=3 RIC=2.
+  ``kvmhv_emulate_tlbie_all_lpid()`` takes ``nested_guests[i]`` **without a reference**,
+  and the RIC=2 flush under ``gp->tlb_lock`` may remove and free the guest before the
+  ``mutex_unlock``. vcpu 1 (``partner``) either flushes the same L2 with IS=2 RIC=2
+  (with a reference, as a Linux L1 does after zeroing an entry), or is running the L2
+  (its H_ENTER_NESTED reference), or does nothing. Here ``gp->tlb_lock`` is modelled: a
+  vcpu waiting for it cannot be scheduled.
 
 Each vcpu is a list of atomic *steps*. With the lock (the kernel's code) every
 ``mmu_lock`` critical section is **one** step: the other vcpu sees the shared state
@@ -43,10 +52,11 @@ Everything is a record (:class:`Interleaving`, :class:`TraceStep`, :class:`Final
 
 The nested table is the 4.20 ``nested_guests[]`` array with ``max_nested_lpid``
 (:class:`~pynest.kvm.nested.NestedArray`), shadow LPIDs come from the hardware LPID
-bitmap (:class:`~pynest.kvm.host.LpidAllocator`; LPID 0 is the host's, 1 the L1's). The model
-keeps only ``mmu_lock``: in the kernel the flush part of the remove path also runs under
-``gp->tlb_lock``, which orders the two ``kvmhv_remove_nested`` calls of one guest but
-not the gets and puts around them.
+bitmap (:class:`~pynest.kvm.host.LpidAllocator`; LPID 0 is the host's, 1 the L1's). The
+first two races keep only ``mmu_lock``: in the kernel the flush part of the remove path
+also runs under ``gp->tlb_lock``, which orders the two ``kvmhv_remove_nested`` calls of
+one guest but not the gets and puts around them. A freed object keeps its last values
+(``refcnt``, ``shadow_lpid``), as freed memory that nobody reused yet would.
 """
 
 from __future__ import annotations
@@ -60,7 +70,11 @@ from .host import KVM_MAX_NESTED_GUESTS, LpidAllocator
 from .nested import NestedArray
 
 __all__ = [
+    "PARTNERS",
     "RACES",
+    "TLBIE_ALL_CAVEAT",
+    "TLBIE_ALL_FINDING",
+    "TLBIE_ALL_NOTE",
     "VIOLATION_KINDS",
     "Exploration",
     "FinalState",
@@ -74,8 +88,28 @@ __all__ = [
     "run_schedule",
 ]
 
-RACES = ("create", "remove")
+RACES = ("create", "remove", "tlbie-all")
 VIOLATION_KINDS = ("two-objects", "negative-refcnt", "use-after-free", "leak")
+#: What vcpu 1 does in the "tlbie-all" race.
+PARTNERS: dict[str, str] = {
+    "flush": "flushes the same L2 (IS=2 RIC=2, with a reference)",
+    "run": "runs the L2 (holds a reference until H_ENTER_NESTED returns)",
+    "none": "does nothing (no other reference)",
+}
+#: The caveat every view of the "tlbie-all" race carries, and what it qualifies.
+TLBIE_ALL_CAVEAT = (
+    "What the model says about this code -- derived from reading the 4.20.1 source "
+    "(arch/powerpc/kvm/book3s_hv_nested.c), not observed on hardware"
+)
+TLBIE_ALL_FINDING = (
+    "kvmhv_emulate_tlbie_all_lpid() takes nested_guests[i] under mmu_lock without a "
+    "reference (:894-899); with RIC=2, kvmhv_flush_nested() -> kvmhv_remove_nested() -> "
+    "kvmhv_release_nested() can kfree() it (:588, :536, :514) before "
+    "kvmhv_emulate_tlbie_lpid() calls mutex_unlock(&gp->tlb_lock) (:885). 5.0.1 has the "
+    "same code, and the IDR loop (idr_for_each_entry) of the mainline source read here "
+    "takes no reference either."
+)
+TLBIE_ALL_NOTE = f"{TLBIE_ALL_CAVEAT}: {TLBIE_ALL_FINDING}"
 NR_VCPUS = 2
 _NR_LPIDS = 16  # plenty of hardware LPIDs for two guests
 
@@ -90,13 +124,29 @@ class RaceConfig:
     recheck: bool = True
     check_gp: bool = True
     l1_lpid: int = 1
+    partner: str = ""  # "tlbie-all" only: a key of PARTNERS
 
     @property
     def kernel(self) -> bool:
         """True when nothing is switched off (the kernel's code)."""
         return self.lock and self.recheck and self.check_gp
 
+    @property
+    def roles(self) -> tuple[str, str]:
+        """What each vcpu does, for lane titles."""
+        if self.race != "tlbie-all":
+            return ("vcpu 0", "vcpu 1")
+        other = {"flush": "IS=2 RIC=2, this L2", "run": "runs the L2", "none": "idle"}
+        return ("vcpu 0: IS=3 RIC=2 (all LPIDs)", f"vcpu 1: {other[self.partner]}")
+
     def describe(self) -> str:
+        if self.race == "tlbie-all":
+            other = {
+                "flush": "vcpu 1 flushes the same L2 (IS=2 RIC=2)",
+                "run": "vcpu 1 runs the L2",
+                "none": "vcpu 1 idle",
+            }
+            return f"tlbie-all race, {other[self.partner]}"
         off = [
             name
             for name, on in (
@@ -119,6 +169,7 @@ class RaceGuest:
     shadow_lpid: int
     refcnt: int = 0
     freed: bool = False
+    tlb_owner: int | None = None  # the vcpu holding gp->tlb_lock ("tlbie-all" only)
 
 
 @dataclass(frozen=True)
@@ -130,10 +181,13 @@ class GuestSnapshot:
     refcnt: int
     installed: bool
     freed: bool
+    tlb_owner: int | None = None
 
     def __str__(self) -> str:
         where = "installed" if self.installed else ("freed" if self.freed else "not installed")
         extra = ", FREED" if self.freed and self.installed else ""
+        if self.tlb_owner is not None:
+            extra += f", tlb_lock held by vcpu {self.tlb_owner}"
         return f"{self.name} (shadow LPID {self.shadow_lpid}, refcnt {self.refcnt}, {where}{extra})"
 
 
@@ -271,11 +325,13 @@ class Exploration:
 
     def summary(self) -> str:
         bad = self.bad
-        text = f"{self.config.describe()}: {self.count} interleavings, "
+        text = f"{self.config.describe()}: {self.count} interleaving"
+        text += "s, " if self.count != 1 else " (the only order), "
         if not bad:
             return text + "none breaks an invariant"
         kinds = ", ".join(f"{k} {n}" for k, n in self.by_kind().items() if n)
-        return text + f"{len(bad)} break an invariant ({kinds}); first: #{bad[0].number}"
+        verb = "breaks" if len(bad) == 1 else "break"
+        return text + f"{len(bad)} {verb} an invariant ({kinds}); first: #{bad[0].number}"
 
 
 # ------------------------------------------------------------------ machine state
@@ -307,16 +363,22 @@ class _Machine:
         self.violations: list[RaceViolation] = []
         self._seen: set[tuple[str, str]] = set()
         self.step_no = 0
-        if cfg.race == "remove":  # the guest exists: slot reference only
+        if cfg.race != "create":  # the guest exists: slot reference only
             gp = self._new_guest()
             self.table.add(cfg.l1_lpid, gp)
             gp.refcnt = 1
+        if cfg.race == "tlbie-all":
+            self.vcpus[0].pc = "scan"
+            self.vcpus[1].pc = {"flush": "get", "run": "run", "none": None}[cfg.partner]
+            if cfg.partner == "run":  # kvmhv_enter_nested_guest took it before the race
+                self.vcpus[1].gp, self.vcpus[1].holds = gp, True
+                gp.refcnt += 1
 
     def clone(self) -> _Machine:
         new = object.__new__(_Machine)
         new.cfg = self.cfg
         remap = {
-            id(o): RaceGuest(o.name, o.l1_lpid, o.shadow_lpid, o.refcnt, o.freed)
+            id(o): RaceGuest(o.name, o.l1_lpid, o.shadow_lpid, o.refcnt, o.freed, o.tlb_owner)
             for o in self.objects
         }
         new.objects = list(remap.values())
@@ -394,8 +456,22 @@ class _Machine:
     def snapshot(self) -> tuple[GuestSnapshot, ...]:
         slot = self.slot
         return tuple(
-            GuestSnapshot(o.name, o.shadow_lpid, o.refcnt, o is slot, o.freed) for o in self.objects
+            GuestSnapshot(o.name, o.shadow_lpid, o.refcnt, o is slot, o.freed, o.tlb_owner)
+            for o in self.objects
         )
+
+    def waiting_for(self, i: int) -> int | None:
+        """The vcpu whose ``gp->tlb_lock`` vcpu ``i`` must wait for (None: it can run)."""
+        v = self.vcpus[i]
+        if v.pc != "tlb-lock" or v.gp is None:
+            return None
+        owner = v.gp.tlb_owner
+        return owner if owner is not None and owner != i else None
+
+    def runnable(self) -> list[int]:
+        return [
+            i for i, v in enumerate(self.vcpus) if v.pc is not None and self.waiting_for(i) is None
+        ]
 
     def check(self) -> None:
         """The invariants that must hold after every step."""
@@ -667,7 +743,94 @@ def _make_ops(cfg: RaceConfig) -> dict[str, _Op]:
     ops["put-load"] = ("kvmhv_put_nested", False, put_load)
     ops["put-store"] = ("kvmhv_put_nested", False, put_store)
     ops["put-release"] = ("kvmhv_release_nested", False, release_if_zero(None))
+    if cfg.race == "tlbie-all":
+        _tlbie_all_ops(cfg, ops, release_if_zero("tlb-unlock"))
     return ops
+
+
+def _tlbie_all_ops(cfg: RaceConfig, ops: dict[str, _Op], remove_release: _Action) -> None:
+    """The "tlbie-all" race, line by line of 4.20.1 ``book3s_hv_nested.c``.
+
+    vcpu 0, ``kvmhv_emulate_tlbie_all_lpid`` (IS=3): ``scan`` (:894-898, one mmu_lock
+    section: the loop finds ``nested_guests[lpid]`` and drops the lock, no reference),
+    then ``kvmhv_emulate_tlbie_lpid``: ``tlb-lock`` (:862), ``flush`` (:880 ->
+    ``kvmhv_flush_nested`` :582-587, the L1's entry re-reads as 0), ``remove`` (:588 ->
+    ``kvmhv_remove_nested`` :523-534), ``remove-release`` (:536 -> kfree :514),
+    ``tlb-unlock`` (:885), and ``scan-next`` (:900-903: retake the lock, the loop ends).
+    vcpu 1 "flush" is ``kvmhv_emulate_priv_tlbie`` IS=2 (:946-949): ``get``, the same
+    five steps, ``put``; "run" is a vcpu inside ``kvmhv_enter_nested_guest`` whose
+    reference (:236) is put back at :300.
+    """
+    get = "kvmhv_get_nested"
+    emulate = "kvmhv_emulate_tlbie_lpid"
+    ops["get"] = (get, True, _lookup_both("tlb-lock", None, "no such guest: nothing to flush"))
+
+    def scan(m: _Machine, i: int) -> tuple[str, str | None]:
+        v = m.vcpus[i]
+        top = m.table.max_nested_lpid
+        found = m.table.next_from(0)
+        if found is None:
+            return f"i = 0 .. max_nested_lpid = {top}: no guest; spin_unlock, done", None
+        lpid, gp = found
+        v.gp = gp  # a bare pointer: no ++refcnt
+        return (
+            f"i = {lpid}: gp = nested_guests[{lpid}] = {gp.name}, no reference taken "
+            f"(refcnt {gp.refcnt}); spin_unlock",
+            "tlb-lock",
+        )
+
+    def tlb_lock(m: _Machine, i: int) -> tuple[str, str | None]:
+        gp = m.vcpus[i].gp
+        assert gp is not None and gp.tlb_owner in (None, i)
+        m.touch(gp, "mutex_lock(&gp->tlb_lock)")
+        gp.tlb_owner = i
+        return f"mutex_lock(&{gp.name}->tlb_lock)", "flush"
+
+    def flush(m: _Machine, i: int) -> tuple[str, str | None]:
+        gp = m.vcpus[i].gp
+        assert gp is not None
+        m.touch(gp, "kvmhv_flush_nested")
+        if gp.freed:
+            text = (
+                f"on freed {gp.name}: walks its freed shadow PGD, rewrites PATE"
+                f"[{gp.shadow_lpid}] to point at it, re-reads the L1's entry: 0"
+            )
+        else:
+            text = (
+                f"free {gp.name}'s shadow tree, flush LPID {gp.shadow_lpid}, re-read the "
+                "L1's entry: 0, so remove it"
+            )
+        return text, "remove"
+
+    def tlb_unlock(m: _Machine, i: int) -> tuple[str, str | None]:
+        gp = m.vcpus[i].gp
+        assert gp is not None
+        m.touch(gp, "mutex_unlock(&gp->tlb_lock)")
+        gp.tlb_owner = None
+        return f"mutex_unlock(&{gp.name}->tlb_lock)", "scan-next" if i == 0 else "put"
+
+    def scan_next(m: _Machine, i: int) -> tuple[str, str | None]:
+        nxt = cfg.l1_lpid + 1
+        return (
+            f"spin_lock; i = {nxt} > max_nested_lpid = {m.table.max_nested_lpid}: the loop "
+            "ends; spin_unlock",
+            None,
+        )
+
+    def run(m: _Machine, i: int) -> tuple[str, str | None]:
+        gp = m.vcpus[i].gp
+        assert gp is not None
+        m.touch(gp, "running the L2")
+        return f"runs the L2 under shadow LPID {gp.shadow_lpid} ({gp.name})", "put"
+
+    all_lpid = "kvmhv_emulate_tlbie_all_lpid"
+    ops["scan"] = (all_lpid, True, scan)
+    ops["tlb-lock"] = (emulate, False, tlb_lock)
+    ops["flush"] = ("kvmhv_flush_nested", False, flush)
+    ops["remove-release"] = ("kvmhv_release_nested", False, remove_release)
+    ops["tlb-unlock"] = (emulate, False, tlb_unlock)
+    ops["scan-next"] = (all_lpid, True, scan_next)
+    ops["run"] = ("kvmhv_run_single_vcpu", False, run)
 
 
 def _step(m: _Machine, ops: dict[str, _Op], i: int, trace: bool) -> TraceStep | None:
@@ -706,6 +869,11 @@ def _replay(cfg: RaceConfig, sched: tuple[int, ...]) -> tuple[tuple[TraceStep, .
     for n, i in enumerate(sched):
         if m.vcpus[i].pc is None:
             raise ConfigError(f"step {n}: vcpu {i} has already finished")
+        owner = m.waiting_for(i)
+        if owner is not None:
+            raise ConfigError(
+                f"step {n}: vcpu {i} waits in mutex_lock for the tlb_lock vcpu {owner} holds"
+            )
         st = _step(m, ops, i, True)
         assert st is not None
         steps.append(st)
@@ -720,16 +888,31 @@ def _replay(cfg: RaceConfig, sched: tuple[int, ...]) -> tuple[tuple[TraceStep, .
 
 
 # ------------------------------------------------------------------ public API
-def _config(race: str, lock: bool, recheck: bool, check_gp: bool, l1_lpid: int) -> RaceConfig:
+def _config(
+    race: str, lock: bool, recheck: bool, check_gp: bool, l1_lpid: int, partner: str | None
+) -> RaceConfig:
     if race not in RACES:
-        raise ConfigError(f"unknown race {race!r}: choose 'create' or 'remove'")
+        raise ConfigError(f"unknown race {race!r}: choose 'create', 'remove' or 'tlbie-all'")
+    if race == "tlbie-all":
+        partner = "flush" if partner is None else partner
+        if partner not in PARTNERS:
+            raise ConfigError(
+                f"unknown partner {partner!r} for vcpu 1: choose 'flush', 'run' or 'none'"
+            )
+        if not (lock and check_gp):
+            raise ConfigError(
+                "the tlbie-all race models the kernel's code only: mmu_lock and the == gp "
+                "check stay on"
+            )
+    elif partner is not None:
+        raise ConfigError(f"partner is for the tlbie-all race, not the {race} race")
     check_int("l1_lpid", l1_lpid)
     if l1_lpid >= KVM_MAX_NESTED_GUESTS:
         raise ConfigError(
             f"L1 LPID {l1_lpid} is past nested_guests[{KVM_MAX_NESTED_GUESTS}] (4.20): "
             "kvmhv_get_nested returns NULL for it"
         )
-    return RaceConfig(race, bool(lock), bool(recheck), bool(check_gp), l1_lpid)
+    return RaceConfig(race, bool(lock), bool(recheck), bool(check_gp), l1_lpid, partner or "")
 
 
 def _parse_schedule(schedule: Iterable[int] | str) -> tuple[int, ...]:
@@ -755,12 +938,15 @@ def explore(
     recheck: bool = True,
     check_gp: bool = True,
     l1_lpid: int = 1,
+    partner: str | None = None,
 ) -> Exploration:
     """Every interleaving of the two vcpus for ``race`` ("create": concurrent
     ``kvmhv_get_nested(create=true)``; "remove": concurrent ``kvmhv_remove_nested`` +
-    ``kvmhv_put_nested``), run and checked."""
-    cfg = _config(race, lock, recheck, check_gp, l1_lpid)
-    key = (cfg.race, cfg.lock, cfg.recheck, cfg.check_gp, cfg.l1_lpid)
+    ``kvmhv_put_nested``; "tlbie-all": an IS=3 RIC=2 H_TLB_INVALIDATE on vcpu 0 while
+    vcpu 1 does what ``partner`` says, see :data:`PARTNERS`), run and checked. A vcpu
+    waiting for ``gp->tlb_lock`` (tlbie-all only) cannot be scheduled."""
+    cfg = _config(race, lock, recheck, check_gp, l1_lpid, partner)
+    key = cfg
     cached = _CACHE.get(key)
     if cached is not None:
         return cached
@@ -770,7 +956,8 @@ def explore(
     stack: list[tuple[_Machine, tuple[int, ...]]] = [(_Machine(cfg), ())]
     while stack:
         m, sched = stack.pop()
-        ready = [i for i, v in enumerate(m.vcpus) if v.pc is not None]
+        ready = m.runnable()
+        assert ready or all(v.pc is None for v in m.vcpus), "deadlock"
         if not ready:
             m.check_end()
             result.interleavings.append(
@@ -787,7 +974,7 @@ def explore(
     return result
 
 
-_CACHE: dict[tuple, Exploration] = {}
+_CACHE: dict[RaceConfig, Exploration] = {}
 
 
 def run_schedule(
@@ -798,13 +985,15 @@ def run_schedule(
     recheck: bool = True,
     check_gp: bool = True,
     l1_lpid: int = 1,
+    partner: str | None = None,
 ) -> Interleaving:
     """Run one schedule (e.g. ``"0 1 0 1 0 1 0 0 1 1"``: vcpu numbers, one per step).
 
-    ConfigError when the schedule names a vcpu that has already finished, or ends
-    before both are done; the message says which.
+    ConfigError when the schedule names a vcpu that has already finished, or one that
+    is waiting for a ``tlb_lock`` the other holds, or ends before both are done; the
+    message says which.
     """
-    cfg = _config(race, lock, recheck, check_gp, l1_lpid)
+    cfg = _config(race, lock, recheck, check_gp, l1_lpid, partner)
     sched = _parse_schedule(schedule)
     steps, m = _replay(cfg, sched)
     inter = Interleaving(-1, cfg, sched, m.final(), tuple(m.violations))

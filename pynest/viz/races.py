@@ -11,6 +11,11 @@
   names the invariant; beside each row, the shared state after it (the
   ``nested_guests[]`` slot and every object's ``refcnt``, a † on a freed one);
 * the final state and the verdict.
+
+For the "tlbie-all" race the lanes are titled with what each vcpu does, and a note under
+the title says that this is *what the model says about this code*, with the kernel lines
+it is derived from and the caveat that it was not observed on hardware
+(:data:`pynest.kvm.races.TLBIE_ALL_CAVEAT`, ``TLBIE_ALL_FINDING``).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import TYPE_CHECKING
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
+from ..kvm.races import TLBIE_ALL_CAVEAT, TLBIE_ALL_FINDING
 from . import style as S
 
 if TYPE_CHECKING:
@@ -33,12 +39,18 @@ _ROW_H = 0.72
 _LANES = ((0.3, 5.3), (5.8, 5.3))
 _STATE_X = 11.35
 _WRAP = 56
+_NOTE_WRAP = 150
+_CAVEAT_WRAP = 120  # bold text is wider
 
 
 def state_text(step: TraceStep) -> tuple[str, str]:
     """The shared state after ``step`` in two short lines."""
     slot = step.slot or "NULL"
-    objs = " ".join(f"{o.name}:{o.refcnt}{'†' if o.freed else ''}" for o in step.objects)
+    objs = " ".join(
+        f"{o.name}:{o.refcnt}{'†' if o.freed else ''}"
+        + (f" tlb_lock:v{o.tlb_owner}" if o.tlb_owner is not None else "")
+        for o in step.objects
+    )
     return f"slot = {slot}", objs or "no objects"
 
 
@@ -79,7 +91,12 @@ def draw_race(
     n = len(steps)
     extra = len(inter.violations)
     strip_h = 0.9 if exploration is not None else 0.0
-    height = 1.5 + strip_h + 0.55 + _ROW_H * n + 1.15 + 0.32 * extra
+    note, n_bold = [], 0
+    if inter.config.race == "tlbie-all":
+        caveat = textwrap.wrap(TLBIE_ALL_CAVEAT + ":", _CAVEAT_WRAP)
+        note, n_bold = [*caveat, *textwrap.wrap(TLBIE_ALL_FINDING, _NOTE_WRAP)], len(caveat)
+    note_h = 0.26 * len(note) + (0.15 if note else 0.0)
+    height = 1.5 + note_h + strip_h + 0.55 + _ROW_H * n + 1.15 + 0.32 * extra
     if fig is None:
         fig = S.new_figure(WIDTH, height)
         cv = S.canvas_axes(fig, WIDTH, height)
@@ -111,6 +128,9 @@ def draw_race(
         ha="left",
     )
     y = top - 0.75
+    for k, line in enumerate(note):
+        S.label(cv, 0.3, y - 0.1 - 0.26 * k, line, S.SMALL_SIZE + 1, bold=k < n_bold, ha="left")
+    y -= note_h
 
     if exploration is not None:
         rect = (0.3 / WIDTH, (y - 0.55) / height, 10.8 / WIDTH, 0.4 / height)
@@ -129,7 +149,7 @@ def draw_race(
         S.label(cv, 11.3, y - 0.55, "green ok, vermillion broken", S.SMALL_SIZE, ha="left")
         y -= strip_h
 
-    for (x, w), name in zip(_LANES, ("vcpu 0", "vcpu 1"), strict=True):
+    for (x, w), name in zip(_LANES, inter.config.roles, strict=True):
         S.label(cv, x + w / 2, y - 0.25, name, S.LABEL_SIZE, bold=True)
     S.label(cv, _STATE_X, y - 0.25, "shared state after", S.LABEL_SIZE, bold=True, ha="left")
     y -= 0.55

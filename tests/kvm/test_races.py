@@ -194,6 +194,8 @@ def test_without_lock_lost_refcount_update_leaks():
             ("create", {"recheck": False}),
             ("remove", {}),
             ("remove", {"check_gp": False}),
+            ("tlbie-all", {"partner": "flush"}),
+            ("tlbie-all", {"partner": "run"}),
         ]
     ),
     st.integers(min_value=0, max_value=10_000),
@@ -260,3 +262,135 @@ def test_exploration_is_exactly_the_complete_schedules(race):
                 continue
             found.add(sched)
     assert found == {i.schedule for i in explore(race).interleavings}
+
+
+# ----------------------------------------------------------------------- tlbie-all race
+# vcpu 0 (IS=3 RIC=2, no reference): scan tlb-lock flush remove rel unlock next (7 steps,
+# 1 when the scan finds no guest). vcpu 1 "run" (holds a reference): run put rel (3);
+# "flush" (IS=2 RIC=2): get tlb-lock flush remove rel unlock put rel (8, 1 on a miss).
+def test_tlbie_all_alone_frees_before_the_unlock():
+    e = explore("tlbie-all", partner="none")
+    assert e.count == 1 and len(e.bad) == 1
+    (i,) = e.interleavings
+    assert [s.function for s in i.steps] == [
+        "kvmhv_emulate_tlbie_all_lpid",
+        "kvmhv_emulate_tlbie_lpid",
+        "kvmhv_flush_nested",
+        "kvmhv_remove_nested",
+        "kvmhv_release_nested",
+        "kvmhv_emulate_tlbie_lpid",
+        "kvmhv_emulate_tlbie_all_lpid",
+    ]
+    assert "no reference taken (refcnt 1)" in i.steps[0].text
+    assert "gp#1.refcnt -> 0; ref = 0" in i.steps[3].text
+    assert i.steps[4].text.startswith("kvmhv_release_nested(gp#1)")
+    assert i.steps[5].text == "mutex_unlock(&gp#1->tlb_lock)"
+    (v,) = i.violations
+    assert v.kind == "use-after-free" and v.step == 5
+    assert v.text == "mutex_unlock(&gp->tlb_lock) on gp#1, which was already freed"
+    assert i.steps[4].objects[0].tlb_owner == 0  # freed while locked
+    assert i.final.slot is None and i.final.lpids_in_use == () and i.final.max_nested_lpid == -1
+    assert e.summary().endswith("1 interleaving (the only order), 1 breaks an invariant "
+                                "(use-after-free 1); first: #0")  # fmt: skip
+
+
+def test_tlbie_all_with_a_running_vcpu_count_and_which_are_safe():
+    # no blocking: C(10, 3) orders. Safe exactly when vcpu 1's put comes after vcpu 0's
+    # remove (k >= 4 of A's steps) and its release after vcpu 0's unlock (k >= 6):
+    # sum over k2 = 4..7, k3 = max(6, k2)..7 of (k2 + 1) = 10 + 12 + 14 + 8 = 44
+    e = explore("tlbie-all", partner="run")
+    assert e.count == comb(10, 3) == 120
+    ok = sum(k2 + 1 for k2 in range(4, 8) for _k3 in range(max(6, k2), 8))
+    assert ok == 44 and e.count - len(e.bad) == ok
+    assert e.by_kind()["use-after-free"] == 76
+    for i in e.interleavings:
+        ops = [(s.vcpu, s.op) for s in i.steps]
+        put, rel = ops.index((1, "put")), ops.index((1, "put-release"))
+        remove, unlock = ops.index((0, "remove")), ops.index((0, "tlb-unlock"))
+        assert i.ok == (put > remove and rel > unlock), i.trace()
+        assert i.final.objects[0].freed and i.final.slot is None
+
+
+def test_tlbie_all_with_a_running_vcpu_two_ways_to_go_wrong():
+    # vcpu 1 puts first: vcpu 0's remove brings refcnt to 0 and vcpu 0 frees it
+    early = run_schedule("tlbie-all", "1 1 1 0 0 0 0 0 0 0", partner="run")
+    assert "ref = --gp#1.refcnt = 1" in early.steps[1].text
+    assert "refcnt -> 0; ref = 0" in early.steps[6].text and early.steps[7].vcpu == 0
+    assert [v.step for v in early.violations] == [8]
+    # vcpu 0 removes first (refcnt 1), vcpu 1's put frees it between remove and unlock
+    late = run_schedule("tlbie-all", "0 0 0 0 1 1 1 0 0 0", partner="run")
+    assert late.steps[3].text.endswith("gp#1.refcnt -> 1; ref = 1")
+    assert late.steps[6].vcpu == 1 and late.steps[6].text.startswith("kvmhv_release_nested")
+    assert late.steps[7].text == "ref = 1: keep gp#1"  # vcpu 0 does not free it...
+    assert [v.step for v in late.violations] == [8]  # ...but unlocks it after vcpu 1 did
+    fine = run_schedule("tlbie-all", "0 0 0 0 0 0 1 1 1 0", partner="run")
+    assert fine.ok and fine.steps[8].text.startswith("kvmhv_release_nested")
+
+
+def test_tlbie_all_with_a_flushing_vcpu_count():
+    # A = vcpu 0 (7 steps), B = vcpu 1 (8). B misses: A removed first, B after >= 4 of
+    # A's steps: 4 ways, all bad. A misses: A after >= 4 of B's steps: 5 ways, all fine.
+    # Both find it, A locks first: B's get among A's first 4 steps, B's 7 locked steps
+    # after A's unlock (A's last step before or after each): 4 * 8 = 32, all fine.
+    # Both find it, B locks first: A's scan among B's first 4 steps, A's other 6 steps
+    # after B's unlock, interleaved with B's put and release: 4 * C(8, 2) = 112; fine only
+    # when B's put follows A's remove and B's release A's unlock: 4 * (3 + 4) = 28.
+    e = explore("tlbie-all", partner="flush")
+    assert e.count == 4 + 5 + 32 + 4 * comb(8, 2) == 153
+    assert e.count - len(e.bad) == 5 + 32 + 28 == 65
+    assert e.by_kind() == {"two-objects": 0, "negative-refcnt": 0, "use-after-free": 88, "leak": 0}
+    for i in e.interleavings:
+        ops = [(s.vcpu, s.op) for s in i.steps]
+        frees = [n for n, s in enumerate(i.steps) if s.text.startswith("kvmhv_release_nested(")]
+        found = (0, "tlb-unlock") in ops
+        assert i.ok == (not found or frees[0] > ops.index((0, "tlb-unlock"))), i.trace()
+        assert i.final.objects[0].freed and i.final.lpids_in_use == ()
+
+
+def test_tlbie_all_flusher_frees_it_before_vcpu_0_locks():
+    i = run_schedule("tlbie-all", "1 1 1 0 1 1 1 1 1 0 0 0 0 0 0", partner="flush")
+    assert "no reference taken (refcnt 2)" in i.steps[3].text
+    assert i.steps[8].text.startswith("kvmhv_release_nested(gp#1)")
+    assert "rewrites PATE[2]" in i.steps[10].text  # the stale shadow root
+    assert "slot no longer holds gp#1: leave refcnt alone; ref = 0" in i.steps[11].text
+    assert i.steps[12].text == "kvmhv_release_nested(gp#1) again: double free!"
+    assert [v.step for v in i.violations] == [9, 10, 11, 12, 13]
+    assert "double free" in i.violations[3].text
+
+
+def test_tlbie_all_mutex_orders_the_two_flushes():
+    # vcpu 0 locks first: vcpu 1 (holding a reference) waits, vcpu 0's remove leaves
+    # refcnt 1, vcpu 1's put frees it after vcpu 0 is done with it
+    i = run_schedule("tlbie-all", "0 1 0 0 0 0 0 1 1 1 1 1 1 1 0", partner="flush")
+    assert i.ok
+    assert i.steps[2].objects[0].tlb_owner == 0
+    assert i.steps[14].text.endswith("the loop ends; spin_unlock")
+    with pytest.raises(ConfigError, match="vcpu 1 waits in mutex_lock for the tlb_lock vcpu 0"):
+        run_schedule("tlbie-all", "0 1 0 1", partner="flush")
+
+
+def test_tlbie_all_accepts_only_the_kernel_code():
+    with pytest.raises(ConfigError, match="kernel's code only"):
+        explore("tlbie-all", lock=False)
+    with pytest.raises(ConfigError, match="kernel's code only"):
+        explore("tlbie-all", check_gp=False)
+    with pytest.raises(ConfigError, match="unknown partner"):
+        explore("tlbie-all", partner="sleep")
+    with pytest.raises(ConfigError, match="partner is for the tlbie-all race"):
+        explore("remove", partner="run")
+    assert explore("tlbie-all") is explore("tlbie-all", partner="flush")  # the default
+
+
+@pytest.mark.parametrize("partner", ["run", "none"])
+def test_tlbie_all_exploration_is_exactly_the_complete_schedules(partner):
+    from itertools import product
+
+    found = set()
+    for length in range(1, 11):
+        for sched in product((0, 1), repeat=length):
+            try:
+                run_schedule("tlbie-all", sched, partner=partner)
+            except ConfigError:
+                continue
+            found.add(sched)
+    assert found == {i.schedule for i in explore("tlbie-all", partner=partner).interleavings}

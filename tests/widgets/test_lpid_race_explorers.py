@@ -3,6 +3,7 @@
 import pytest
 
 from pynest.errors import ConfigError
+from pynest.viz.style import figure_text
 from pynest.widgets.lpid_explorer import MAX_L2S, LpidMapExplorer
 from pynest.widgets.race_explorer import RaceExplorer
 
@@ -150,3 +151,40 @@ def test_switching_race_resets_and_redraws():
 def test_race_explorer_refuses_unknown_race():
     with pytest.raises(ConfigError, match="unknown race"):
         RaceExplorer("delete")
+
+
+def test_tlbie_all_race_is_labelled_as_the_models_reading():
+    r = RaceExplorer("tlbie-all", lock=False)  # the kernel's code only: switches forced on
+    assert r.error == ""
+    assert r.lock.value and r.recheck.value and r.check_gp.value
+    assert r.lock.disabled and r.check_gp.disabled and r.partner.layout.display == ""
+    assert r.exploration.count == 153 and r.slider.max == 152
+    status = _plain(r.status.value)
+    assert "88 break an invariant (use-after-free 88)" in status
+    assert "derived from reading the 4.20.1 source" in status
+    assert "not observed on hardware" in status
+    assert r.text.startswith("What the model says about this code")
+    assert ":885" in r.text and "kvmhv_emulate_tlbie_all_lpid" in r.text
+    text = figure_text(r.figure)
+    assert "What the model says about this code" in text and "(:885)" in text
+    assert "vcpu 0: IS=3 RIC=2 (all LPIDs)" in text and "vcpu 1: IS=2 RIC=2, this L2" in text
+
+
+def test_tlbie_all_partner_choice_and_back_to_another_race():
+    r = RaceExplorer("tlbie-all")
+    r.partner.value = "run"
+    assert r.exploration.count == 120 and r.slider.value == 0
+    assert r.jump_to_broken() and r.slider.value == r.exploration.bad[0].number
+    assert "tlb_lock:v0" in figure_text(r.figure)  # vcpu 0 holds it in the steps shown
+    r.partner.value = "none"
+    assert r.exploration.count == 1 and r.slider.max == 0
+    assert "the only order" in _plain(r.status.value)
+    r.race.value = "create"
+    assert not r.lock.disabled and r.partner.layout.display == "none"
+    assert r.exploration.count == 222 and "derived from" not in _plain(r.status.value)
+    assert "vcpu 0: IS=3" not in figure_text(r.figure)
+
+
+def test_race_explorer_refuses_unknown_partner():
+    with pytest.raises(ConfigError, match="unknown partner"):
+        RaceExplorer("tlbie-all", partner="sleep")
