@@ -42,6 +42,8 @@ KINDS: dict[str, str] = {
     "nested-put": "a reference is dropped (kvmhv_put_nested)",
     "nested-remove": "a nested guest leaves the table (kvmhv_remove_nested)",
     "nested-free": "a nested guest is freed (kvmhv_release_nested)",
+    "use-after-free": "L0 touches a nested guest it already freed (the model's reading of the "
+    "kernel source, e.g. kvmhv_emulate_tlbie_all_lpid; not observed on hardware)",
     "enter": "L0 switches the vcpu to the L2 (kvmhv_enter_nested_guest)",
     "l2-access": "an L2 load/store/fetch that translated",
     "l2-guest-interrupt": "an L2 access faulted in its own (process-scoped) tables",

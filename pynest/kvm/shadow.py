@@ -26,7 +26,15 @@ from ..mmu import constants as C
 from ..mmu.formats import page_size_text
 from ..mmu.xlate import CpuState, Fault, Translation, translate
 from .hcalls import H_NO_MEM, H_NOT_FOUND, H_PARAMETER, H_SUCCESS
-from .nested import NestedGuest, flush_nested, get_nested, put_nested, update_ptbl_cache
+from .nested import (
+    NestedGuest,
+    flush_nested,
+    get_nested,
+    put_nested,
+    tlb_lock,
+    tlb_unlock,
+    update_ptbl_cache,
+)
 from .versions import has
 
 if TYPE_CHECKING:
@@ -724,14 +732,36 @@ def emulate_tlbie_tlb_addr(vm: L1Vm, lpid: int, ap: int, epn: int) -> int:
 
 
 def emulate_tlbie_lpid(vm: L1Vm, gp: NestedGuest, ric: int) -> None:
-    """``kvmhv_emulate_tlbie_lpid``: RIC 0 drops the whole shadow tree and flushes the
-    shadow LPID; RIC 1 (page-walk cache) is a no-op, L0 caches no L1 walk; RIC 2 is
-    ``kvmhv_flush_nested`` (which may remove the guest)."""
+    """``kvmhv_emulate_tlbie_lpid`` (4.20.1 ``book3s_hv_nested.c``:857-886), under
+    ``gp->tlb_lock`` (lock :862, unlock :885): RIC 0 drops the whole shadow tree and
+    flushes the shadow LPID; RIC 1 (page-walk cache) is a no-op, L0 caches no L1 walk;
+    RIC 2 is ``kvmhv_flush_nested`` (:880), which may remove *and free* the guest. The
+    unlock then touches the struct: if the caller held no reference, that is a use
+    after free, which :func:`~pynest.kvm.nested.tlb_unlock` records."""
+    where = "kvmhv_emulate_tlbie_lpid (4.20.1 book3s_hv_nested.c:885)"
+    tlb_lock(gp, "kvmhv_emulate_tlbie_lpid (4.20.1 book3s_hv_nested.c:862)")
     if ric == 0:
         free_pgtable_radix(gp)
         vm.l0.flush_lpid(gp.shadow_lpid)
     elif ric == 2:
         flush_nested(gp)
+    tlb_unlock(gp, where)
+
+
+def emulate_tlbie_all_lpid(vm: L1Vm, ric: int) -> None:
+    """``kvmhv_emulate_tlbie_all_lpid`` (4.20.1 ``book3s_hv_nested.c``:888-904): for i =
+    0 .. ``max_nested_lpid`` (re-read each turn; the IDR's ``idr_for_each_entry`` in
+    later kernels), take ``nested_guests[i]`` under ``mmu_lock`` **without a reference**,
+    drop the lock and emulate the tlbie for that lpid. With RIC=2 and an L1 entry that is
+    now 0, the guest's only reference is the slot's: ``kvmhv_flush_nested`` ->
+    ``kvmhv_remove_nested`` drops it and ``kvmhv_release_nested`` frees the struct
+    (kfree :514) before ``mutex_unlock(&gp->tlb_lock)`` (:885) -- recorded as a
+    ``use-after-free`` event. The model's reading of the source, not a hardware run."""
+    i = 0
+    while (found := vm.nested.next_from(i)) is not None:
+        lpid, gp = found
+        emulate_tlbie_lpid(vm, gp, ric)
+        i = lpid + 1
 
 
 def emulate_priv_tlbie(vm: L1Vm, instr: int, rsval: int, rbval: int) -> int:
@@ -759,8 +789,7 @@ def emulate_priv_tlbie(vm: L1Vm, instr: int, rsval: int, rbval: int) -> int:
             emulate_tlbie_lpid(vm, gp, ric)
             put_nested(gp)
         return 0
-    for _l, gp in vm.nested.items():
-        emulate_tlbie_lpid(vm, gp, ric)
+    emulate_tlbie_all_lpid(vm, ric)
     return 0
 
 
