@@ -319,7 +319,8 @@ def remove_nested(gp: NestedGuest) -> None:
 
 def release_all_nested(vm: L1Vm) -> None:
     """``kvmhv_release_all_nested``: empty the table, release every guest whose count
-    drops to 0, and (later kernels) free every nested rmap chain of the VM."""
+    drops to 0, and free every nested rmap chain of the VM (``kvmhv_free_memslot_nest_rmap``
+    for each memslot, already in 4.20)."""
     freelist = []
     for _lpid, gp in vm.nested.items():
         gp.refcnt -= 1

@@ -173,11 +173,16 @@ def test_tlbie_lpid_ric0_ric1_ric2_and_all():
     assert not [e for e in l0.tlb if e.lpid == gp.shadow_lpid]
     # RIC=2 with the entry still valid: re-read, guest kept
     assert l1.flush_lpid(l2.lpid, ric=2) == H_SUCCESS and not gp.freed
-    # IS=3 (all lpids), RIC=2 after the L1 zeroed the entry: the guest goes
-    l1.set_ptbl_entry(l2.lpid, 0, 0)
+    # IS=3 (all lpids), RIC=2 after the L1 zeroed the entry in its memory (without
+    # kvmhv_set_ptbl_entry, whose own IS=2 flush would remove the guest first): it goes
+    base = l1.ptcr & C.PTCR_PATB
+    vm.space.write_u64(base + 16 * l2.lpid, 0)
+    vm.space.write_u64(base + 16 * l2.lpid + 8, 0)
+    assert not gp.freed
     assert do_hcall(vm, H_TLB_INVALIDATE, h_tlbie_p1_enc(2, 0, 1), 0, 3 << 10) == H_SUCCESS
     assert gp.freed and vm.nested.find(l2.lpid) is None
     assert gp.shadow_lpid not in l0.lpids.inuse
+    assert l0.events.last("use-after-free") is not None  # 4.20.1 :885, see test_tlbie_all_lpid
 
 
 def test_destroy_l2_frees_its_shadow():
