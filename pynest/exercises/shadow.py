@@ -31,6 +31,7 @@ from ..kvm.host import L0, L1Vm
 from ..kvm.l1 import L1, L2Guest
 from ..kvm.l2 import Hcall, Load, Program, Store
 from ..kvm.nested import NestedGuest
+from ..kvm.versions import DEFAULT_KERNEL, L0_KERNELS, has, row
 from ..mmu import constants as C
 from ..mmu.formats import page_size_text
 from .base import Exercise, NumberAnswer, parse_number
@@ -91,18 +92,21 @@ def shadow_world(
     l1_ram_before: int = 0,
     perms: str = "rwx",
     set_rc: bool = True,
+    l0_kernel: str = DEFAULT_KERNEL,
 ) -> ShadowWorld:
     """The world of this module (see its docstring).
 
     ``l1s_before`` other L1s are created first and ``l1_ram_before`` bytes of L1 memory
     are handed out before the L2's, so the host and L1 addresses differ between worlds;
-    ``perms`` and ``set_rc`` shape the PTEs the L1 creates for its L2.
+    ``perms`` and ``set_rc`` shape the PTEs the L1 creates for its L2. ``l0_kernel`` is
+    the Linux L0 runs (``"4.20"`` as merged, or ``"5.0"``): it decides where a shadow
+    PTE's R and C come from (row ``nested-rc`` of :mod:`pynest.kvm.versions`).
     """
     if l1_page not in (C.PAGE_64K, C.PAGE_2M):
         raise ConfigError(f"the L1 page size must be 64K or 2M here, got {l1_page:#x}")
     if backing not in (C.PAGE_64K, C.PAGE_2M, C.PAGE_1G):
         raise ConfigError(f"L0's backing page size must be 64K, 2M or 1G, got {backing:#x}")
-    l0 = L0()
+    l0 = L0(kernel=l0_kernel)
     for _ in range(l1s_before):
         l0.create_l1(256 << 20)
     vm = l0.create_l1((1 << 30) if backing == C.PAGE_1G else 256 << 20, backing=backing)
@@ -283,6 +287,8 @@ class ReflectAnswer:
     """
 
     dsisr: int | None
+    note: str = ""
+    """Added to the feedback of a wrong answer (e.g. which kernel's R/C rule applies)."""
 
     @staticmethod
     def parse(given: object) -> int | None:
@@ -318,17 +324,21 @@ class ReflectAnswer:
             return False, f"Not understood: {e}."
         if got == self.dsisr:
             return True, f"Correct: {self}."
+        text = self._wrong(got)
+        return False, f"{text} {self.note}" if self.note else text
+
+    def _wrong(self, got: int | None) -> str:
         if self.dsisr is None:
-            return False, "No: L0 can handle this one without the L1."
+            return "No: L0 can handle this one without the L1."
         if got is None:
-            return False, "No: the L1 has to see this fault; L0 cannot fix it alone."
+            return "No: the L1 has to see this fault; L0 cannot fix it alone."
         missing, extra = self.dsisr & ~got, got & ~self.dsisr
         parts = []
         if missing:
             parts.append(f"missing {dsisr_text(missing)}")
         if extra:
             parts.append(f"not set: {dsisr_text(extra)}")
-        return False, "Reflected, yes, but " + "; ".join(parts) + "."
+        return "Reflected, yes, but " + "; ".join(parts) + "."
 
     def __str__(self) -> str:
         if self.dsisr is None:
@@ -438,16 +448,43 @@ def _prepare(world: ShadowWorld, gpa: int, state: str) -> None:
         l2.tree.set_pte_bits(page, set_bits=C.PTE_R, clear_bits=C.PTE_C)
 
 
+_RC_STATES = ("no-rc", "r-only-set", "full")
+"""L1 PTE states whose answer depends on where the shadow PTE's R/C come from."""
+
+
+def _rc_rule(kernel: str) -> str:
+    """What the shadow PTE's R and C are under L0 ``kernel`` (row ``nested-rc``)."""
+    fix = row("nested-rc")
+    if has(kernel, "nested-rc"):
+        return (
+            f"Linux {kernel} builds the shadow PTE from L0's own PTE less the rights the L1's "
+            "PTE lacks, and also less R unless the L1's PTE has R and less C unless it has C "
+            "and this is a store; the retry then needs R/C (SET_RC) and "
+            "kvmhv_handle_nested_set_rc reflects it if the L1's PTE lacks a needed bit "
+            f'(pynest.kvm.versions row {fix.key!r}, since {fix.since}: "{fix.patch}").'
+        )
+    return (
+        f"Linux {kernel} builds the shadow PTE from L0's own PTE less the rights "
+        "(_PAGE_READ/_PAGE_WRITE/_PAGE_EXEC) the L1's PTE lacks; R and C come from L0's "
+        "PTE, so the retry needs no SET_RC and the L1's own R/C bits are never set for the "
+        "L2: the dirty-tracking bug 5.0 fixed "
+        f"(pynest.kvm.versions row {fix.key!r}: before {fix.since}, {fix.before})."
+    )
+
+
 def _reflect_question(seed: int, rng: random.Random) -> Exercise:
     state, access = rng.choice(_REFLECT_CASES)
-    world = shadow_world(C.PAGE_64K, C.PAGE_64K)
     gpa = _data_gpa(rng)
+    kernel = rng.choice(L0_KERNELS)  # drawn last: the seed's case and address stay
+    world = shadow_world(C.PAGE_64K, C.PAGE_64K, l0_kernel=kernel)
     _prepare(world, gpa, state)
     t = touch(world, gpa, access)
     first = t.reflected[0].dsisr if t.reflected else None
     question = (
-        f"An L2 does a {access} at L2 real {gpa:#x}. L0 has no shadow PTE for it yet; the "
-        f"L1's partition-scoped tree for this L2 {_STATE_TEXT[state]}.\n"
+        f"L0 runs Linux {kernel}"
+        + (" (the nested-HV series as merged)" if kernel == "4.20" else " (with 5.0's fixes)")
+        + f". An L2 does a {access} at L2 real {gpa:#x}. L0 has no shadow PTE for it yet; "
+        f"the L1's partition-scoped tree for this L2 {_STATE_TEXT[state]}.\n"
         "L0 takes the HDSI first. Does it reflect the fault to the L1 (H_ENTER_NESTED "
         "returns 0xe00)? Answer 'no', or the HDSISR the L1 sees: bit names such as "
         "'NOHPTE ISSTORE' or a hex value."
@@ -455,13 +492,23 @@ def _reflect_question(seed: int, rng: random.Random) -> Exercise:
     solution = (
         "L0 walks the L1's tree for the L2 (kvmhv_translate_addr_nested): no entry -> "
         "NOHPTE; a store without write permission -> PROTFAULT; ISSTORE is kept from the "
-        "original HDSISR. If the walk succeeds L0 inserts a shadow PTE, with R only if the "
-        "L1's PTE has R and C only if it has C and this is a store; the retry then needs R/C "
-        "(SET_RC) and kvmhv_handle_nested_set_rc reflects it if the L1's PTE lacks a needed "
-        "bit.\nThe model, on this very world:\n" + t.summary()
+        "original HDSISR. If the walk succeeds L0 inserts a shadow PTE "
+        "(__kvmhv_nested_page_fault). "
+        + _rc_rule(kernel)
+        + "\nThe model, on this very world:\n"
+        + t.summary()
     )
-    hint = "L0 reflects exactly what the L1's own tree does not allow."
-    return Exercise("shadow", seed, question, ReflectAnswer(first), solution, hint)
+    note = ""
+    if state in _RC_STATES:
+        note = f"Mind the kernel: L0 runs Linux {kernel}; the shadow PTE's R/C come " + (
+            "from the L1's PTE too (5.0)." if has(kernel, "nested-rc") else "from L0 only."
+        )
+    hint = "L0 reflects exactly what the L1's own tree does not allow" + (
+        "; and in Linux 5.0 that includes R and C."
+        if has(kernel, "nested-rc")
+        else "; in Linux 4.20 that does not include R and C."
+    )
+    return Exercise("shadow", seed, question, ReflectAnswer(first, note), solution, hint)
 
 
 def _host_question(seed: int, rng: random.Random) -> Exercise:

@@ -63,26 +63,59 @@ def test_first_touch_of_an_unmapped_page_is_reflected_once():
     assert again.reflected == [] and again.inserted == [] and again.returns == (0xC00,)
 
 
+# (L1 PTE state, access) -> the first reflected HDSISR, per L0 kernel. The two kernels
+# differ where R/C decide (row "nested-rc"): 5.0 takes them from the L1's PTE too, so a
+# load of a page the L1 sees with R = 0 and a store to one with C = 0 need SET_RC and are
+# reflected; 4.20 takes them from L0's own PTE (just instantiated with R, and C for a
+# store: kvmppc_book3s_instantiate_page), so both complete without the L1.
+_REFLECT = [
+    ("unmapped", "load", S.DSISR_NOHPTE, S.DSISR_NOHPTE),
+    ("unmapped", "store", S.DSISR_NOHPTE | S.DSISR_ISSTORE, S.DSISR_NOHPTE | S.DSISR_ISSTORE),
+    (
+        "read-only",
+        "store",
+        S.DSISR_PROTFAULT | S.DSISR_ISSTORE,
+        S.DSISR_PROTFAULT | S.DSISR_ISSTORE,
+    ),
+    ("read-only", "load", None, None),
+    ("no-rc", "load", S.DSISR_SET_RC, None),
+    ("r-only-set", "store", S.DSISR_SET_RC | S.DSISR_ISSTORE, None),
+    ("r-only-set", "load", None, None),
+    ("full", "store", None, None),
+]
+
+
 @pytest.mark.parametrize(
-    ("state", "access", "dsisr"),
-    [
-        ("unmapped", "load", S.DSISR_NOHPTE),
-        ("unmapped", "store", S.DSISR_NOHPTE | S.DSISR_ISSTORE),
-        ("read-only", "store", S.DSISR_PROTFAULT | S.DSISR_ISSTORE),
-        ("read-only", "load", None),
-        ("no-rc", "load", S.DSISR_SET_RC),
-        ("r-only-set", "store", S.DSISR_SET_RC | S.DSISR_ISSTORE),
-        ("r-only-set", "load", None),
-        ("full", "store", None),
-    ],
+    ("state", "access", "kernel", "dsisr"),
+    [(st_, acc, "5.0", d50) for st_, acc, d50, _d420 in _REFLECT]
+    + [(st_, acc, "4.20", d420) for st_, acc, _d50, d420 in _REFLECT],
 )
-def test_reflected_bits(state, access, dsisr):
-    w = shadow_world()
+def test_reflected_bits(state, access, kernel, dsisr):
+    w = shadow_world(l0_kernel=kernel)
     _prepare(w, 0x812340, state)
     t = touch(w, 0x812340, access)
     got = t.reflected[0].dsisr if t.reflected else None
     assert got == dsisr
     assert t.stopped == "ceded"
+
+
+def test_4_20_store_leaves_the_l1_c_bit_clear():
+    """The dirty-tracking bug of 4.20 (fixed in 5.0): an L2 store through a page the L1
+    maps with C = 0 completes, and the L1's PTE still says clean."""
+    page = 0x812340 & -C.PAGE_64K
+    for kernel, dirty in (("4.20", False), ("5.0", True)):
+        w = shadow_world(l0_kernel=kernel)
+        _prepare(w, 0x812340, "r-only-set")
+        assert touch(w, 0x812340, "store").stopped == "ceded"
+        _slot, pte, _shift = w.l2.tree.find_leaf(page)
+        assert bool(pte & C.PTE_C) is dirty, kernel
+
+
+def test_world_kernel_is_checked():
+    assert shadow_world(l0_kernel="5.0").l0.kernel == "5.0"
+    assert shadow_world().l0.kernel == "4.20"
+    with pytest.raises(ConfigError, match="kernel"):
+        shadow_world(l0_kernel="5.2")
 
 
 def test_touch_refuses_bad_addresses_with_reasons():
@@ -215,3 +248,25 @@ def test_host_address_is_the_composition(gpa):
     assert t.hpa == w.vm.pgtable.lookup(l1_gpa).ra
     assert w.l0.mem.read_u64(t.hpa) == 0xABC
     assert shadow_size_of(w, gpa) == C.PAGE_2M
+
+
+def test_reflect_questions_name_the_kernel_and_cite_the_row():
+    """A reflection answer depends on L0's kernel (row nested-rc): the question says
+    which Linux L0 runs, and the worked answer gives that kernel's R/C rule."""
+    reflects = [shadow_fault(s) for s in range(40)]
+    reflects = [ex for ex in reflects if isinstance(ex.answer, ReflectAnswer)]
+    kernels = set()
+    for ex in reflects:
+        kernel = "5.0" if ex.question.startswith("L0 runs Linux 5.0") else "4.20"
+        assert ex.question.startswith(f"L0 runs Linux {kernel}")
+        assert f"Linux {kernel} builds the shadow PTE" in ex.solution
+        assert "row 'nested-rc'" in ex.solution
+        kernels.add(kernel)
+    assert kernels == {"4.20", "5.0"}
+
+
+def test_wrong_rc_answer_names_the_kernel():
+    a = ReflectAnswer(None, "Mind the kernel: L0 runs Linux 4.20.")
+    ok, msg = a.check("SET_RC")
+    assert not ok and msg.endswith("Mind the kernel: L0 runs Linux 4.20.")
+    assert a.check("no") == (True, "Correct: not reflected (L0 handles it and resumes the L2).")

@@ -5,6 +5,11 @@ PTE as the one needing R/C. When that PTE also maps a table the walk read earlie
 R already set), the C the store needs was reported as a table read's R (PRTABLE_FAULT,
 no ISSTORE); L0 then set only R and the L2 faulted again, for ever (H_INTERRUPT after
 MAX_RESUMES re-entries).
+
+The HDSI exists only where the shadow PTE's R/C follow the L1's PTE: Linux 5.0 (row
+"nested-rc" of pynest.kvm.versions), so these worlds run an L0 with kernel="5.0". Under
+4.20 the shadow PTE takes R and C from L0's own PTE and the store needs no R/C update at
+all (the last test).
 """
 
 from pynest.exercises.shadow import CODE_EA, LINEAR_EA, shadow_world
@@ -26,7 +31,7 @@ def run(w, op):
 
 
 def test_store_into_the_page_holding_the_l2_tables_completes():
-    w = shadow_world()
+    w = shadow_world(l0_kernel="5.0")
     assert w.l2.alloc.next <= SPARE < 0x130000
     # the first load shadows the page (tables and SPARE alike) with R but not C
     assert run(w, Load(LINEAR_EA + SPARE))[0].stopped == "ceded"
@@ -43,7 +48,7 @@ def test_store_into_the_page_holding_the_l2_tables_completes():
 
 
 def test_the_hdsi_names_the_store_not_the_table_read():
-    w = shadow_world()
+    w = shadow_world(l0_kernel="5.0")
     run(w, Load(LINEAR_EA + SPARE))
     gp = w.gp
     cpu = CpuState(
@@ -55,3 +60,17 @@ def test_the_hdsi_names_the_store_not_the_table_read():
     assert t.fault.hdsisr == C.DSISR_ATOMIC_RC | C.DSISR_ISSTORE  # no PRTABLE_FAULT
     assert t.fault.asdr == SPARE  # the data address, not a table's
     assert list(w.l0.mem.written()) == before  # the R/C update was undone
+
+
+def test_under_4_20_the_store_needs_no_rc_update():
+    """4.20: the first load's shadow PTE got R and C from L0's PTE (which the L1's page
+    has after L0 instantiated it for the L2's table walk), so the store completes
+    without an HDSI, and nothing sets the L1's C bit (the bug 5.0 fixed)."""
+    w = shadow_world()
+    assert w.l0.kernel == "4.20"
+    assert run(w, Load(LINEAR_EA + SPARE))[0].stopped == "ceded"
+    res, events = run(w, Store(LINEAR_EA + SPARE, 0x1234))
+    assert res.stopped == "ceded" and res.returns == (0xC00,)
+    assert [e.kind for e in events if e.kind in ("rc-update", "nested-fault")] == []
+    assert [e.trap for e in events if e.kind == "reflect"] == [0xC00]  # only the H_CEDE
+    assert w.l0.mem.read_u64(w.vm.mem_base + w.l2.mem_base + SPARE) == 0x1234
