@@ -5,15 +5,18 @@
   in the model), "which LPCR does the L2 run with?" and "which HFSCR survives
   ``sanitise_hv_regs``?";
 * kind ``copy`` -- :func:`copy_exercise`: "what does this H_COPY_TOFROM_GUEST return?"
-  (H_SUCCESS, H_PARAMETER, H_NOT_FOUND or H_NO_MEM, computed by making the hcall).
+  (H_SUCCESS, H_PARAMETER, H_NOT_FOUND or H_NO_MEM, computed by making the hcall). The
+  hcall is Linux 5.0's (versions row ``h-copy-tofrom-guest``), so the copy world's L0
+  runs 5.0; one case puts the same call to a 4.20 L0, where it is no KVM hcall and QEMU
+  answers H_FUNCTION.
 
 The worlds are built here once for the exercises, the explorers and the notebooks:
 :func:`nested_world` (an L1 with one L2 whose code and data are mapped, for
 H_ENTER_NESTED runs; :data:`PROGRAMS` names the L2 programs), :func:`run_program` (one
 :meth:`~pynest.kvm.l1.L1.run_l2` in a fresh world, returned as an :class:`EnterRun`
 record) and :func:`copy_world` (an L1 with two L2s that have run once, so L0's shadow
-tables hold the pages they touched). Every generator takes a ``seed`` and draws from
-its own ``random.Random``.
+tables hold the pages they touched; L0 runs Linux 5.0 unless told otherwise). Every
+generator takes a ``seed`` and draws from its own ``random.Random``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from ..kvm.events import Event
 from ..kvm.hcalls import (
     H_CEDE,
     H_COPY_TOFROM_GUEST,
+    H_FUNCTION,
     H_NO_MEM,
     H_NOT_FOUND,
     H_PARAMETER,
@@ -40,6 +44,7 @@ from ..kvm.host import HFSCR_DEFAULT, L1_LPCR
 from ..kvm.l1 import L2Guest
 from ..kvm.l2 import Hcall, Load, Op, Program, Spin, Store
 from ..kvm.shadow import kmalloc_max
+from ..kvm.versions import has, row
 from ..mmu import constants as C
 from ..scenarios import World, one_l1
 from .base import Exercise, NumberAnswer, ReturnCodeAnswer, parse_number
@@ -162,12 +167,16 @@ def run_program(
     )
 
 
-def copy_world(seed: int = 0) -> World:
+def copy_world(seed: int = 0, l0_kernel: str = "5.0") -> World:
     """:func:`one_l1` with two L2s (see :func:`nested_world`) that have each run
     "store, load, cede" once. Data pages 0 and 1 were touched (L0 has shadow PTEs for
     them and for the code page); data page 2 is mapped by the L2 but was never touched,
-    so L0 has no shadow PTE for it yet."""
-    w = one_l1(seed)
+    so L0 has no shadow PTE for it yet.
+
+    L0 runs Linux ``l0_kernel``: ``"5.0"`` by default, the first release with
+    H_COPY_TOFROM_GUEST (versions row ``h-copy-tofrom-guest``); under ``"4.20"`` the
+    hcall goes to userspace and QEMU answers H_FUNCTION."""
+    w = one_l1(seed, l0_kernel=l0_kernel)
     rng = _rng("copy-world", seed)
     for _ in range(2):
         l2, eas = _l2_with_pages(w, rng)
@@ -309,7 +318,7 @@ def _lpcr_exercise(seed: int, rng: random.Random) -> Exercise:
         "Which LPCR does the L2 run with? (hex)"
     )
     solution = (
-        "kvmhv_enter_nested_guest: lpcr = (vc->lpcr & ~mask) | (hv.lpcr & mask)\n"
+        "kvmhv_enter_nested_guest (4.20): lpcr = (vc->lpcr & ~mask) | (hv.lpcr & mask)\n"
         f"  vc->lpcr & ~mask = {vcore & ~G.LPCR_L1_MASK & U64:#018x}\n"
         f"  hv.lpcr  &  mask = {asked & G.LPCR_L1_MASK:#018x}\n"
         f"  L2 LPCR          = {result:#018x}"
@@ -334,12 +343,15 @@ def _hfscr_exercise(seed: int, rng: random.Random) -> Exercise:
     question = (
         f"L0 lets an L1 use the facilities HFSCR = {allowed:#018x} (vcpu->arch.hfscr).\n"
         f"The L1 asks for hfscr = {asked:#018x} for its L2 in hv_guest_state.\n"
-        "Which HFSCR does L0 load for the L2 after sanitise_hv_regs()? (hex)"
+        "Which HFSCR does L0 (Linux 4.20) load for the L2 after sanitise_hv_regs()? (hex)"
     )
     solution = (
-        "sanitise_hv_regs: hfscr &= HFSCR_INTR_CAUSE | vcpu->arch.hfscr\n"
+        "sanitise_hv_regs (4.20 book3s_hv_nested.c): hfscr &= HFSCR_INTR_CAUSE | "
+        "vcpu->arch.hfscr\n"
         f"  HFSCR_INTR_CAUSE | allowed = {G.HFSCR_INTR_CAUSE | allowed:#018x}\n"
-        f"  {asked:#018x} & that = {result:#018x}"
+        f"  {asked:#018x} & that = {result:#018x}\n"
+        "(sanitise_hv_regs is still there in 5.14; by 5.15 load_l2_hv_regs does this with "
+        "HFSCR_INTR_CAUSE | vcpu->arch.hfscr_permitted.)"
     )
     hint = "the L2 gets at most what the L1 has, plus the interrupt-cause byte."
     return Exercise(
@@ -362,20 +374,28 @@ def enter_nested_exercise(seed: int = 0) -> Exercise:
 def copy_exercise(seed: int = 0) -> Exercise:
     """Kind ``copy``: "what does this H_COPY_TOFROM_GUEST return?" in :func:`copy_world`."""
     rng = _rng("copy", seed)
-    w = copy_world(seed % 4)
+    case = rng.choice(
+        ("ok", "ok", "both", "quadrant", "lpid", "untouched", "unmapped", "nomem", "pid", "4.20")
+    )
+    kernel = "4.20" if case == "4.20" else "5.0"
+    w = copy_world(seed % 4, l0_kernel=kernel)
     l1, vm = w.l1, w.vm
     l2 = rng.choice(w.l2s)
     eas = w.data[l2.lpid]
     buf = l1.alloc.alloc(C.PAGE_4K)
-    case = rng.choice(
-        ("ok", "ok", "both", "quadrant", "lpid", "untouched", "unmapped", "nomem", "pid")
-    )
     lpid, pid, ea, to, frm, n = l2.lpid, l2.pid, eas[0] + 8 * rng.randrange(64), buf, 0, 8
     n = rng.choice((8, 16, 64))
     why = ""
+    copy = row("h-copy-tofrom-guest")
     if case == "ok":
         ea = rng.choice((eas[0], eas[1], CODE_EA)) + 8 * rng.randrange(64)
         why = "the page was touched by the L2, so L0's shadow tree maps it."
+    elif case == "4.20":
+        ea = rng.choice((eas[0], eas[1], CODE_EA)) + 8 * rng.randrange(64)
+        why = (
+            f"L0 runs Linux 4.20, which has no H_COPY_TOFROM_GUEST (it came in {copy.since}, "
+            f"versions row {copy.key!r}): {copy.before}. The arguments are never looked at."
+        )
     elif case == "both":
         frm = buf + 0x800
         why = "r7 and r8 are both non-zero: exactly one buffer says the direction."
@@ -407,30 +427,42 @@ def copy_exercise(seed: int = 0) -> Exercise:
         pid = (l2.pid % 15) + 1
         why = f"PID {pid} has no process tree in the L2 (its process-table entry is empty)."
     rc = l1.hcall(H_COPY_TOFROM_GUEST, lpid, pid, ea, to, frm, n)
+    assert (rc == H_FUNCTION) is not has(kernel, copy.key)
     mistakes = {
         H_SUCCESS: "something in the arguments or the translation stops the copy.",
         H_PARAMETER: "the arguments are well formed; the copy itself fails.",
         H_NOT_FOUND: "the hcall stops before any translation is tried.",
         H_NO_MEM: f"{n} bytes is easily allocated.",
+        H_FUNCTION: f"L0 runs Linux {kernel}, which has H_COPY_TOFROM_GUEST.",
     }
+    if not has(kernel, copy.key):
+        mistakes = {k: f"L0 runs Linux {kernel}: which hcalls does its KVM know?" for k in mistakes}
     mistakes.pop(rc, None)
     question = (
-        f"The L1 (its L2s have lpids {sorted(w.l1.l2s)}) makes H_COPY_TOFROM_GUEST with\n"
+        f"L0 runs Linux {kernel}"
+        + (" (the first release with this hcall)" if kernel == copy.since else "")
+        + f". The L1 (its L2s have lpids {sorted(w.l1.l2s)}) makes H_COPY_TOFROM_GUEST with\n"
         f"  r4 lpid = {lpid}, r5 pid = {pid}, r6 eaddr = {ea:#018x},\n"
         f"  r7 to = {to:#x}, r8 from = {frm:#x}, r9 n = {n}.\n"
         f"L2 {l2.lpid} runs PID {l2.pid}; its kernel maps {', '.join(f'{e:#x}' for e in eas)} "
         f"(data, 4K each) and {CODE_EA:#x} (code). It has run once, storing to the first two "
         "data pages and fetching its code; the third data page was never touched.\n"
-        "What does the hcall return? (H_SUCCESS, H_PARAMETER, H_NOT_FOUND, H_NO_MEM ...)"
+        "What does the hcall return? (H_SUCCESS, H_PARAMETER, H_NOT_FOUND, H_NO_MEM, "
+        "H_FUNCTION ...)"
     )
     solution = (
-        "kvmhv_copy_tofrom_guest_nested checks, in order: both buffers given -> "
-        "H_PARAMETER; EA bits 0:11 set -> H_PARAMETER; kzalloc(n) fails -> H_NO_MEM; no "
-        "such nested guest -> H_PARAMETER; then copies through the real MMU with the "
-        "shadow LPID and the PID; any fault -> H_NOT_FOUND.\n"
+        f'H_COPY_TOFROM_GUEST is Linux {copy.since}\'s (patch "{copy.patch}"). '
+        "kvmhv_copy_tofrom_guest_nested (5.0 book3s_hv_nested.c) checks, in order: both "
+        "buffers given -> H_PARAMETER; EA bits 0:11 set -> H_PARAMETER; kzalloc(n) fails "
+        "-> H_NO_MEM; no such nested guest -> H_PARAMETER; then copies through the real "
+        "MMU with the shadow LPID and the PID; any fault -> H_NOT_FOUND. A 4.20 L0 has no "
+        "such case in kvmppc_pseries_do_hcall: userspace (QEMU) answers H_FUNCTION.\n"
         f"Here: {why}\nThe model returned {rc_name(rc)} ({rc})."
     )
-    hint = "go through the checks in the kernel's order: buffers, EA, allocation, lpid, copy."
+    hint = (
+        "first: does L0's kernel have this hcall? Then go through the checks in the "
+        "kernel's order: buffers, EA, allocation, lpid, copy."
+    )
     return Exercise("copy", seed, question, ReturnCodeAnswer(rc, mistakes=mistakes), solution, hint)
 
 

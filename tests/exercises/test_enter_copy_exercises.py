@@ -9,10 +9,18 @@ from pynest.exercises.enter_nested import (
     GENERATORS,
     ReturnCodeAnswer,
     copy_exercise,
+    copy_world,
     enter_nested_exercise,
 )
 from pynest.kvm import guest_state as G
-from pynest.kvm.hcalls import H_NO_MEM, H_NOT_FOUND, H_PARAMETER, H_SUCCESS
+from pynest.kvm.hcalls import (
+    H_COPY_TOFROM_GUEST,
+    H_FUNCTION,
+    H_NO_MEM,
+    H_NOT_FOUND,
+    H_PARAMETER,
+    H_SUCCESS,
+)
 
 SEEDS = range(12)
 
@@ -78,7 +86,7 @@ def test_lpcr_exercise_is_the_kernel_formula():
 
 def test_copy_answers(copy_set):
     seen = {ex.answer.value for ex in copy_set}
-    assert {H_SUCCESS, H_PARAMETER, H_NOT_FOUND} <= seen
+    assert {H_SUCCESS, H_PARAMETER, H_NOT_FOUND, H_FUNCTION} <= seen
     for ex in copy_set:
         assert ex.kind == "copy"
         rc = ex.answer.value
@@ -105,3 +113,29 @@ def test_return_code_answer_mistakes():
     assert a.check("H_PARAMETER") == (False, "No, not H_PARAMETER: the arguments are fine.")
     assert a.check("not_found")[0]
     assert not a.check(None)[0]
+
+
+def test_copy_questions_name_the_kernel(copy_set):
+    """H_COPY_TOFROM_GUEST is Linux 5.0's (row h-copy-tofrom-guest): every question says
+    which Linux L0 runs; exactly the 4.20 ones answer H_FUNCTION, and say why."""
+    for ex in copy_set:
+        old = ex.question.startswith("L0 runs Linux 4.20.")
+        assert old or ex.question.startswith("L0 runs Linux 5.0 (the first release")
+        assert (ex.answer.value == H_FUNCTION) is old
+        assert "Linux 5.0's" in ex.solution and "5.2" not in ex.solution
+        if old:
+            assert "versions row 'h-copy-tofrom-guest'" in ex.solution
+            assert "userspace (QEMU) answers H_FUNCTION" in ex.solution
+
+
+def test_copy_world_kernels():
+    """copy_world runs a 5.0 L0 (the hcall exists); a 4.20 one sends it to userspace."""
+    for kernel, rc, kinds in (("5.0", H_SUCCESS, set()), ("4.20", H_FUNCTION, {"userspace"})):
+        w = copy_world(0, l0_kernel=kernel)
+        assert w.l0.kernel == kernel
+        l2 = w.l2s[0]
+        buf = w.l1.alloc.alloc(4096)
+        mark = w.l0.events.mark()
+        got = w.l1.hcall(H_COPY_TOFROM_GUEST, l2.lpid, l2.pid, w.data[l2.lpid][0], buf, 0, 8)
+        assert got == rc
+        assert {e.kind for e in w.l0.events.since(mark)} & {"userspace"} == kinds
