@@ -170,7 +170,7 @@ def draw_nesting_layers(highlight: str | None = None) -> Figure:
         cv,
         left + 0.2,
         2.6,
-        "L0 · the real hypervisor (host Linux + KVM-HV, MSR[HV] = 1)",
+        "L0 · the real hypervisor (Linux 4.20 + KVM-HV, MSR[HV] = 1)",
         S.LABEL_SIZE,
         bold=True,
         ha="left",
@@ -242,7 +242,7 @@ def draw_nesting_layers(highlight: str | None = None) -> Figure:
         ("H_SET_PARTITION_TABLE", "register the L1's table → l1_ptcr", "05"),
         ("H_ENTER_NESTED", "run an L2 until it exits back to L1", "07"),
         ("H_TLB_INVALIDATE", "L1's tlbie: L0 drops shadow entries", "09"),
-        ("H_COPY_TOFROM_GUEST", "read/write an L2's memory by EA", "10"),
+        ("H_COPY_TOFROM_GUEST", "Linux 5.0: read/write an L2's memory by EA", "10"),
     )
     S.label(cv, hx, 4.85, "hcalls: L1 → L0", S.LABEL_SIZE, bold=True, ha="left")
     for i, (name, what, nb) in enumerate(calls):

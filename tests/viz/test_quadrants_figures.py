@@ -165,3 +165,6 @@ def test_suite_map_lists_the_notebooks_in_order():
     layers = figure_text(draw_nesting_layers("05"))
     for words in ("L0", "L1", "L2", "H_SET_PARTITION_TABLE", "H_ENTER_NESTED", "l1_ptcr"):
         assert words in layers
+    # L0 is the merged series; the copy hcall is the next release's (versions table)
+    assert "Linux 4.20" in layers and "5.2" not in layers
+    assert "Linux 5.0: read/write an L2's memory" in layers
