@@ -7,7 +7,9 @@
  1. L0 boots: its real partition table holds only LPID 0 (the host);
  2. L0 creates the L1 VM: an LPID and a row for the L1's partition-scoped tree;
  3. the L1's ``kvmhv_nested_init``: H_SET_PARTITION_TABLE registers its own table;
- 4. the L1 creates two L2s: rows in *its* table; L0 knows nothing of them yet;
+ 4. the L1 creates two L2s: rows in *its* table, each followed by the flush every
+    released kernel issues (H_TLB_INVALIDATE RIC=2 IS=2, versions row
+    ``set-ptbl-flush``); L0 has no nested guest for them yet;
  5. and 6. the L1 runs each L2 (H_ENTER_NESTED): L0 creates a nested guest with a
     shadow LPID, and fills its shadow tree one nested page fault at a time;
  7. an L2 touches a page its L1 has not mapped: reflected fault, then a shadow PTE;
@@ -17,6 +19,9 @@
     entry through the new PTCR and removes the guests whose entry is now empty;
 11. the L1's ``kvmhv_nested_exit``: H_SET_PARTITION_TABLE(0);
 12. L0 destroys the L1: ``kvmhv_release_all_nested`` and the L1's own row.
+
+L0 runs Linux 4.20 (the series as merged, ``L0()``'s default); no step depends on a
+behaviour 5.0 changed except where a sentence says so.
 
 A snapshot is a plain record (rows of both partition tables, nested guests, shadow
 PTEs, the L2s, the hcalls of the step and a sentence), which the figure
@@ -47,6 +52,7 @@ from ..kvm.l1 import h_tlbie_p1_enc
 from ..kvm.l2 import Hcall, Load, Program, Store
 from ..kvm.nested import PRTB_MASK, PRTS_MASK
 from ..kvm.shadow import ShadowPte, shadow_leaves, shadow_ptes
+from ..kvm.versions import row as versions_row
 from ..mmu import constants as C
 from .base import Exercise, NumberAnswer, ReturnCodeAnswer
 
@@ -390,7 +396,7 @@ def _build(seed: int, new_ptcr: int | None) -> Story:
     rec.snap(
         "boot",
         "L0 boots",
-        f"The host kernel sets up its partition table (PTCR {l0.ptcr:#x}: "
+        f"The host kernel (Linux {l0.kernel}) sets up its partition table (PTCR {l0.ptcr:#x}: "
         f"{l0.ptab.num_lpids} rows of 16 bytes). Only row 0, the host itself, is in use; "
         f"LPID {LPID_RSVD:#x} is reserved for partition switching.",
     )
@@ -428,15 +434,23 @@ def _build(seed: int, new_ptcr: int | None) -> Story:
         l2 = S.add_l2(world, rng, C.PAGE_64K)
         rec.l2_state[l2.lpid] = "created, never run"
     a, b = world.l2s
+    flush = versions_row("set-ptbl-flush")
+    flushes = rec.hcalls(l0.events.since(rec.mark))
     rec.snap(
         "create-l2s",
         "The L1 creates two L2s",
         f"The L1 gives its guests lpids {a.lpid} and {b.lpid} and writes rows "
         f"{a.lpid} and {b.lpid} of its own table (dw0: its tree L2 real -> L1 real; dw1: "
-        "the L2's process table). That is a plain store to L1 memory: no hcall, so L0 "
-        "has no nested guest yet.",
+        "the L2's process table). kvmhv_set_ptbl_entry stores each row big-endian in L1 "
+        "memory and then calls kvmhv_flush_lpid: H_TLB_INVALIDATE RIC=2 PRS=0 R=1, RS = "
+        "the lpid, RB = IS=2 (every released kernel follows the entry write with it; "
+        f"versions row {flush.key!r}, Linux {flush.since}). L0 has no nested guest for "
+        f"either lpid, so there is nothing to drop ({len(flushes)} flushes, each "
+        f"{'H_SUCCESS' if all(h.endswith('H_SUCCESS') for h in flushes) else 'failed'}): "
+        "L0 still knows nothing of the L2s.",
         l2a=a.lpid,
         l2b=b.lpid,
+        flushes=len(flushes),
     )
 
     _run(rec, a, f"L2 {a.lpid} starts: H_ENTER_NESTED", "run-l2-a")
@@ -551,16 +565,28 @@ def _build(seed: int, new_ptcr: int | None) -> Story:
             "kept L2 " + " and ".join(map(str, kept)) + " (row found: the shadow tree is "
             "dropped and refills on the next faults)"
         )
+    freed_early = _count(ev, "use-after-free")
+    caveat = (
+        " Mind the caveat: kvmhv_emulate_tlbie_all_lpid takes each guest without a "
+        "reference, so for a guest it removes here the closing mutex_unlock touches freed "
+        f"memory ({freed_early} use-after-free event{'s' if freed_early != 1 else ''} in "
+        "the log). That is the model's reading of the 4.20 source, not a hardware run."
+        if freed_early
+        else ""
+    )
     rec.snap(
         "flush-all",
         "The L1 flushes all: H_TLB_INVALIDATE RIC=2",
         "The L1 invalidates every guest, caches and all (RIC=2, IS=3). For each nested "
-        f"guest L0 drops the shadow tree and re-reads the L2's row through l1_ptcr "
-        f"{vm.l1_ptcr:#x}: it " + "; ".join(parts or ["had no nested guest to look at"]) + ". "
-        f"{rc_name(rc)}.",
+        "guest L0 (kvmhv_flush_nested) frees the shadow tree, flushes the shadow LPID "
+        f"and re-reads the L2's row through l1_ptcr {vm.l1_ptcr:#x}: it "
+        + "; ".join(parts or ["had no nested guest to look at"])
+        + f". {rc_name(rc)}."
+        + caveat,
         rc=rc,
         removed=len(removed),
         kept=len(kept),
+        use_after_free=freed_early,
     )
 
     # step 11: kvmhv_nested_exit
@@ -588,7 +614,8 @@ def _build(seed: int, new_ptcr: int | None) -> Story:
         "L0 destroys the L1: release all",
         f"The L1 VM shuts down; KVM on L0 (kvmppc_core_destroy_vm_hv) calls "
         f"kvmhv_release_all_nested, which empties the nested table "
-        f"({freed} nested guest{'s' if freed != 1 else ''} freed with their shadow LPIDs), "
+        f"({freed} nested guest{'s' if freed != 1 else ''} freed with their shadow trees "
+        "and shadow LPIDs) and frees every memslot's nest rmap; "
         f"then real PATE[{lpid}] is zeroed and LPID {lpid} returns to the allocator. "
         "Only the host's row is left, as at step 1.",
         freed=freed,

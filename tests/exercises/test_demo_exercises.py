@@ -55,8 +55,18 @@ def test_l2s_get_rows_in_the_l1_table_but_no_nested_guest(story):
     s = story.step("create-l2s")
     assert [r.lpid for r in s.l1_rows] == [1, 2]
     assert all(r.dw0 >> 63 and r.dw1 >> 63 for r in s.l1_rows)  # HR and GR set
-    assert s.nested == () and s.hcalls == ()
+    # each row write is followed by kvmhv_flush_lpid (4.20 kvmhv_set_ptbl_entry, E1):
+    # H_TLB_INVALIDATE, r4 = H_TLBIE_P1_ENC(2, 0, 1) = RIC 2 << 18 | R 1 << 16 = 0x90000,
+    # r5 = the lpid, r6 = TLBIEL_INVAL_SET_LPID = IS 2 << 10 = 0x800; L0 has no nested
+    # guest for the lpid, so nothing is dropped and none is created
+    assert s.hcalls == (
+        "H_TLB_INVALIDATE(r4=0x90000 r5=0x1 r6=0x800) -> H_SUCCESS",
+        "H_TLB_INVALIDATE(r4=0x90000 r5=0x2 r6=0x800) -> H_SUCCESS",
+    )
+    assert s.nested == () and s.facts["flushes"] == 2
     assert len(s.l0_rows) == 2
+    assert "kvmhv_flush_lpid" in s.sentence and "'set-ptbl-flush'" in s.sentence
+    assert "plain store" not in s.sentence and "no hcall" not in s.sentence
 
 
 def test_first_enter_creates_shadow_lpids_2_and_3(story):
@@ -108,6 +118,17 @@ def test_an_empty_table_removes_both_nested_guests_at_the_flush():
     after = s[PTCR_STEP + 1]
     assert after.nested == () and [r.lpid for r in after.l0_rows] == [0, 1]
     assert s.step("release-all").facts["freed"] == 0
+    # IS=3 takes each guest without a reference (kvmhv_emulate_tlbie_all_lpid): where the
+    # model logs the use after free that follows, the sentence carries the caveat
+    uaf = after.facts["use_after_free"]
+    assert uaf == sum(1 for e in after.events if e.kind == "use-after-free")
+    assert ("not a hardware run" in after.sentence) is bool(uaf)
+
+
+def test_a_flush_that_keeps_the_guests_has_no_caveat(story):
+    step10 = story.step("flush-all")
+    assert step10.facts["use_after_free"] == 0 and "caveat" not in step10.sentence
+    assert "kvmhv_flush_nested" in step10.sentence
 
 
 @pytest.mark.parametrize(
