@@ -32,6 +32,24 @@ def test_points_follow_the_actors(run):
     assert returns == ["0xe20", "0xc00"]  # the first fetch faults to the L1, then H_CEDE
 
 
+def test_userspace_and_dirty_log_events_have_their_groups():
+    """A 4.20 L0 leaves H_COPY_TOFROM_GUEST to QEMU: that answer belongs with the hcall;
+    the L1 harvesting its dirty log is L1 work, not L0 bookkeeping."""
+    from pynest.kvm.hcalls import H_COPY_TOFROM_GUEST, H_FUNCTION
+    from pynest.scenarios import two_l2s
+
+    w = two_l2s(0, run=True)
+    l1, l2 = w.l1, w.l2s[0]
+    assert w.l0.kernel == "4.20"
+    mark = w.l0.events.mark()
+    rc = l1.hcall(H_COPY_TOFROM_GUEST, l2.lpid, l2.pid, w.data[l2.lpid][0], 0x100000, 0, 8)
+    assert rc == H_FUNCTION
+    l1.get_dirty_log(l2)
+    groups = {p.event.kind: (p.group, p.lane) for p in timeline_points(list(w.l0.events)[mark:])}
+    assert groups["userspace"] == ("hcall", "L0")
+    assert groups["l1-dirty-log"] == ("l1", "L1")
+
+
 def test_timeline_figure_says_what_is_selected(run):
     i = next(i for i, e in enumerate(run.events) if e.kind == "reflect")
     fig = draw_timeline(run.events, i, title="demo")
