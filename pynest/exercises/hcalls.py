@@ -5,7 +5,7 @@
   leaves in r3, computed by issuing the hcall on a fresh model L0
   (:func:`pynest.kvm.hcalls.do_hcall` -> :func:`pynest.kvm.nested.set_partition_table`).
 * :func:`nested_cost` -- "how many bytes does the nested-guest table cost": the fixed
-  4.20 array against the later IDR for a seeded set of L1 lpids
+  4.20 array against the IDR of Linux 5.19 for a seeded set of L1 lpids
   (:func:`pynest.kvm.nested.idr_memory_cost`).
 
 Also here: :class:`SetPtblOutcome`, the record of one H_SET_PARTITION_TABLE call (code,
@@ -309,7 +309,8 @@ def nested_cost(seed: int = 0) -> Exercise:
     mistakes.pop(cost, None)
     question = (
         f"An L1 runs nested guests with L1 lpids {lpids}.\n"
-        "Later kernels keep them in an IDR. Estimate its size as the model does: a 24-byte "
+        "Linux 5.19 keeps them in an IDR (lpids up to 4095, as every kernel since 5.11 "
+        "allows). Estimate its size as the model does: a 24-byte "
         "struct idr, plus one 576-byte xarray node for every 64-slot node the lpids need "
         "(a leaf node covers lpids 64*k .. 64*k+63; with lpids of 64 or more, one more "
         "level of nodes above the leaves, each covering 4096).\n"

@@ -367,10 +367,18 @@ def _explain(op: TlbieOp) -> str:
     if op.ric == 1:
         return "RIC=1 (page-walk cache): L0 caches no walk of the L1's tree; nothing to do."
     where = f"L2 {op.lpid}" if op.is_ == 2 else "every L2 of this L1"
-    return (
-        f"IS={op.is_}: the whole shadow tree of {where} goes (kvmppc_free_pgtable_radix) and "
-        "the shadow LPID is flushed from the TLB; an lpid with no nested guest is a no-op."
+    text = (
+        f"IS={op.is_}: kvmhv_emulate_tlbie_lpid for {where}: the whole shadow tree goes "
+        "(kvmppc_free_pgtable_radix) and L0 flushes the shadow LPID with kvmhv_flush_lpid "
+        "(on a 4.20 bare-metal L0 one partition-scoped tlbie RIC=2 IS=2, which also takes "
+        "the combined entries made through that LPID's partition-scoped translations)"
     )
+    if op.ric == 2:
+        text += (
+            "; with RIC=2 this is kvmhv_flush_nested, which then re-reads the L2's row of the "
+            "L1's table and removes the nested guest if the row is now empty"
+        )
+    return text + "; an lpid with no nested guest is a no-op."
 
 
 GENERATORS: dict[str, Callable[[int], Exercise]] = {"tlbie": tlbie_exercise}
