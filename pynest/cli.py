@@ -117,7 +117,10 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
                 print(f"    EA {ea:#018x} -> {ra:#x} ({page_size_text(size)}, {perms})")
         return 0
     vm = world.vm
-    print(f"  L0: {len(world.l0.guests)} L1 guest(s); L1 LPID {vm.lpid}, l1_ptcr {vm.l1_ptcr:#x}")
+    print(
+        f"  L0 (Linux {world.l0.kernel}): {len(world.l0.guests)} L1 guest(s); L1 (Linux "
+        f"{world.l1.kernel}) LPID {vm.lpid}, l1_ptcr {vm.l1_ptcr:#x}"
+    )
     lo, hi = vm.allotment
     print(f"  L1 memory: host real {lo:#x} .. {hi:#x}")
     for l2 in world.l2s:

@@ -176,7 +176,8 @@ def _sequence(rng: random.Random) -> tuple[_Run, list[int]]:
 
 
 _INTRO = (
-    "L0 runs one L1 (its own hardware LPID is 1; the host has 0, LPID_RSVD {rsvd} is "
+    "L0 runs Linux 4.20 and one L1 (its own hardware LPID is 1; the host has 0, LPID_RSVD "
+    "{rsvd} is "
     "reserved). The L1 registered a 1024-entry partition table; L0 keeps its nested guests "
     "in the 4.20 array nested_guests[] with max_nested_lpid. Vcpus of the L1 cause these "
     "calls, in this order (gpN is the guest of L1 LPID N; each get keeps its reference "
