@@ -9,6 +9,8 @@
   result: the return code and a hex dump of the bytes, or the stage where it stopped.
 
 Reading the tables is a debugger's look (nothing is faulted in, no R/C bit is set).
+The hcall is Linux 5.0's (versions row ``h-copy-tofrom-guest``): the record keeps L0's
+kernel, and for a 4.20 L0 the figure says that QEMU answered H_FUNCTION.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from matplotlib.figure import Figure
 from ..errors import PynestError
 from ..kvm.hcalls import H_SUCCESS, rc_name
 from ..kvm.l1 import L1, L2Guest, L2Space
+from ..kvm.versions import DEFAULT_KERNEL, has, row
 from ..mmu import constants as C
 from ..mmu.builder import Allocator, RadixTree
 from . import style as S
@@ -42,10 +45,27 @@ class CopyStages:
     shadow_lpid: int | None
     shadow_hpa: int | None
     stopped: str
+    kernel: str = DEFAULT_KERNEL
+    """The Linux L0 runs (H_COPY_TOFROM_GUEST exists from 5.0)."""
 
     @property
     def ok(self) -> bool:
         return self.rc == H_SUCCESS
+
+    @property
+    def hcall_exists(self) -> bool:
+        """Whether L0's kernel has the hcall (versions row ``h-copy-tofrom-guest``)."""
+        return has(self.kernel, "h-copy-tofrom-guest")
+
+    def no_hcall_text(self) -> str:
+        """Why a 4.20 L0 answered H_FUNCTION ("" when the kernel has the hcall)."""
+        if self.hcall_exists:
+            return ""
+        r = row("h-copy-tofrom-guest")
+        return (
+            f"L0 runs Linux {self.kernel}: no H_COPY_TOFROM_GUEST before {r.since}; the hcall "
+            "went to userspace and QEMU answered H_FUNCTION"
+        )
 
 
 def _lookup(tree_space, root: int, addr: int) -> int | None:
@@ -66,10 +86,13 @@ def copy_stages(
     """Trace ``ea`` of ``l2`` (PID ``pid``, default the L2's) through every table and
     pack it with the hcall's result ``rc``/``data``. ``l2`` None: the L1 has no L2 with
     lpid ``lpid``."""
-    if l2 is None:
-        return CopyStages(lpid, pid or 0, ea, n, rc, data, None, None, None, None, None, "lpid")
-    pid = l2.pid if pid is None else pid
     vm = l1.vm
+    kernel = vm.l0.kernel
+    if l2 is None:
+        return CopyStages(
+            lpid, pid or 0, ea, n, rc, data, None, None, None, None, None, "lpid", kernel
+        )
+    pid = l2.pid if pid is None else pid
     gpa = l1_gpa = hpa = shadow_hpa = shadow_lpid = None
     stopped = ""
     eaddr = ea & C.EA_NOQUAD_MASK
@@ -97,7 +120,7 @@ def copy_stages(
             m = gp.shadow_pgtable.lookup(gpa)
             shadow_hpa = None if m is None else m.ra
     return CopyStages(
-        l2.lpid, pid, ea, n, rc, data, gpa, l1_gpa, hpa, shadow_lpid, shadow_hpa, stopped
+        l2.lpid, pid, ea, n, rc, data, gpa, l1_gpa, hpa, shadow_lpid, shadow_hpa, stopped, kernel
     )
 
 
@@ -125,6 +148,8 @@ def copy_text(s: CopyStages) -> str:
         f"shadow tree (LPID {s.shadow_lpid if s.shadow_lpid is not None else 'none'}): "
         f"L2 real {a(s.gpa)} -> host real {a(s.shadow_hpa)}",
     ]
+    if not s.hcall_exists:
+        lines.append(s.no_hcall_text() + " (the tables above were never read)")
     if s.ok:
         lines += hexdump(s.data, s.ea)
     return "\n".join(lines)
@@ -147,7 +172,7 @@ def draw_copy(s: CopyStages) -> Figure:
         cv,
         0.2,
         height - 0.35,
-        f"H_COPY_TOFROM_GUEST: L1 reads {s.n} bytes of its L2",
+        f"H_COPY_TOFROM_GUEST (L0: Linux {s.kernel}): L1 reads {s.n} bytes of its L2",
         S.TITLE_SIZE,
         bold=True,
         ha="left",
@@ -193,12 +218,20 @@ def draw_copy(s: CopyStages) -> Figure:
             f"{s.shadow_hpa:#x} — the path the hcall takes"
         )
         colour = S.OK
+    if not s.hcall_exists:
+        shadow = (
+            f"L0 runs Linux {s.kernel}: it has no H_COPY_TOFROM_GUEST, so no shadow tree "
+            "is read (a 5.0 L0 would copy through it)"
+        )
+        colour = S.FAULT
     S.box(cv, x0, ys, width - 2 * x0, 0.55, S.tint(colour, 0.25), edge=colour, lw=1.5)
     S.label(cv, x0 + 0.15, ys + 0.275, shadow, S.TEXT_SIZE, ha="left")
     # the result
     yr = ys - 0.45
     verdict = f"r3 = {rc_name(s.rc)} ({s.rc})"
-    if s.stopped and s.stopped in _STOP_TEXT:
+    if not s.hcall_exists:
+        verdict += f"; {s.no_hcall_text()}"
+    elif s.stopped and s.stopped in _STOP_TEXT:
         verdict += f"; {_STOP_TEXT[s.stopped]}"
     S.label(
         cv, x0, yr, verdict, S.LABEL_SIZE, bold=True, ha="left", colour=S.BLACK if s.ok else S.FAULT

@@ -11,7 +11,9 @@ Controls:
 
 Every change makes the hcall (a load: r7 = an L1 buffer, r8 = 0) in the world of
 :func:`pynest.exercises.enter_nested.copy_world` and draws the stages the address goes
-through, the shadow path the hcall uses, the return code and the bytes.
+through, the shadow path the hcall uses, the return code and the bytes. L0 runs Linux
+5.0 there (``l0_kernel``), the first release with the hcall; ``l0_kernel="4.20"`` shows
+every call answered H_FUNCTION by userspace (versions row ``h-copy-tofrom-guest``).
 """
 
 from __future__ import annotations
@@ -32,9 +34,9 @@ _NO_L2 = 9  # an lpid the L1 has no guest for
 class CopyToFromGuestExplorer(Explorer):
     """Make H_COPY_TOFROM_GUEST loads from an L2 of :func:`copy_world` (seeded)."""
 
-    def __init__(self, world=None, *, seed: int = 0) -> None:
+    def __init__(self, world=None, *, seed: int = 0, l0_kernel: str = "5.0") -> None:
         super().__init__()
-        self.world = copy_world(seed) if world is None else world
+        self.world = copy_world(seed, l0_kernel=l0_kernel) if world is None else world
         l1 = self.world.l1
         self.buf = l1.alloc.alloc(4096)  # one L1 buffer (r7) for every copy
         self.stages: CopyStages | None = None
@@ -108,7 +110,8 @@ class CopyToFromGuestExplorer(Explorer):
                 f"buffer at {self.buf:#x}, through shadow LPID {s.shadow_lpid}"
             )
         else:
-            self.set_status(f"H_COPY_TOFROM_GUEST returned {rc_name(rc)} ({rc})", ok=False)
+            why = f": {s.no_hcall_text()}" if not s.hcall_exists else ""
+            self.set_status(f"H_COPY_TOFROM_GUEST returned {rc_name(rc)} ({rc}){why}", ok=False)
         return [draw_copy(s)]
 
     def render_text(self) -> str:

@@ -83,3 +83,12 @@ def test_colours_are_okabe_ito():
     assert owner_colour("host") == S.GREY and owner_colour("L1") == S.BLUE
     assert owner_colour("shadow of L2 2", 2) == L2_COLOURS[1] == S.SKY_BLUE
     assert set(L2_COLOURS) <= set(S.OKABE_ITO)
+
+
+def test_creating_the_l2s_shows_the_flush_after_each_row_write(story):
+    """E1: every released kernel follows the L1's row write with kvmhv_flush_lpid, so
+    step 4's picture lists two H_TLB_INVALIDATE RIC=2 IS=2 calls, not 'no hcall'."""
+    text = S.figure_text(_draw(story, STEP_KEYS.index("create-l2s")))
+    assert "no hcall in this step" not in text
+    for lpid in (1, 2):
+        assert f"H_TLB_INVALIDATE(r4=0x90000 r5={lpid:#x} r6=0x800) -> H_SUCCESS" in text

@@ -22,7 +22,9 @@ def test_starts_at_step_one(demo):
     assert demo.error == "" and demo.slider.value == 1 and demo.total == 12
     assert demo.back.disabled and not demo.next.disabled
     assert "step 1 of 12" in demo.of.value
-    assert "Step 1 of 12: The host kernel sets up its partition table" in demo.status.value
+    assert "Step 1 of 12: The host kernel (Linux 4.20) sets up its partition table" in (
+        demo.status.value
+    )
     assert len(demo.figures) == 1 and "Step 1 of 12" in figure_text(demo.figures[0])
     assert demo.render_text().startswith("Step 1: L0 boots")
 

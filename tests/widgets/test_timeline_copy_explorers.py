@@ -106,6 +106,16 @@ def test_copy_length_and_l2(cp):
     assert "H_SUCCESS" in cp.status.value
 
 
+def test_copy_explorer_runs_a_5_0_l0_and_a_4_20_one_answers_h_function(cp):
+    """H_COPY_TOFROM_GUEST is Linux 5.0's (versions row h-copy-tofrom-guest)."""
+    assert cp.world.l0.kernel == "5.0" and cp.stages.kernel == "5.0"
+    old = CopyToFromGuestExplorer(l0_kernel="4.20")
+    first = old.render_text().splitlines()
+    assert first[0].endswith("-> H_FUNCTION (-2)")
+    assert "L0 runs Linux 4.20: no H_COPY_TOFROM_GUEST before 5.0" in first[-1]
+    assert "QEMU answered H_FUNCTION" in old.status.value
+
+
 @pytest.mark.parametrize("text", GARBAGE)
 def test_copy_garbage_ea(cp, text):
     good = cp.ea_text.value
