@@ -27,6 +27,11 @@ tlbie                      which TLB entries / shadow PTEs go            09
 copy                       H_COPY_TOFROM_GUEST's return code             10
 demo                       what happens at a step of the classroom demo  11
 =========================  ============================================  ========
+
+Where an answer depends on the kernel (rows of :mod:`pynest.kvm.versions`), the question
+says which Linux L0 runs: ``shadow`` reflection questions draw 4.20 or 5.0 (row
+``nested-rc``), ``copy`` runs a 5.0 L0 (row ``h-copy-tofrom-guest``; a 4.20 one answers
+H_FUNCTION through userspace). Everything else is the merged 4.20 series.
 """
 
 from __future__ import annotations
