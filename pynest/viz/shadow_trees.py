@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 
 from matplotlib.figure import Figure
 
+from ..errors import ConfigError
 from ..kvm.host import L1Vm
 from ..kvm.l1 import L2Guest
 from ..kvm.nested import NestedGuest
@@ -460,4 +461,51 @@ def draw_page_sizes(cases: Sequence[PageSizeCase], *, fig: Figure | None = None)
                 colour=S.VERMILLION,
             )
         y -= row_h
+    return fig
+
+
+# ----------------------------------------------------------------- kernels side by side
+@dataclass(frozen=True, slots=True)
+class KernelSteps:
+    """What one L0 kernel did for the same L2 program: the steps in order, and the
+    outcome (``ok`` False draws it as the failure it is, e.g. a page the dirty log missed)."""
+
+    kernel: str
+    steps: tuple[str, ...]
+    outcome: str
+    ok: bool = True
+
+
+def draw_kernel_steps(
+    columns: Sequence[KernelSteps], title: str, *, fig: Figure | None = None
+) -> Figure:
+    """One column per kernel (e.g. L0 4.20 and L0 5.0 running the same L2 store): a box
+    per step, top to bottom, and the outcome underneath, green if ``ok`` else vermillion."""
+    if not columns:
+        raise ConfigError("draw_kernel_steps needs at least one column")
+    width = S.FIGURE_WIDTH
+    step_h, gap = 0.62, 0.14
+    rows = max(len(c.steps) for c in columns)
+    height = 1.9 + rows * (step_h + gap) + 0.9
+    cv = _canvas(fig, width, height)
+    fig = cv.fig
+    S.label(cv, 0.15, height - 0.32, title, S.TITLE_SIZE, bold=True, ha="left")
+    col_w = (width - 0.3 - 0.3 * (len(columns) - 1)) / len(columns)
+    chars = int(col_w * 9.5)  # what fits on one line at SMALL_SIZE
+    for i, col in enumerate(columns):
+        x = 0.15 + i * (col_w + 0.3)
+        S.label(
+            cv, x + col_w / 2, height - 0.85, f"L0 runs Linux {col.kernel}", S.LABEL_SIZE, bold=True
+        )
+        y = height - 1.3
+        for n, step in enumerate(col.steps, 1):
+            y -= step_h
+            S.box(cv, x, y, col_w, step_h, S.tint(S.SKY_BLUE, 0.8), lw=0.8)
+            lines = S.wrap_words(f"{n}. {step}", chars)[:2]
+            S.label(cv, x + 0.12, y + step_h / 2, "\n".join(lines), S.SMALL_SIZE, ha="left")
+            y -= gap
+        colour = S.OK if col.ok else S.FAULT
+        y_out = 0.45
+        S.box(cv, x, y_out - 0.3, col_w, 0.6, S.tint(colour, 0.75), edge=colour, lw=1.6)
+        S.label(cv, x + col_w / 2, y_out, col.outcome, S.TEXT_SIZE, bold=True, colour=S.BLACK)
     return fig

@@ -9,11 +9,14 @@ A store to L2 real 0x812340 maps L2 page 0x810000 -> L1 0x4810000 (64K), L1 2M p
 import pytest
 from matplotlib.figure import Figure
 
+from pynest.errors import ConfigError
 from pynest.exercises.shadow import PAGE_TABLES, shadow_world, touch
 from pynest.mmu import constants as C
 from pynest.viz.shadow_trees import (
+    KernelSteps,
     PageSizeCase,
     TreeRow,
+    draw_kernel_steps,
     draw_page_sizes,
     draw_shadow_trees,
     read_shadow_trees,
@@ -56,9 +59,20 @@ def test_rows_after_one_store(views):
     assert (sh.target, sh.size, sh.hot, sh.new) == (0x14810000, C.PAGE_64K, True, True)
     assert sh.perms == "rwx" and sh.rc == "RC"  # the store: L1 PTE has R and C
     assert "LPID 2" in after.shadow.title
-    # the table pages were only read by the walk: R without C
-    assert {r.rc for r in after.shadow.rows if r.note} == {"R-"}
+    # L0 runs 4.20 (the default): a shadow PTE takes R/C from L0's PTE, and L0's PTEs for
+    # the table pages have C because the L1 wrote the L2's tables (row nested-rc)
+    assert {r.rc for r in after.shadow.rows if r.note} == {"RC"}
     assert after.notes == ("L2 real 0x812340 → L1 real 0x4812340 → host real 0x14812340",)
+
+
+def test_under_5_0_the_table_pages_have_r_without_c():
+    """5.0 gives C only where the L1's PTE has C and the fault is a store: the walk only
+    read the table pages, so their shadow PTEs are R- (row nested-rc)."""
+    w = shadow_world(C.PAGE_64K, C.PAGE_2M, l0_kernel="5.0")
+    touch(w, 0x812340, "store")
+    after = read_shadow_trees(w.vm, w.l2, w.gp, 0x812340, table_range=PAGE_TABLES)
+    assert {r.rc for r in after.shadow.rows if r.note} == {"R-"}
+    assert _row(after.shadow, 0x810000).rc == "RC"
 
 
 def test_composition_holds_for_every_shadow_row(views):
@@ -131,3 +145,27 @@ def test_draw_page_sizes():
     text = figure_text(fig)
     assert "2M × 1G" in text and "1G" in text and "64K" in text
     assert "smaller than both!" in text
+
+
+def test_draw_kernel_steps_one_column_per_kernel():
+    cols = [
+        KernelSteps("4.20", ("store", "no SET_RC"), "harvest 2 misses it", ok=False),
+        KernelSteps("5.0", ("store", "SET_RC reflected", "L1 sets C"), "harvest 2 lists it"),
+    ]
+    fig = draw_kernel_steps(cols, "dirty log")
+    text = figure_text(fig)
+    for want in (
+        "dirty log",
+        "L0 runs Linux 4.20",
+        "L0 runs Linux 5.0",
+        "1. store",
+        "3. L1 sets C",
+    ):
+        assert want in text
+    assert "3. " not in text.split("L0 runs Linux 5.0")[0]  # 4.20 has two steps only
+    faces = {p.get_facecolor()[:3] for p in fig.patches}
+    assert len(faces) == 3  # step boxes, a failed outcome, a good outcome
+    fig2 = draw_kernel_steps(cols[:1], "again", fig=fig)
+    assert fig2 is fig and "L0 runs Linux 5.0" not in figure_text(fig)
+    with pytest.raises(ConfigError):
+        draw_kernel_steps([], "nothing")
