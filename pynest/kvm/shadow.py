@@ -15,6 +15,18 @@ in a partition-scoped PTE itself. POWER9 does not: it raises an HDSI/HISI with
 DSISR[ATOMIC_RC] (the kernel's DSISR_SET_RC), and the nested-HV code depends on that
 (a shadow PTE has R only if the L1's PTE has R). :func:`hw_translate` therefore undoes
 a partition-scoped R/C update made while an L2 runs and turns it into that interrupt.
+
+Where the two agree :func:`hw_translate` changes nothing. One such case looks as if it
+could differ and does not: when the partition-scoped translation of a table read made
+for an *instruction fetch* (the PRTE, a PDE or the PTE of the fetch's process-scoped
+walk) faults, the interrupt is an HDSI (HDSISR = cause | PRTABLE_FAULT, no ISSTORE;
+HDAR = the fetch's EA; ASDR = the table entry's guest real address), not an HISI. QEMU
+7.2 translates every table address as a load; Nicholas Piggin's 2023 rework of this
+code (QEMU 8.1, "Add SRR1 prefix indication to interrupt handlers") keeps the HDSI for
+the fetch case on purpose. With a 4.20 L0 this lets an L2 livelock when its L1 maps a
+page without execute that holds both code and the L2's page tables: the HISI for the
+code drops the shadow PTE (``inval``), the retry's HDSI for the table read needs only
+read and puts it back (``tests/kvm/test_fetch_table_fault.py``).
 """
 
 from __future__ import annotations
@@ -628,13 +640,25 @@ def hw_translate(l0: L0, cpu: CpuState, ea: int, access: str) -> Translation:
 
     :func:`pynest.mmu.translate` plus the POWER9 rule for partition-scoped R/C: when the
     walk needed to set R or C in a partition-scoped (here: shadow) PTE, the update is
-    undone and the result is an HDSI (HISI for an instruction fetch) with
-    DSISR_ATOMIC_RC (= the kernel's DSISR_SET_RC), PRTABLE_FAULT if the PTE mapped a
-    table the walk read, and ASDR = the guest real address concerned.
+    undone and the result is an HDSI (an HISI when that PTE maps the fetched instruction
+    itself) with DSISR_ATOMIC_RC (= the kernel's DSISR_SET_RC), PRTABLE_FAULT if the PTE
+    mapped a table the walk read, and ASDR = the guest real address concerned.
+
+    Everything else is translate()'s answer, including a fetch whose table read faults
+    in partition scope: an HDSI with PRTABLE_FAULT and HDAR = the fetch's EA on POWER9
+    as in QEMU 7.2 (``ppc_radix64_process_scoped_xlate`` passes access type 0, a load,
+    for the PRTE and every PDE/PTE address). A note on the result says so.
     """
+    fetch_table_note = (
+        "POWER9 (as QEMU 7.2): a table read made for an instruction fetch "
+        "faults as an HDSI (HDAR = the fetch's EA), not an HISI"
+    )
     t = translate(l0.mem, cpu, ea, access, tlb=l0.tlb)
     part = [u for u in t.rc_updates if u.tree == "partition"]
     if not part:
+        f = t.fault
+        if access == "fetch" and f is not None and f.cause & C.DSISR_PRTABLE_FAULT:
+            t.notes.append(fetch_table_note)
         return t
     for u in reversed(part):
         l0.mem.store64(u.hra, u.old)
@@ -682,6 +706,8 @@ def hw_translate(l0: L0, cpu: CpuState, ea: int, access: str) -> Translation:
     t.fault = f
     t.ra = None
     t.notes.append("POWER9: partition-scoped R/C are not set by hardware; HDSI/HISI[ATOMIC_RC]")
+    if access == "fetch" and table:
+        t.notes.append(fetch_table_note)
     return t
 
 
