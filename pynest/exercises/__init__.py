@@ -26,6 +26,7 @@ shadow                     shadow page size, reflection, host page       08
 tlbie                      which TLB entries / shadow PTEs go            09
 copy                       H_COPY_TOFROM_GUEST's return code             10
 demo                       what happens at a step of the classroom demo  11
+nested-init                the errno 4.20's kvmhv_nested_init returns    12
 =========================  ============================================  ========
 
 Where an answer depends on the kernel (rows of :mod:`pynest.kvm.versions`), the question
@@ -39,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..errors import FieldError
-from . import demo, enter_nested, hcalls, lpids, mmu, quadrants, shadow, tlbie, walk2d
+from . import demo, enter_nested, hcalls, lpids, mmu, quadrants, review, shadow, tlbie, walk2d
 from .base import (
     Exercise,
     ExerciseWidget,
@@ -54,6 +55,7 @@ from .hcalls import nested_cost, set_ptbl
 from .lpids import lpid_calls
 from .mmu import decode_pte, partition_entry, translate_ea
 from .quadrants import quadrant_access, quadrant_ea_exercise, quadrant_ids_exercise, quadrant_world
+from .review import nested_init
 from .shadow import shadow_fault
 from .tlbie import tlbie_exercise
 from .walk2d import walk2d_count
@@ -65,7 +67,7 @@ def _kind(name: str) -> str:
 
 GENERATORS: dict[str, Callable[[int], Exercise]] = {
     _kind(kind): gen
-    for module in (mmu, quadrants, walk2d, hcalls, lpids, enter_nested, shadow, tlbie, demo)
+    for module in (mmu, quadrants, walk2d, hcalls, lpids, enter_nested, shadow, tlbie, demo, review)
     for kind, gen in module.GENERATORS.items()
 }
 """Every exercise generator by kind (hyphenated; ``set_ptbl`` is accepted for ``set-ptbl``)."""
@@ -98,6 +100,7 @@ __all__ = [
     "generate",
     "lpid_calls",
     "nested_cost",
+    "nested_init",
     "parse_number",
     "partition_entry",
     "quadrant_access",

@@ -88,7 +88,8 @@ BEHAVIOURS: tuple[VersionedBehaviour, ...] = (
         function="__kvmhv_nested_page_fault (book3s_hv_nested.c)",
         before=(
             "only _PAGE_READ/_PAGE_WRITE/_PAGE_EXEC were taken from the L1's PTE; R and C "
-            "came from L0's own PTE, so an L2 store never reached the L1's C bit"
+            "came from L0's own PTE, so an L2 store through a shadow PTE that took C from "
+            "L0 never reached the L1's C bit"
         ),
     ),
     VersionedBehaviour(

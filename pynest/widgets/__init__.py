@@ -6,7 +6,8 @@ cell. Every explorer can also be driven from Python (set a control's ``.value``)
 is how the tests run them without a browser. One per notebook (01-12), in order:
 WalkExplorer, PtcrExplorer, QuadrantExplorer, Walk2DExplorer, SetPartitionTableExplorer,
 LpidMapExplorer and RaceExplorer, EnterNestedTimelineExplorer, ShadowTreesExplorer,
-TlbieExplorer, CopyToFromGuestExplorer, ClassroomDemoExplorer, NestedTableCostExplorer.
+TlbieExplorer, CopyToFromGuestExplorer, ClassroomDemoExplorer, ReviewThreadExplorer and
+NestedTableCostExplorer.
 """
 
 from .base import Explorer, parse_number
@@ -16,7 +17,7 @@ from .lpid_explorer import LpidMapExplorer
 from .ptcr_explorer import PtcrExplorer
 from .quadrant_explorer import QuadrantExplorer
 from .race_explorer import RaceExplorer
-from .review_explorer import NestedTableCostExplorer
+from .review_explorer import NestedTableCostExplorer, ReviewThreadExplorer
 from .set_ptbl_explorer import SetPartitionTableExplorer
 from .shadow_explorer import ShadowTreesExplorer
 from .timeline_explorer import EnterNestedTimelineExplorer
@@ -34,6 +35,7 @@ __all__ = [
     "PtcrExplorer",
     "QuadrantExplorer",
     "RaceExplorer",
+    "ReviewThreadExplorer",
     "SetPartitionTableExplorer",
     "ShadowTreesExplorer",
     "TlbieExplorer",
