@@ -156,10 +156,18 @@ def migrated_l1(seed: int = 0, **kw: object) -> World:
     return World(seed, l0, vm, l1, src.l2s, src.data)
 
 
+_TREE_ADDR_MASK = (1 << C.RADIX_TREE_BITS) - 1  # the address bits a 52-bit tree indexes
+
+
 def direct_translate(l1: L1, l2: L2Guest, ea: int, pid: int | None = None) -> int | None:
     """Host real address of L2 effective address ``ea`` by the three stages, without
     L0's shadow tables: the L2's process tree (via its process table), the L1's tree
-    for the L2, L0's tree for the L1. None when any stage has no mapping."""
+    for the L2, L0's tree for the L1. None when any stage has no mapping.
+
+    A stage's result feeds the next tree as the hardware feeds it: a 52-bit
+    partition-scoped tree indexes only the low 52 bits of a guest real address (QEMU 7.2
+    ``ppc_radix64_walk_tree``; the kernel's ``kvmppc_mmu_walk_radix_tree`` for the L1's
+    tree), so RPN bits 52-56 of a process PTE select nothing."""
     check_int("ea", ea, bits=64)
     pid = l2.pid if pid is None else pid
     peek = L2Space(l1, l2, fault_in=False)
@@ -172,10 +180,11 @@ def direct_translate(l1: L1, l2: L2Guest, ea: int, pid: int | None = None) -> in
         proc = RadixTree(peek, dummy, root=dw0 & C.RPDB_MASK).lookup(ea & C.EA_NOQUAD_MASK)
         if proc is None:
             return None
-        stage2 = RadixTree(l1.vm.slot_space, dummy, root=l2.tree.root).lookup(proc.ra)
+        l1_tree = RadixTree(l1.vm.slot_space, dummy, root=l2.tree.root)
+        stage2 = l1_tree.lookup(proc.ra & _TREE_ADDR_MASK)
         if stage2 is None:
             return None
-        stage3 = l1.vm.pgtable.lookup(stage2.ra)
+        stage3 = l1.vm.pgtable.lookup(stage2.ra & _TREE_ADDR_MASK)
         return None if stage3 is None else stage3.ra
     except PynestError:
         return None

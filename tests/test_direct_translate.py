@@ -1,0 +1,73 @@
+"""scenarios.direct_translate against the real thing: the host address an L2 load reaches
+through L0's shadow tables (the 'l2-access' event)."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pynest.kvm.hcalls import H_CEDE
+from pynest.kvm.host import L0
+from pynest.kvm.l1 import L1
+from pynest.kvm.l2 import Hcall, Load, Program
+from pynest.mmu import constants as C
+from pynest.scenarios import direct_translate
+
+CODE = 0x10000
+EA = 0x1000_0000
+
+
+def _world():
+    l0 = L0()
+    l1 = L1(l0.create_l1(256 << 20))
+    assert l1.nested_init() == 0
+    l2 = l1.create_l2(16 << 20)
+    l1.l2_map(l2, CODE, 0x300000, C.PAGE_4K, "x")
+    return l0, l1, l2
+
+
+def _load(l0, l1, l2, ea):
+    l1.load_program(l2, Program((Load(ea), Hcall(H_CEDE)), entry=CODE))
+    mark = l0.events.mark()
+    assert l1.run_l2(l2).stopped == "ceded"
+    hits = [e.hpa for e in l0.events.since(mark) if e.kind == "l2-access"]
+    return hits[0] if hits else None
+
+
+def test_rpn_bits_52_to_56_select_nothing():
+    """The issue's repro: a process PTE RPN with bit 52 set; the load lands at host
+    0x14800000 = the L1's allotment (0x10000000) + the L2's base in the L1 (0x4000000)
+    + L2 real 0x800000, and direct_translate says the same."""
+    l0, l1, l2 = _world()
+    l1.process_tree(l2).map(EA, (1 << 52) | 0x800000, C.PAGE_4K, "rw", r=True, c=True)
+    l1.map_l2_page(l2, 0x800000)
+    assert l1.vm.mem_base == 0x1000_0000 and l2.mem_base == 0x400_0000
+    assert _load(l0, l1, l2, EA) == 0x1480_0000
+    assert direct_translate(l1, l2, EA) == 0x1480_0000
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(
+    size=st.sampled_from([C.PAGE_4K, C.PAGE_64K, C.PAGE_2M]),
+    page=st.integers(0, 3),
+    high=st.integers(0, 31),
+    offset=st.integers(0, (1 << 21) - 8),
+    mapped=st.booleans(),
+    l1_first=st.booleans(),
+)
+def test_direct_translate_is_where_the_load_lands(size, page, high, offset, mapped, l1_first):
+    """Process mapping or none, RPN bits 52-56 set or not, the L1's page mapped before
+    the run or left to the L1's fault handler (which maps it for a plain L2 real address
+    and, seeing an address past the L2's memory when bits 52-56 are set, gives the L2 a
+    storage interrupt instead). After the run, direct_translate is where the load went."""
+    l0, l1, l2 = _world()
+    gpa = 0x800000 + page * C.PAGE_2M  # L2 real, clear of its tables and code
+    ea = EA + (offset & (size - 1) & ~7)
+    if mapped:
+        l1.process_tree(l2).map(EA, (high << 52) | gpa, size, "rw", r=True, c=True)
+        if l1_first:
+            l1.map_l2_page(l2, gpa + (ea - EA))
+    landed = _load(l0, l1, l2, ea)
+    if mapped and (l1_first or not high):
+        assert landed == l1.vm.mem_base + l2.mem_base + gpa + (ea - EA)
+    else:
+        assert landed is None
+    assert direct_translate(l1, l2, ea) == landed
