@@ -164,10 +164,13 @@ def direct_translate(l1: L1, l2: L2Guest, ea: int, pid: int | None = None) -> in
     L0's shadow tables: the L2's process tree (via its process table), the L1's tree
     for the L2, L0's tree for the L1. None when any stage has no mapping.
 
-    A stage's result feeds the next tree as the hardware feeds it: a 52-bit
-    partition-scoped tree indexes only the low 52 bits of a guest real address (QEMU 7.2
-    ``ppc_radix64_walk_tree``; the kernel's ``kvmppc_mmu_walk_radix_tree`` for the L1's
-    tree), so RPN bits 52-56 of a process PTE select nothing."""
+    Each stage takes what the hardware gives it: the process tree the EA less its
+    quadrant bits (QEMU 7.2 ``R_EADDR_MASK``); each 52-bit partition-scoped tree only
+    bits 0-51 of the guest real address, as its level indexes start at bit 51 and the
+    leaf adds only the offset below the page size (QEMU 7.2 ``ppc_radix64_walk_tree``;
+    for the L1's tree the 4.20 kernel's ``kvmppc_mmu_walk_radix_tree``, which L0 calls
+    with ``n_gpa`` still holding bits 52-59). So RPN bits 52-56 of a process PTE select
+    nothing, as in the real shadow path."""
     check_int("ea", ea, bits=64)
     pid = l2.pid if pid is None else pid
     peek = L2Space(l1, l2, fault_in=False)

@@ -44,30 +44,39 @@ def test_rpn_bits_52_to_56_select_nothing():
     assert direct_translate(l1, l2, EA) == 0x1480_0000
 
 
-@settings(max_examples=25, deadline=None, derandomize=True)
+_L2_FREE = (0x40_0000, 0x100_0000)  # L2 real past its tables (1-4 MiB) and code
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
 @given(
     size=st.sampled_from([C.PAGE_4K, C.PAGE_64K, C.PAGE_2M]),
-    page=st.integers(0, 3),
+    ea_2m=st.integers(1, (1 << 31) - 1),
+    page=st.integers(0, (_L2_FREE[1] - _L2_FREE[0]) // C.PAGE_4K - 1),
     high=st.integers(0, 31),
     offset=st.integers(0, (1 << 21) - 8),
     mapped=st.booleans(),
     l1_first=st.booleans(),
 )
-def test_direct_translate_is_where_the_load_lands(size, page, high, offset, mapped, l1_first):
-    """Process mapping or none, RPN bits 52-56 set or not, the L1's page mapped before
-    the run or left to the L1's fault handler (which maps it for a plain L2 real address
-    and, seeing an address past the L2's memory when bits 52-56 are set, gives the L2 a
-    storage interrupt instead). After the run, direct_translate is where the load went."""
+def test_direct_translate_is_where_the_load_lands(
+    size, ea_2m, page, high, offset, mapped, l1_first
+):
+    """Random quadrant-0 EA (any 2 MiB region but the code's), random L2 real page in
+    the L2's free memory, RPN bits 52-56 random, process mapping or none, the L1's page
+    mapped before the run or left to the L1's fault handler (which maps it for a plain
+    L2 real address and, seeing an address past the L2's memory when bits 52-56 are
+    set, gives the L2 a storage interrupt instead). After the run, direct_translate is
+    where the load went, and None exactly when it went nowhere."""
     l0, l1, l2 = _world()
-    gpa = 0x800000 + page * C.PAGE_2M  # L2 real, clear of its tables and code
-    ea = EA + (offset & (size - 1) & ~7)
+    base = ea_2m << 21
+    gpa = (_L2_FREE[0] + page * C.PAGE_4K) & -size
+    ea = base + (offset & (size - 1) & ~7)
     if mapped:
-        l1.process_tree(l2).map(EA, (high << 52) | gpa, size, "rw", r=True, c=True)
+        l1.process_tree(l2).map(base, (high << 52) | gpa, size, "rw", r=True, c=True)
         if l1_first:
-            l1.map_l2_page(l2, gpa + (ea - EA))
+            l1.map_l2_page(l2, gpa + (ea - base))
     landed = _load(l0, l1, l2, ea)
     if mapped and (l1_first or not high):
-        assert landed == l1.vm.mem_base + l2.mem_base + gpa + (ea - EA)
+        assert landed == l1.vm.mem_base + l2.mem_base + gpa + (ea - base)
     else:
         assert landed is None
     assert direct_translate(l1, l2, ea) == landed
