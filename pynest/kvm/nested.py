@@ -392,15 +392,8 @@ def flush_nested(gp: NestedGuest) -> None:
 
 # ------------------------------------------------------------------ gp->tlb_lock
 def _use_after_free(gp: NestedGuest, what: str, where: str) -> None:
-    vm = gp.l1_host
-    vm.l0.events.append(
-        "use-after-free",
-        "L0",
-        lpid=vm.lpid,
-        l2_lpid=gp.l1_lpid,
-        shadow_lpid=gp.shadow_lpid,
-        detail=f"{where}: {what} on a nested guest that kvmhv_release_nested already freed",
-    )
+    detail = f"{where}: {what} on a nested guest that kvmhv_release_nested already freed"
+    _log(gp.l1_host, "use-after-free", gp, detail)
 
 
 def tlb_lock(gp: NestedGuest, where: str) -> None:
