@@ -27,6 +27,7 @@ from .kvm.hcalls import H_CEDE
 from .kvm.host import L0, L1Vm, isolation_violations
 from .kvm.l1 import L1, L2Guest, L2Space
 from .kvm.l2 import Hcall, Load, Program, Spin, Store
+from .kvm.shadow import TREE_ADDR_MASK
 from .memory import PhysicalMemory
 from .mmu import constants as C
 from .mmu.builder import Allocator, GuestSpace, PartitionTable, ProcessTable, RadixTree
@@ -156,9 +157,6 @@ def migrated_l1(seed: int = 0, **kw: object) -> World:
     return World(seed, l0, vm, l1, src.l2s, src.data)
 
 
-_TREE_ADDR_MASK = (1 << C.RADIX_TREE_BITS) - 1  # the address bits a 52-bit tree indexes
-
-
 def direct_translate(l1: L1, l2: L2Guest, ea: int, pid: int | None = None) -> int | None:
     """Host real address of L2 effective address ``ea`` by the three stages, without
     L0's shadow tables: the L2's process tree (via its process table), the L1's tree
@@ -184,10 +182,10 @@ def direct_translate(l1: L1, l2: L2Guest, ea: int, pid: int | None = None) -> in
         if proc is None:
             return None
         l1_tree = RadixTree(l1.vm.slot_space, dummy, root=l2.tree.root)
-        stage2 = l1_tree.lookup(proc.ra & _TREE_ADDR_MASK)
+        stage2 = l1_tree.lookup(proc.ra & TREE_ADDR_MASK)
         if stage2 is None:
             return None
-        stage3 = l1.vm.pgtable.lookup(stage2.ra & _TREE_ADDR_MASK)
+        stage3 = l1.vm.pgtable.lookup(stage2.ra & TREE_ADDR_MASK)
         return None if stage3 is None else stage3.ra
     except PynestError:
         return None

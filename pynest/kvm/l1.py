@@ -150,7 +150,6 @@ class L1:
         self.l2s: dict[int, L2Guest] = {}
         # one hv_guest_state + pt_regs buffer per vcpu
         self.buffers = [(self.alloc.alloc(256), self.alloc.alloc(512)) for _ in vm.vcpus]
-        self.dirty_log: dict[int, set[int]] = {}  # l2 lpid -> dirty L2 real pages
 
     def __repr__(self) -> str:
         return f"L1(lpid {self.vm.lpid}, PTCR {self.ptcr:#x}, L2s {sorted(self.l2s)})"
@@ -304,6 +303,11 @@ class L1:
         self.events.append(
             "l1-unmap", "L1", lpid=self.vm.lpid, l2_lpid=l2.lpid, gpa=gpa & -size, size=size
         )
+        return self.tlbie_page(l2, gpa, size)
+
+    def tlbie_page(self, l2: L2Guest, gpa: int, size: int) -> int:
+        """``kvmppc_radix_tlbie_page`` in an L1 (pseries): H_TLB_INVALIDATE RIC=0 PRS=0
+        R=1 with RB = the page's address | AP << 5 (IS=0); returns the hcall's code."""
         rb = (gpa & -size) | C.AP_OF_PAGE_SIZE[size] << 5
         return self.hcall(H_TLB_INVALIDATE, h_tlbie_p1_enc(0, 0, 1), l2.lpid, rb)
 
@@ -322,8 +326,7 @@ class L1:
                 continue
             dirty.append(m.addr)
             l2.tree.set_pte_bits(m.addr, clear_bits=C.PTE_C)
-            rb = m.addr | C.AP_OF_PAGE_SIZE[m.size] << 5
-            self.hcall(H_TLB_INVALIDATE, h_tlbie_p1_enc(0, 0, 1), l2.lpid, rb)
+            self.tlbie_page(l2, m.addr, m.size)
         self.events.append(
             "l1-dirty-log",
             "L1",
