@@ -96,18 +96,18 @@ class ErrnoAnswer:
         if text in ("TRUE", "FALSE"):
             return False, (
                 "No: true/false is what v2's bool said. The merged function returns an "
-                "errno (0, or a negative error number such as -ENODEV)."
+                "int: its success value or a negative errno (written like -EINVAL or -22)."
             )
         if text in _RC_NAMES or "H_" + text in _RC_NAMES:
             return False, (
                 f"No: {text} is an hcall return code (what L0 puts in r3). The function "
-                "answers its own caller with a Linux errno: 0, -ENODEV, -ENOMEM ..."
+                "answers its own caller with a Linux errno (written like -EINVAL)."
             )
         got = self.parse(given)
         if got is None:
             return False, (
-                f"Not understood: {given!r}. Answer with 0 or an errno such as -ENODEV, "
-                "-ENOMEM or -19."
+                f"Not understood: {given!r}. Answer with the function's return value, a "
+                "number or an errno name (written like -22 or -EINVAL)."
             )
         if got == self.value:
             return True, f"Correct: {self}."
@@ -188,7 +188,7 @@ def nested_init_case(case: str, seed: int = 0) -> Exercise:
     question = (
         f"{situation}\n"
         f"What does the merged (4.20) kvmhv_nested_init() return here?{own} "
-        "Answer 0 or an errno such as -ENODEV or -ENOMEM."
+        "Answer 0 or a negative errno, by name or number (written like -EINVAL or -22)."
     )
     solution = "kvmhv_nested_init (4.20, book3s_hv_nested.c), in order:\n" + "\n".join(
         f"* {s}" for s in steps
