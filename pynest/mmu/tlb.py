@@ -19,15 +19,32 @@ A hit must still permit the access under the *current* MSR[PR], AMR and IAMR, an
 needs C already set in the cached PTEs; otherwise the translation walks again (and either
 faults or sets C), as hardware re-walks in those cases.
 
-A modelling shortcut, not hardware: once a hit has been answered, the TLB remembers the
-answer for that CpuState object, access type and 4 KiB page (:meth:`Tlb.remember`), so a
-repeated hit costs one dictionary look-up. Every change to ``entries`` (fill, insert,
-remove, tlbie, flush) forgets all such answers, so they always equal what the full
-look-up would give; change ``entries`` through these methods only.
+Capacity. The TLB is finite: :data:`TLB_ENTRIES` = 1024 translations, POWER9's size
+(POWER9 Processor User's Manual section 2.3.7, as firmware reports it in the device tree:
+``tlb-size`` 1024). Linux 4.20 flushes it by congruence class, 128 in radix mode
+(``POWER9_TLB_SETS_RADIX``, ``arch/powerpc/include/asm/book3s/64/mmu-hash.h``; 256 in
+hash mode). The hardware's set-index hash and replacement policy are not published, so
+the model is fully associative at the real total with least-recently-used replacement:
+filling a new translation into a full TLB evicts the entry that was filled or hit
+longest ago (:meth:`Tlb.lookup_for`; a hit answered from :meth:`Tlb.remember` does not
+reorder, so entries hit since the last change of the TLB are ordered by their first hit
+after it). The walk caches (``pwc``, ``table_cache``) are bounded the same way, at
+:data:`PWC_ENTRIES` and :data:`TABLE_CACHE_ENTRIES`. An evicted entry is simply gone:
+the next access walks again, which is always correct.
+
+Two modelling shortcuts, not hardware, make hits cheap. The permission verdict of a hit
+is remembered per entry, access type, MSR[PR] and key-0 bits of AMR/IAMR (at most 96 per
+entry), and goes when its entry leaves the TLB (remove, tlbie, flush, eviction,
+replacement). Once a hit has been answered, the TLB remembers the answer for that
+CpuState object, access type and 4 KiB page (:meth:`Tlb.remember`), so a repeated hit
+costs one dictionary look-up. Every change to ``entries`` (fill, insert, remove, tlbie,
+flush) forgets all such answers, so they always equal what the full look-up would give;
+change ``entries`` through these methods only.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -36,6 +53,13 @@ from . import constants as C
 from .formats import TlbieRb, TlbieRs, page_size_text
 
 _GRA_BITS = C.RADIX_TREE_BITS  # a partition-scoped tree translates 52 bits
+
+#: POWER9's TLB: 1024 translations (see the module docstring, "Capacity").
+TLB_ENTRIES = 1024
+#: Bounds of the walk caches kept for watching invalidation (the model's, not POWER9's
+#: published figures): large enough that no notebook or test walk evicts from them.
+PWC_ENTRIES = 4096
+TABLE_CACHE_ENTRIES = 1024
 
 if TYPE_CHECKING:
     from .xlate import CpuState, Translation
@@ -89,20 +113,36 @@ class TlbieResult:
         )
 
 
+_Key = tuple[int, int | None, int, int]  # (lpid, pid, page size, epn) of an entry
+
+
 @dataclass
 class Tlb:
-    """The translation caches of one thread (see the module docstring)."""
+    """The translation caches of one thread (see the module docstring).
 
-    entries: dict[tuple[int, int | None, int, int], TlbEntry] = field(default_factory=dict)
-    pwc: set[tuple[int, int | None, int]] = field(default_factory=set)
-    table_cache: set[tuple[int, int | None]] = field(default_factory=set)
+    ``capacity`` is the number of translations kept (default :data:`TLB_ENTRIES`); a fill
+    or insert of a new translation into a full TLB evicts the least recently used one."""
+
+    entries: dict[_Key, TlbEntry] = field(default_factory=dict)
+    pwc: dict[tuple[int, int | None, int], None] = field(default_factory=dict)
+    table_cache: dict[tuple[int, int | None], None] = field(default_factory=dict)
     hits: int = 0
     misses: int = 0
-    _verdicts: dict[tuple, bool] = field(default_factory=dict, repr=False, compare=False)
+    capacity: int = TLB_ENTRIES
+    evictions: int = 0
+    # recency of ``entries`` keys, least recently used first: see _put() and lookup_for()
+    _lru: OrderedDict[_Key, None] = field(default_factory=OrderedDict, repr=False, compare=False)
+    # permission verdicts of hits, per entry key: {(acc, PR, AMR key 0, IAMR key 0): bool}
+    _verdicts: dict[_Key, dict[tuple[int, int, int, int], bool]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
     # answers of recent hits, keyed (id(cpu), access name, EA >> 12): see remember()
     _recent: dict[tuple[int, int, int], tuple] = field(
         default_factory=dict, repr=False, compare=False
     )
+
+    def __post_init__(self) -> None:
+        check_int("capacity", self.capacity, minimum=1)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -112,7 +152,9 @@ class Tlb:
 
     # -------------------------------------------------------------- lookup / fill
     def lookup(self, lpid: int, pid: int | None, addr: int) -> TlbEntry | None:
-        """The entry for (lpid, pid) covering ``addr`` (quadrant-free EA or gRA), if any."""
+        """The entry for (lpid, pid) covering ``addr`` (quadrant-free EA or gRA), if any.
+
+        A probe, not an access: it changes no recency and no counter."""
         entries = self.entries
         for size in C.PAGE_SIZES:
             e = entries.get((lpid, pid, size, addr & -size))
@@ -125,21 +167,29 @@ class Tlb:
     ) -> tuple[int, int, int] | None:
         """(ra, gra, page_size) when a cached entry permits this access, else None.
 
-        The verdict depends only on the cached PTEs, the access type, MSR[PR] and the
-        key-0 bits of AMR/IAMR, so it is remembered per such tuple (``_verdicts``): a
-        repeated hit is two dictionary look-ups."""
+        The entry found becomes the most recently used. The verdict depends only on the
+        cached PTEs, the access type, MSR[PR] and the key-0 bits of AMR/IAMR, so it is
+        remembered per entry (``_verdicts``) until the entry leaves the TLB."""
         entries = self.entries
         for size in C.PAGE_SIZES:
-            e = entries.get((lpid, pid, size, addr & -size))
+            key = (lpid, pid, size, addr & -size)
+            e = entries.get(key)
             if e is not None:
                 break
         else:
             self.misses += 1
             return None
-        key = (e.proc_pte, e.part_pte, acc, cpu.msr & C.MSR_PR, cpu.amr >> 62, cpu.iamr >> 62)
-        ok = self._verdicts.get(key)
+        try:
+            self._lru.move_to_end(key)
+        except KeyError:  # put in ``entries`` directly: start tracking it now
+            self._lru[key] = None
+        verdicts = self._verdicts.get(key)
+        if verdicts is None:
+            verdicts = self._verdicts[key] = {}
+        vkey = (acc, cpu.msr & C.MSR_PR, cpu.amr >> 62, cpu.iamr >> 62)
+        ok = verdicts.get(vkey)
         if ok is None:
-            ok = self._verdicts[key] = _permits(cpu, acc, e)
+            ok = verdicts[vkey] = _permits(cpu, acc, e)
         if not ok:
             self.misses += 1
             return None
@@ -180,11 +230,35 @@ class Tlb:
             recent[(id(cpu), access, ea >> 12)] = kept
         return kept
 
+    def _put(self, entry: TlbEntry) -> None:
+        """Install ``entry`` as the most recently used, evicting the least recently used
+        translation when a new one would exceed ``capacity``."""
+        self._recent.clear()
+        key = (entry.lpid, entry.pid, entry.page_size, entry.epn)
+        entries, lru = self.entries, self._lru
+        if key in entries:
+            self._verdicts.pop(key, None)  # the replacement may hold other PTEs
+        else:
+            while len(entries) >= self.capacity:
+                victim = next(iter(lru), None)
+                if victim is None:  # nothing tracked: the oldest inserted goes
+                    victim = next(iter(entries))
+                self._drop(victim)
+                self.evictions += 1
+        entries[key] = entry
+        lru[key] = None
+        lru.move_to_end(key)
+
+    def _drop(self, key: _Key) -> None:
+        """Forget one translation and everything remembered about it."""
+        self.entries.pop(key, None)
+        self._lru.pop(key, None)
+        self._verdicts.pop(key, None)
+
     def fill(self, t: Translation, proc_pte: int | None, part_pte: int | None) -> None:
         """Insert the translation ``t`` just made (and note the walk caches it used)."""
         if t.ra is None or t.page_size is None or t.lpid is None:
             return
-        self._recent.clear()
         size = t.page_size
         if size not in C.PAGE_SIZES:  # e.g. a 512 GiB leaf at the root: cache as 1G pieces
             size = C.PAGE_1G
@@ -192,30 +266,32 @@ class Tlb:
         gra = None
         if t.pid is not None and part_pte is not None and t.gra is not None:
             gra = t.gra & -size
-        e = TlbEntry(t.lpid, t.pid, addr & -size, size, t.ra & -size, gra, proc_pte, part_pte)
-        self.entries[(e.lpid, e.pid, size, e.epn)] = e
+        self._put(
+            TlbEntry(t.lpid, t.pid, addr & -size, size, t.ra & -size, gra, proc_pte, part_pte)
+        )
         for tree, _level, index, _addr, hra, raw, _purpose in t.raw_steps:
             if tree in ("process", "partition") and not raw & C.PTE_L:
-                self.pwc.add((t.lpid, t.pid if tree == "process" else None, hra))
+                _note(self.pwc, (t.lpid, t.pid if tree == "process" else None, hra), PWC_ENTRIES)
             elif tree == "partition-table":
-                self.table_cache.add((index, None))
+                _note(self.table_cache, (index, None), TABLE_CACHE_ENTRIES)
             elif tree == "process-table":
-                self.table_cache.add((t.lpid, index))
+                _note(self.table_cache, (t.lpid, index), TABLE_CACHE_ENTRIES)
 
     def insert(self, entry: TlbEntry) -> None:
-        """Put an entry in directly (for demonstrations and tests)."""
-        self._recent.clear()
-        self.entries[(entry.lpid, entry.pid, entry.page_size, entry.epn)] = entry
+        """Put an entry in directly (for demonstrations and tests); it may evict."""
+        self._put(entry)
 
     def remove(self, entry: TlbEntry) -> None:
         """Take one entry out (what a targeted invalidation does to it)."""
         self._recent.clear()
-        self.entries.pop((entry.lpid, entry.pid, entry.page_size, entry.epn), None)
+        self._drop((entry.lpid, entry.pid, entry.page_size, entry.epn))
 
     def flush_all(self) -> None:
         """Forget everything (what QEMU does on a PTCR, PID or LPIDR write)."""
         self._recent.clear()
         self.entries.clear()
+        self._lru.clear()
+        self._verdicts.clear()
         self.pwc.clear()
         self.table_cache.clear()
 
@@ -299,22 +375,30 @@ class Tlb:
                             continue
                     elif e.pid is not None and e.gra is None:
                         continue  # LPID 0 host translations do not derive from a partition entry
-                del self.entries[key]
+                self._drop(key)
                 removed.append(e)
         n_pwc = n_tab = 0
         if ric in (1, 2):
             for key in list(self.pwc):
                 klpid, kpid, _ = key
                 if match(klpid, kpid) and (kpid is not None) == bool(prs):
-                    self.pwc.discard(key)
+                    del self.pwc[key]
                     n_pwc += 1
         if ric == 2:
             for key in list(self.table_cache):
                 klpid, kpid = key
                 if match(klpid, kpid) and (kpid is not None) == bool(prs):
-                    self.table_cache.discard(key)
+                    del self.table_cache[key]
                     n_tab += 1
         return TlbieResult(tuple(removed), n_pwc, n_tab)
+
+
+def _note(cache: dict, key: tuple, bound: int) -> None:
+    """Record ``key`` in a walk cache, dropping its oldest record past ``bound``."""
+    if key not in cache:
+        if len(cache) >= bound:
+            del cache[next(iter(cache))]
+        cache[key] = None
 
 
 def _permits(cpu: CpuState, acc: int, e: TlbEntry) -> bool:
