@@ -1,10 +1,34 @@
 """An adversarial L1 as a hypothesis state machine: it does anything an L1 can do.
 
-The L1 (the one of :func:`pynest.scenarios.two_l2s`, next to a second, innocent L1 that
-runs an L2 of its own) makes every nested hcall with random and boundary arguments,
+The L1 (in a world like :func:`pynest.scenarios.two_l2s`, next to a second, benign L1
+that runs an L2 of its own) makes every nested hcall with random and boundary arguments,
 scribbles garbage into its partition table, its trees for its L2s and their process
 tables and trees, removes guests while a vcpu still runs them, and runs L2 programs
-that touch anything. After every step the invariants of issue 7 are checked:
+that touch anything. The second campaign (issue 13) adds:
+
+* a new world per run across page-size mixes: L0 ``PAGE_SHIFT`` 12 or 16 with each
+  backing (4K L0: 4K/2M/1G, and 64K, which an L0 may refuse; 64K L0: 64K/2M/1G), the
+  L2s' L1 pages 4K/64K/2M, and an *arena* in each L2 where the L1's tree for it mixes
+  4K, 64K, 2M and 1G leaves, collapses small leaves into a 2M leaf and splits it back
+  (with the L1 kernel's H_TLB_INVALIDATEs, ``kvmppc_create_pte`` /
+  ``kvmppc_unmap_free_pmd_entry_table`` in an L1);
+* structured surgery on the live trees for its L2s (move a directory to a copy, share
+  one table between two PDEs, point a PDE at its own table, change a live PDE's NLS,
+  turn a leaf into a directory and back);
+* valid hcalls with hostile buffer placement: H_ENTER_NESTED, H_COPY_TOFROM_GUEST and
+  H_SET_PARTITION_TABLE whose buffers straddle the end of the L1's memory, overlap each
+  other, the L1's partition table or the L2's tables, or sit in a page L0 just reclaimed;
+* lifecycle churn: a third L1 created and destroyed with L2s at lpid boundaries;
+* the benign L1 stores known patterns through its L2 and checks them, through L0's
+  memory every step and through its L2's loads every few steps;
+* a footprint check: every host address L0 writes during an hcall lies in the calling
+  L1's allotment, in a table of the caller's trees (allocated now or freed during the
+  call) or in a partition-table entry of the caller's LPID or its shadow LPIDs;
+* resource baselines: at the end of each run every L1 is destroyed and L0's table
+  bytes, free LPIDs, guest TLB entries and verdict cache must be back to those of the
+  fresh L0, and the TLB and the event-log ring within their bounds.
+
+After every step the invariants of issue 7 are checked too:
 
 * isolation: :func:`pynest.kvm.host.isolation_violations` is empty;
 * reference counts are never negative; a guest in a nested table holds its slot's
@@ -14,15 +38,17 @@ that touch anything. After every step the invariants of issue 7 are checked:
 * no Python exception escapes an hcall (every failure is an H_* code or a reflected
   fault); the L1's *own* helpers may refuse its own garbage with a
   :class:`~pynest.errors.PynestError` (counted, never from inside an hcall);
-* the event log is append-only and ordered (``seq`` = index, known kinds and actors,
+* the event log is append-only and ordered (``seq`` = position, known kinds and actors,
   every ``hcall`` followed by its ``hcall-return``), and the timebase never goes back.
 
-:data:`STATS` counts steps, rules, hcalls by return code and invariant checks for
-``benchmarks/fuzz.py``; ``AdversarialL1.progress`` (a callable) is called every step.
+:data:`STATS` counts steps, rules, hcalls by return code, invariant checks by invariant,
+worlds and L0 resources for ``benchmarks/fuzz.py``; ``AdversarialL1.progress`` (a
+callable) is called every step.
 """
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,25 +57,29 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from pynest import scenarios as W
-from pynest.errors import PynestError
+from pynest.errors import ConfigError, PynestError
 from pynest.kvm import hcalls as H
 from pynest.kvm.events import ACTORS, KINDS
 from pynest.kvm.guest_state import (
     HV_GUEST_STATE_V1_SIZE,
+    HV_GUEST_STATE_VERSION,
     LPCR_L1_MASK,
     HvGuestState,
     PtRegs,
 )
-from pynest.kvm.host import L1_LPCR, LPID_RSVD
-from pynest.kvm.l1 import L1, h_tlbie_p1_enc
+from pynest.kvm.host import L0, L1_LPCR, LPID_RSVD, L1Vm
+from pynest.kvm.l1 import L1, TLBIEL_INVAL_SET_LPID, L2Guest, h_tlbie_p1_enc
 from pynest.kvm.l2 import NR_CPUS, Hcall, Load, Program, Spin, Store
 from pynest.kvm.nested import get_nested, put_nested
 from pynest.kvm.shadow import kmalloc_max, shadow_leaves
+from pynest.memory import PhysicalMemory
 from pynest.mmu import constants as C
+from pynest.mmu.builder import make_pte
 
 U64 = (1 << 64) - 1
 U32 = (1 << 32) - 1
 _MB = 1 << 20
+_GB = 1 << 30
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -61,10 +91,19 @@ class Stats:
     rules: Counter = field(default_factory=Counter)
     hcalls: Counter = field(default_factory=Counter)  # (hcall name, rc name) -> count
     invariant_checks: int = 0
+    invariants: Counter = field(default_factory=Counter)  # invariant name -> checks
     l1_refusals: Counter = field(default_factory=Counter)  # the L1's own helpers said no
+    worlds: Counter = field(default_factory=Counter)  # "PAGE_SHIFT/backing/L2 page" -> runs
+    footprint_writes: int = 0  # host doublewords L0 wrote inside hcalls, all checked
+    # per run: L0 resources of the fresh L0, at the end of the run, after destroying all
+    resources: list[tuple[dict, dict, dict]] = field(default_factory=list)
 
     def reset(self) -> None:
         self.__init__()  # type: ignore[misc]
+
+    def check(self, name: str) -> None:
+        self.invariant_checks += 1
+        self.invariants[name] += 1
 
 
 STATS = Stats()
@@ -72,6 +111,38 @@ STATS = Stats()
 
 class HcallEscape(AssertionError):
     """A Python exception escaped an hcall (never a PynestError the L1 may catch)."""
+
+
+class FootprintViolation(AssertionError):
+    """L0 wrote host memory during an hcall that the calling L1 has no claim to."""
+
+
+class _RecordingMemory(PhysicalMemory):
+    """:class:`PhysicalMemory` that records the address of every doubleword written
+    while ``sink`` is a list (the class of ``l0.mem`` is swapped to it: same slots)."""
+
+    __slots__ = ()
+    sink: list[int] | None = None
+
+    def _set(self, dw_addr: int, value: int) -> None:
+        sink = _RecordingMemory.sink
+        if sink is not None:
+            sink.append(dw_addr)
+        PhysicalMemory._set(self, dw_addr, value)
+
+
+def l0_resources(l0: L0) -> dict[str, int]:
+    """What L0 holds that churn must give back (``table_alloc.in_use`` etc.)."""
+    log = l0.events
+    return {
+        "table bytes": l0.table_alloc.in_use,
+        "LPIDs free": l0.lpids.free_count,
+        "TLB entries": len(l0.tlb),
+        "guest TLB entries": sum(1 for e in l0.tlb if e.lpid),
+        "verdict cache": len(getattr(l0.tlb, "_verdicts", ())),
+        "event log held": len(log) - getattr(log, "dropped", 0),
+        "event log length": len(log),
+    }
 
 
 # ----------------------------------------------------------------------------- strategies
@@ -99,6 +170,31 @@ hostile_bits = st.one_of(
     ),
 )
 
+#: (L0 PAGE_SHIFT, backing) of the worlds: every legal backing, and 64K under a 4K L0
+#: (an L0 may refuse it; then the L1 gets L0's default backing)
+WORLDS = [
+    (12, C.PAGE_4K),
+    (12, C.PAGE_2M),
+    (12, C.PAGE_1G),
+    (12, C.PAGE_64K),
+    (16, C.PAGE_64K),
+    (16, C.PAGE_2M),
+    (16, C.PAGE_1G),
+]
+
+# The arena: L2 effective 1G..2G maps (one process-scoped 1G page) to L2 real 1G..2G,
+# where the L1's tree for the L2 holds regions 0-3 (2M each, at L1 real 128M + 2M k) of
+# 4K, 64K or 2M leaves; region 4 is L2 real 2G..3G as one 1G leaf onto L1 real 0.
+ARENA_EA = ARENA_GPA = _GB
+ARENA_L1 = 128 * _MB
+ARENA_REGIONS = 4
+GIANT_EA = GIANT_GPA = 2 * _GB
+#: the benign L1's pattern EAs: four 4K pages in four 64K L1 pages of its L2
+PATTERN_EAS = tuple(W.DATA_EA + _MB + i * C.PAGE_64K for i in range(4))
+PATTERN_GPA = 0x28_0000
+NEIGHBOUR_CHECK_EVERY = 5  # steps between the benign L1's checks through its L2's loads
+CHURN_MAX = 40  # churned L1s per run (L0's RAM allocator does not reuse allotments)
+
 
 # ----------------------------------------------------------------------------- machine
 class AdversarialL1(RuleBasedStateMachine):
@@ -112,30 +208,67 @@ class AdversarialL1(RuleBasedStateMachine):
         table=st.sampled_from(["array", "dynamic"]),
         kernel=st.sampled_from(["4.20", "5.19"]),
         l0_kernel=st.sampled_from(["4.20", "5.0"]),
-        page_shift=st.sampled_from([16, 16, 12]),
+        world=st.sampled_from(WORLDS),
+        l2_page=st.sampled_from([C.PAGE_64K, C.PAGE_64K, C.PAGE_4K, C.PAGE_2M]),
     )
-    def build(self, seed: int, table: str, kernel: str, l0_kernel: str, page_shift: int) -> None:
-        self.w = W.two_l2s(
-            seed,
-            run=True,
-            nested_table=table,
-            kernel=kernel,
-            l0_kernel=l0_kernel,
-            page_shift=page_shift,
-        )
-        self.l0, self.vm, self.l1 = self.w.l0, self.w.vm, self.w.l1
+    def build(
+        self,
+        seed: int,
+        table: str,
+        kernel: str,
+        l0_kernel: str,
+        world: tuple[int, int],
+        l2_page: int,
+    ) -> None:
+        """A new world: L0 (``world`` = PAGE_SHIFT, backing), our L1 with two L2s that
+        ran once (:func:`pynest.scenarios.add_l2`), the benign neighbour L1."""
+        page_shift, backing = world
+        # 64 GiB of (sparse) host memory: room for the churned L1s' allotments
+        self.l0 = l0 = L0(64 * _GB, page_shift=page_shift, nested_table=table, kernel=l0_kernel)
+        l0.mem.__class__ = _RecordingMemory
+        self.freed_tables: dict[int, int] | None = None
+        raw_free = l0.table_alloc.free
+
+        def free(addr: int) -> None:
+            if self.freed_tables is not None and addr in l0.table_alloc.sizes:
+                self.freed_tables[addr] = l0.table_alloc.sizes[addr]
+            raw_free(addr)
+
+        l0.table_alloc.free = free  # type: ignore[method-assign]
+        self.baseline = l0_resources(l0)
+        try:
+            vm = l0.create_l1(_GB if backing == C.PAGE_1G else 256 * _MB, backing=backing)
+        except ConfigError:  # 64K backing under a 4K L0: refused (issue 13 A)
+            STATS.worlds[f"PAGE_SHIFT {page_shift}: backing {backing >> 10}K refused"] += 1
+            vm = l0.create_l1(256 * _MB)
+        STATS.worlds[
+            f"PAGE_SHIFT {page_shift}, backing {vm.backing >> 10}K, L2 pages {l2_page >> 10}K"
+        ] += 1
+        self.vm, self.l1 = vm, L1(vm, kernel=kernel)
         self._guard(self.l1)
+        assert self.l1.nested_init() == H.H_SUCCESS
+        self.w = W.World(seed, l0, vm, self.l1)
+        rng = random.Random(seed)
+        for _ in range(2):
+            W.add_l2(self.w, rng, l2_page)
+        self.w.run_all()
+        self.patterns: dict[int, int] = {}
+        self.neighbour_checks = 0
         self._add_other_l1()
         self.good_ptcr = self.l1.ptcr
         self.held = None  # a nested guest vcpu 1 of our L1 is "inside H_ENTER_NESTED" for
         self.gps: dict[int, object] = {}  # every nested guest seen, by id
-        self.log_len = 0
-        self.log_last = None
+        self.log_len = len(l0.events)
+        self.log_last = l0.events[-1] if len(l0.events) else None
         self.timebase = 0
         self.replaced = 0
+        self.churned = 0
+        self.arena_ready: set[int] = set()
+        self.undo: list[tuple[int, int]] = []  # (L1 real slot, old entry) of tree surgery
 
     def _add_other_l1(self) -> None:
-        """A second L1 with one L2 that has run: the neighbour nothing may reach."""
+        """A second L1 with one L2 that has run: the neighbour nothing may reach. Its
+        L2 maps :data:`PATTERN_EAS` for the patterns it stores and checks."""
         vm = self.l0.create_l1(256 << 20)
         l1 = L1(vm, kernel=self.l1.kernel)
         self._guard(l1)
@@ -143,17 +276,24 @@ class AdversarialL1(RuleBasedStateMachine):
         l2 = l1.create_l2(4 << 20)
         l1.l2_map(l2, W.CODE_EA, 0x10_0000 * 3, C.PAGE_4K, "x")
         l1.l2_map(l2, W.DATA_EA, 0x20_0000, C.PAGE_4K, "rw")
+        for i, ea in enumerate(PATTERN_EAS):
+            l1.l2_map(l2, ea, PATTERN_GPA + i * C.PAGE_64K, C.PAGE_4K, "rw")
         ops = (Store(W.DATA_EA, 0x5A5A), Load(W.DATA_EA), Hcall(H.H_CEDE))
         l1.load_program(l2, Program(ops, entry=W.CODE_EA))
         l1.run_l2(l2)
         self.other_vm, self.other_l1, self.other_l2 = vm, l1, l2
+        self.patterns = {}
 
-    @staticmethod
-    def _guard(l1: L1) -> None:
-        """Make every hcall of ``l1`` turn an escaping exception into HcallEscape."""
+    def _guard(self, l1: L1) -> None:
+        """Make every hcall of ``l1`` turn an escaping exception into HcallEscape, and
+        check the host addresses L0 wrote during it (:meth:`_footprint`)."""
         raw = l1.hcall
+        vm = l1.vm
 
         def hcall(nr: int, *args: int, vcpu: int = 0) -> int:
+            sink: list[int] = []
+            before = self._shadow_lpids(vm)
+            _RecordingMemory.sink, self.freed_tables = sink, {}
             try:
                 return raw(nr, *args, vcpu=vcpu)
             except Exception as exc:
@@ -162,8 +302,75 @@ class AdversarialL1(RuleBasedStateMachine):
                     f"{type(exc).__name__} escaped {H.hcall_name(nr)}({detail}) "
                     f"on vcpu {vcpu}: {exc}"
                 ) from exc
+            finally:
+                freed = self.freed_tables
+                _RecordingMemory.sink, self.freed_tables = None, None
+                STATS.footprint_writes += len(sink)
+                bad = self._footprint(vm, sink, freed or {}, before)
+                if bad:
+                    raise FootprintViolation(
+                        f"{H.hcall_name(nr)} of LPID {vm.lpid} wrote host memory it has no "
+                        "claim to: " + "; ".join(bad[:8])
+                    )
 
         l1.hcall = hcall  # type: ignore[method-assign]
+
+    # ------------------------------------------------------------------ footprint
+    @staticmethod
+    def _running(vm: L1Vm) -> list:
+        return [*vm.nested.values(), *(v.nested for v in vm.vcpus if v.nested is not None)]
+
+    def _shadow_lpids(self, vm: L1Vm) -> set[int]:
+        return {gp.shadow_lpid for gp in self._running(vm)}
+
+    def _footprint(
+        self, vm: L1Vm, writes: list[int], freed: dict[int, int], before: set[int]
+    ) -> list[str]:
+        """Which of ``writes`` (host doubleword addresses L0 wrote during one hcall of
+        ``vm``) the caller has no claim to: not in its allotment, not a partition-table
+        entry of its LPID or of a shadow LPID it had before or has after, not in a table
+        of its trees (L0's tree for it, its guests' shadow trees) nor one freed during
+        the call. Writes to another L1's memory are named as such."""
+        l0 = self.l0
+        lo, hi = vm.allotment
+        pbase = l0.ptab.base
+        pend = pbase + 16 * l0.ptab.num_lpids
+        sizes = l0.table_alloc.sizes
+        lpids = None
+        owned = None
+        bad = []
+        for a in set(writes):
+            if lo <= a < hi:
+                continue
+            if pbase <= a < pend:
+                lpids = lpids or {vm.lpid} | before | self._shadow_lpids(vm)
+                if (a - pbase) // 16 not in lpids:
+                    bad.append(f"{a:#x}: PATE of LPID {(a - pbase) // 16}")
+                continue
+            for other in l0.guests.values():
+                if other is not vm and other.mem_base <= a < other.mem_base + other.mem_size:
+                    bad.append(f"{a:#x}: in the memory of LPID {other.lpid}")
+                    break
+            else:
+                base = next(
+                    (
+                        b
+                        for size in (8 << 5, 8 << 9, 8 << C.ROOT_NLS)
+                        if sizes.get(b := a & -size) == size or freed.get(b) == size
+                    ),
+                    None,
+                )
+                if base is None:
+                    bad.append(f"{a:#x}: not in any allocated table")
+                    continue
+                if owned is None:
+                    owned = set(vm.pgtable.tables)
+                    for gp in self._running(vm):
+                        if gp.shadow_pgtable is not None:
+                            owned.update(gp.shadow_pgtable.tables)
+                if base not in owned and base not in freed:
+                    bad.append(f"{a:#x}: in table {base:#x}, not one of the caller's trees")
+        return bad
 
     # ------------------------------------------------------------------ helpers
     def _step(self, name: str) -> None:
@@ -675,17 +882,468 @@ class AdversarialL1(RuleBasedStateMachine):
         assert res.stopped == "ceded", res
         assert l2.regs.gpr[9] == 0x5A5A
 
+    # ------------------------------------------------------------------ the benign L1
+    @rule(values=st.lists(u64, min_size=len(PATTERN_EAS), max_size=len(PATTERN_EAS)))
+    def neighbour_writes(self, values: list[int]) -> None:
+        """The benign L1's L2 stores a known pattern in each of its pattern pages."""
+        self._step("neighbour_writes")
+        l1, l2 = self.other_l1, self.other_l2
+        ops = [Store(ea, v) for ea, v in zip(PATTERN_EAS, values, strict=True)]
+        l1.load_program(l2, Program((*ops, Hcall(H.H_CEDE)), entry=W.CODE_EA))
+        res = l1.run_l2(l2)
+        assert res.stopped == "ceded", res
+        self.patterns = dict(zip(PATTERN_EAS, values, strict=True))
+
+    # ------------------------------------------------------------------ the arena
+    def _arena(self, l2: L2Guest) -> None:
+        """The L2's kernel maps its arena EAs with 1G process-scoped pages (once)."""
+        if l2.lpid in self.arena_ready:
+            return
+        self.arena_ready.add(l2.lpid)
+        for ea in (ARENA_EA, GIANT_EA):
+            self._l1_side("arena l2_map", lambda ea=ea: self.l1.l2_map(l2, ea, ea, C.PAGE_1G))
+
+    def _read_l1(self, gpa: int) -> int:
+        data = self.vm.read_guest(gpa, 8)
+        return int.from_bytes(data, "big") if data else 0
+
+    def _write_l1(self, gpa: int, value: int) -> None:
+        self.vm.write_guest(gpa, value.to_bytes(8, "big"))
+
+    def _pmd_slot(self, l2: L2Guest, gpa: int) -> int | None:
+        """L1 real address of the level-2 entry (2M) of the L1's tree for ``l2`` that
+        covers L2 real ``gpa``, if the walk reaches one through POWER9-shaped tables."""
+        table, nls = l2.tree.root, C.ROOT_NLS
+        for shift in (39, 30):
+            e = self._read_l1(table + 8 * ((gpa >> shift) & ((1 << nls) - 1)))
+            if not e & C.PTE_V or e & C.PTE_L or e & C.PDE_NLS != 9:
+                return None
+            table, nls = e & C.PDE_NLB & ~0xFFF, 9
+        return table + 8 * ((gpa >> 21) & 511)
+
+    def _small_leaves(self, pde: int) -> list[tuple[int, int, int]]:
+        """(L1 real slot, entry, page size) of the leaves of a level-3 table."""
+        nls = pde & C.PDE_NLS
+        size = {9: C.PAGE_4K, 5: C.PAGE_64K}.get(nls)
+        if size is None:
+            return []
+        table = pde & C.PDE_NLB & ~((8 << nls) - 1)
+        vm = self.vm
+        if table + (8 << nls) > vm.mem_size:
+            return []
+        found = self.l0.mem.nonzero_u64(vm.mem_base + table, 8 << nls)
+        return [(a - vm.mem_base, e, size) for a, e in found if e & C.PTE_V and e & C.PTE_L]
+
+    def _pwc_flush(self, l2: L2Guest) -> None:
+        """``kvmppc_radix_flush_pwc`` in an L1: H_TLB_INVALIDATE RIC=1 PRS=0 R=1 IS=2."""
+        self.l1.hcall(H.H_TLB_INVALIDATE, h_tlbie_p1_enc(1, 0, 1), l2.lpid, TLBIEL_INVAL_SET_LPID)
+
+    def _clear_region(self, l2: L2Guest, gpa: int) -> None:
+        """Unmap every leaf of the 2M region at ``gpa`` the L1's way: each page
+        invalidated (``kvmppc_unmap_pte``), then the table's PDE cleared and the page
+        walk cache flushed (``kvmppc_unmap_free_pmd_entry_table``)."""
+        slot = self._pmd_slot(l2, gpa)
+        if slot is None:
+            return
+        pde = self._read_l1(slot)
+        if pde & C.PTE_V and pde & C.PTE_L:
+            self._write_l1(slot, 0)
+            self.l1.tlbie_page(l2, gpa, C.PAGE_2M)
+        elif pde & C.PTE_V:
+            for leaf_slot, _e, size in self._small_leaves(pde):
+                self._write_l1(leaf_slot, 0)
+                index = (leaf_slot & ((8 << (pde & C.PDE_NLS)) - 1)) >> 3
+                self.l1.tlbie_page(l2, gpa + index * size, size)
+            self._write_l1(slot, 0)
+            self._pwc_flush(l2)
+
+    @rule(
+        pick=picks,
+        region=st.integers(0, ARENA_REGIONS),
+        size=st.sampled_from([C.PAGE_4K, C.PAGE_64K, C.PAGE_2M]),
+        first=st.integers(0, 511),
+        count=st.integers(1, 12),
+    )
+    def arena_map(self, pick: int, region: int, size: int, first: int, count: int) -> None:
+        """The L1 maps an arena region of an L2 with leaves of one size (region 4: one
+        1G leaf over the whole of L1 real 0..1G)."""
+        self._step("arena_map")
+        l2 = self._live(pick)
+        if l2 is None:
+            return
+        self._arena(l2)
+        tree = l2.tree
+        if region == ARENA_REGIONS:
+            self._l1_side("arena map", lambda: tree.map(GIANT_GPA, 0, C.PAGE_1G, "rw", r=True))
+            return
+        gpa, ra = ARENA_GPA + region * C.PAGE_2M, ARENA_L1 + region * C.PAGE_2M
+        self._clear_region(l2, gpa)
+        n = C.PAGE_2M // size
+        for i in sorted({(first + j) % n for j in range(count)}):
+            off = i * size
+            self._l1_side(
+                "arena map",
+                lambda off=off: tree.map(gpa + off, ra + off, size, "rw", r=True, c=True),
+            )
+
+    @rule(
+        pick=picks,
+        region=st.integers(0, ARENA_REGIONS - 1),
+        inval=st.sampled_from(["each", "one", "none"]),
+    )
+    def arena_collapse(self, pick: int, region: int, inval: str) -> None:
+        """THP collapse in the L1: the region's small leaves become one 2M leaf (the
+        PDE cleared, PWC flushed, the 2M leaf stored); the old pages are invalidated
+        each, only one (issue 13 A's sequence), or not at all."""
+        self._step("arena_collapse")
+        l2 = self._live(pick)
+        if l2 is None:
+            return
+        gpa, ra = ARENA_GPA + region * C.PAGE_2M, ARENA_L1 + region * C.PAGE_2M
+        slot = self._pmd_slot(l2, gpa)
+        pde = self._read_l1(slot) if slot is not None else 0
+        if slot is None or not pde & C.PTE_V or pde & C.PTE_L:
+            return
+        leaves = self._small_leaves(pde)
+        self._write_l1(slot, 0)
+        self._pwc_flush(l2)
+        for k, (leaf_slot, _e, size) in enumerate(leaves):
+            if inval == "each" or (inval == "one" and k == 0):
+                index = (leaf_slot & ((8 << (pde & C.PDE_NLS)) - 1)) >> 3
+                self.l1.tlbie_page(l2, gpa + index * size, size)
+        self._write_l1(slot, make_pte(ra, "rw", r=True, c=True))
+
+    @rule(
+        pick=picks,
+        region=st.integers(0, ARENA_REGIONS - 1),
+        small=st.sampled_from([C.PAGE_4K, C.PAGE_64K]),
+    )
+    def arena_split(self, pick: int, region: int, small: int) -> None:
+        """The L1 splits a 2M leaf of the arena into small leaves onto the same L1
+        memory: the 2M leaf unmapped and invalidated, then a table of small leaves."""
+        self._step("arena_split")
+        l2 = self._live(pick)
+        if l2 is None:
+            return
+        gpa = ARENA_GPA + region * C.PAGE_2M
+        slot = self._pmd_slot(l2, gpa)
+        leaf = self._read_l1(slot) if slot is not None else 0
+        if slot is None or not leaf & C.PTE_V or not leaf & C.PTE_L:
+            return
+        nls = 9 if small == C.PAGE_4K else 5
+        table = self._l1_side("split alloc", lambda: self.l1.alloc.alloc(8 << nls))
+        if table is None:
+            return
+        self._write_l1(slot, 0)
+        self.l1.tlbie_page(l2, gpa, C.PAGE_2M)
+        ra, bits = leaf & C.PTE_RPN & -C.PAGE_2M, leaf & ~C.PTE_RPN
+        words = [bits | (ra + i * small) for i in range(1 << nls)]
+        self.vm.write_guest(table, b"".join(w.to_bytes(8, "big") for w in words))
+        self._write_l1(slot, C.PTE_V | table | nls)
+
+    @rule(
+        pick=picks,
+        touches=st.lists(
+            st.tuples(st.integers(0, ARENA_REGIONS), st.integers(0, C.PAGE_2M // 8 - 1)),
+            min_size=1,
+            max_size=6,
+        ),
+        store=st.booleans(),
+        value=u64,
+    )
+    def arena_touch(self, pick: int, touches: list, store: bool, value: int) -> None:
+        """The L2 loads or stores in its arena (region 4: anywhere in L1 real 0..256M)."""
+        self._step("arena_touch")
+        l2 = self._live(pick)
+        if l2 is None:
+            return
+        self._arena(l2)
+        ops = []
+        for region, dw in touches:
+            if region == ARENA_REGIONS:
+                ea = GIANT_EA + (dw * 8 * 128) % (256 * _MB)
+            else:
+                ea = ARENA_EA + region * C.PAGE_2M + dw * 8
+            ops.append(Store(ea, value) if store else Load(ea, rt=10))
+        self.l1.load_program(l2, Program((*ops, Hcall(H.H_CEDE)), entry=W.CODE_EA))
+        v = self._vcpu(pick)
+        self._l1_side("run_l2", lambda: self.l1.run_l2(l2, vcpu=v, max_entries=16))
+
+    # ------------------------------------------------------------------ tree surgery
+    def _tree_entries(self, l2: L2Guest) -> list[tuple[int, int, int, int, int]]:
+        """(slot, entry, level, table, table NLS) of the valid entries the L1's tree for
+        ``l2`` holds, following directory entries as written (at most 64 tables)."""
+        vm, out = self.vm, []
+        todo, seen = [(l2.tree.root, C.ROOT_NLS, 0)], set()
+        while todo and len(seen) < 64:
+            table, nls, level = todo.pop()
+            if (table, nls) in seen or table + (8 << nls) > vm.mem_size or nls > C.ROOT_NLS:
+                continue
+            seen.add((table, nls))
+            for a, e in self.l0.mem.nonzero_u64(vm.mem_base + table, 8 << nls):
+                if not e & C.PTE_V:
+                    continue
+                out.append((a - vm.mem_base, e, level, table, nls))
+                if not e & C.PTE_L and level < 3:
+                    sub = e & C.PDE_NLS
+                    todo.append((e & C.PDE_NLB & ~((8 << sub) - 1), sub, level + 1))
+        return out
+
+    @rule(
+        pick=picks,
+        kind=st.sampled_from(
+            ["move", "share", "self", "nls", "leaf-to-dir", "dir-to-leaf", "undo"]
+        ),
+        a=st.integers(0, 63),
+        b=st.integers(0, 63),
+        nls=st.sampled_from([0, 5, 9, 12, 13, 31]),
+        flush=st.sampled_from([None, 0, 1, 2]),
+        mid_run=st.booleans(),
+    )
+    def tree_surgery(
+        self, pick: int, kind: str, a: int, b: int, nls: int, flush: int | None, mid_run: bool
+    ) -> None:
+        """A structured edit of the L1's live tree for an L2, maybe between two entries
+        of a run, then a flush of RIC ``flush`` (None: none) for its lpid."""
+        self._step("tree_surgery")
+        l2 = self._live(pick)
+        if l2 is None:
+            return
+        v = self._vcpu(pick)
+        if mid_run:
+            self._l1_side("run_l2", lambda: self.l1.run_l2(l2, vcpu=v, max_entries=1))
+        entries = self._tree_entries(l2)
+        dirs = [x for x in entries if not x[1] & C.PTE_L]
+        leaves = [x for x in entries if x[1] & C.PTE_L]
+        edits: list[tuple[int, int]] = []
+        if kind == "undo":
+            edits, self.undo = self.undo[::-1], []
+            for slot, old in edits:
+                self._write_l1(slot, old)
+            edits = []
+        elif kind == "leaf-to-dir" and leaves:
+            slot, e, *_ = leaves[a % len(leaves)]
+            edits.append((slot, (e & ~C.PTE_L & ~C.PDE_NLS) | nls))
+        elif not dirs:
+            pass
+        elif kind == "move":
+            slot, e, *_ = dirs[a % len(dirs)]
+            sub = e & C.PDE_NLS
+            if sub <= C.ROOT_NLS:
+                old = e & C.PDE_NLB & ~((8 << sub) - 1)
+                new = self._l1_side("move alloc", lambda: self.l1.alloc.alloc(8 << sub))
+                data = self.vm.read_guest(old, 8 << sub)
+                if new is not None and data is not None:
+                    self.vm.write_guest(new, data)
+                    edits.append((slot, (e & ~C.PDE_NLB) | new))
+        elif kind == "share":
+            slot, e, level, *_ = dirs[a % len(dirs)]
+            same = [d for d in dirs if d[2] == level and d[0] != slot]
+            if same:
+                slot2, e2, *_ = same[b % len(same)]
+                edits.append(
+                    (slot2, (e2 & ~(C.PDE_NLB | C.PDE_NLS)) | (e & (C.PDE_NLB | C.PDE_NLS)))
+                )
+        elif kind == "self":
+            slot, e, _level, table, tnls = dirs[a % len(dirs)]
+            edits.append((slot, C.PTE_V | table | tnls))
+        elif kind == "nls":
+            slot, e, *_ = dirs[a % len(dirs)]
+            edits.append((slot, (e & ~C.PDE_NLS) | nls))
+        elif kind == "dir-to-leaf":
+            slot, e, level, *_ = dirs[a % len(dirs)]
+            size = {1: C.PAGE_1G, 2: C.PAGE_2M}.get(level, C.PAGE_2M)
+            edits.append((slot, make_pte(l2.mem_base & -size, "rw", r=True, c=True)))
+        for slot, value in edits:
+            self.undo = [*self.undo[-15:], (slot, self._read_l1(slot))]
+            self._write_l1(slot, value)
+        if flush is not None:
+            self.l1.flush_lpid(l2.lpid, flush)
+        if mid_run:
+            self._l1_side("run_l2", lambda: self.l1.run_l2(l2, vcpu=v, max_entries=4))
+
+    # ------------------------------------------------------------------ hostile buffers
+    def _place(self, addr: int, data: bytes) -> None:
+        """Write what of ``data`` fits in L1 memory at ``addr`` (a buffer may straddle
+        the end: the rest is not the L1's to write)."""
+        fit = max(0, min(len(data), self.vm.mem_size - addr))
+        if addr >= 0 and fit:
+            self.vm.write_guest(addr, data[:fit])
+
+    def _spot(self, where: str, l2: L2Guest | None, n: int, k: int) -> int:
+        """An L1 real address for an ``n``-byte buffer: straddling or ending at the end
+        of L1 memory, on the L1's partition table, on the L2's tables, on the hcall
+        buffers, in the L2's memory."""
+        end = self.vm.mem_size
+        ptab = (self.vm.l1_ptcr or self.good_ptcr) & C.PTCR_PATB
+        tables = l2.tree.tables if l2 is not None else [ptab]
+        return {
+            "end-straddle": (end - max(8, n // 2)) & ~7,
+            "end-exact": end - n,
+            "ptab": ptab + 16 * (l2.lpid if l2 is not None else k),
+            "l2-table": tables[k % len(tables)],
+            "buffers": self.l1.buffers[k % len(self.l1.buffers)][k % 2],
+            "l2-memory": (l2.mem_base if l2 is not None else 64 * _MB) + 8 * k,
+        }[where]
+
+    spots = st.sampled_from(
+        ["end-straddle", "end-exact", "ptab", "l2-table", "buffers", "l2-memory"]
+    )
+
+    @rule(
+        pick=picks,
+        vcpu=st.integers(0, 1),
+        hv_at=st.one_of(st.none(), spots),
+        regs_at=st.one_of(st.none(), spots, st.just("overlap")),
+        k=st.integers(0, 28),
+        ticks=st.sampled_from([1, 100, 1000]),
+        reclaim=st.booleans(),
+    )
+    def enter_nested_placed(
+        self,
+        pick: int,
+        vcpu: int,
+        hv_at: str | None,
+        regs_at: str | None,
+        k: int,
+        ticks: int,
+        reclaim: bool,
+    ) -> None:
+        """H_ENTER_NESTED with a well-formed state for a live L2 at hostile addresses
+        (None: the usual buffer); ``reclaim``: L0 takes the buffers' pages just before."""
+        self._step("enter_nested_placed")
+        l2 = self._live(pick)
+        if l2 is None:
+            return
+        v = self._vcpu(vcpu)
+        cpu = self.vm.vcpus[v]
+        le = bool(cpu.msr & C.MSR_LE)
+        hv = HvGuestState(
+            version=HV_GUEST_STATE_VERSION,
+            lpid=l2.lpid,
+            vcpu_token=l2.vcpu_token,
+            lpcr=l2.lpcr,
+            hfscr=cpu.hfscr,
+            hdec_expiry=(self.l0.timebase + cpu.tb_offset + ticks) & U64,
+            pidr=l2.pid,
+        ).to_bytes(le)
+        regs = l2.regs.to_bytes(le)
+        hv_buf, regs_buf = self.l1.buffers[v]
+        hv_gpa = hv_buf if hv_at is None else self._spot(hv_at, l2, len(hv), k)
+        if regs_at == "overlap":
+            regs_gpa = hv_gpa + 8 * (k % (len(hv) // 8))
+        else:
+            regs_gpa = regs_buf if regs_at is None else self._spot(regs_at, l2, len(regs), k + 1)
+        self._place(hv_gpa, hv)
+        self._place(regs_gpa, regs)
+        if reclaim:
+            for gpa in (hv_gpa, regs_gpa):
+                if 0 <= gpa < self.vm.mem_size:
+                    self.vm.unmap_page(gpa)
+        self.l1.hcall(H.H_ENTER_NESTED, hv_gpa & U64, regs_gpa & U64, vcpu=v)
+
+    @rule(
+        pick=picks,
+        at=spots,
+        n=st.sampled_from([8, 64, 0x1000, 0x2000]),
+        load=st.booleans(),
+        k=st.integers(0, 28),
+        reclaim=st.booleans(),
+    )
+    def copy_placed(self, pick: int, at: str, n: int, load: bool, k: int, reclaim: bool) -> None:
+        """H_COPY_TOFROM_GUEST of a live L2's data page with the L1 buffer at a hostile
+        address (``load``: L2 -> L1 buffer, else L1 buffer -> L2)."""
+        self._step("copy_placed")
+        l2 = self._live(pick)
+        if l2 is None:
+            return
+        buf = self._spot(at, l2, n, k)
+        if reclaim and 0 <= buf < self.vm.mem_size:
+            self.vm.unmap_page(buf)
+        eas = self.w.data.get(l2.lpid, [W.DATA_EA])
+        ea = eas[k % len(eas)]
+        to, frm = (buf, 0) if load else (0, buf)
+        self.l1.hcall(H.H_COPY_TOFROM_GUEST, l2.lpid, l2.pid, ea, to & U64, frm & U64, n)
+
+    @rule(
+        at=st.sampled_from(
+            ["end-straddle", "end-exact", "l2-table", "buffers", "l2-memory", "reclaimed"]
+        ),
+        pats=st.integers(0, 4),
+        pick=picks,
+        run=st.booleans(),
+    )
+    def set_partition_table_placed(self, at: str, pats: int, pick: int, run: bool) -> None:
+        """H_SET_PARTITION_TABLE with a well-formed PTCR whose table straddles the end
+        of L1 memory, ends there, lies on the L2's tables, the hcall buffers, the L2's
+        memory, or is the good table in a page L0 just reclaimed; then maybe a run."""
+        self._step("set_partition_table_placed")
+        l2 = self._live(pick)
+        size = C.PAGE_4K << pats
+        if at == "reclaimed":
+            base = self.good_ptcr & C.PTCR_PATB
+            self.vm.unmap_page(base)
+        elif at == "end-straddle":
+            base = self.vm.mem_size - C.PAGE_4K
+        else:
+            base = self._spot(at, l2, size, pick) & ~0xFFF
+        self.l1.hcall(H.H_SET_PARTITION_TABLE, (base & C.PTCR_PATB) | pats)
+        if run and l2 is not None:
+            v = self._vcpu(pick)
+            self._l1_side("run_l2", lambda: self.l1.run_l2(l2, vcpu=v, max_entries=3))
+
+    # ------------------------------------------------------------------ churn
+    @precondition(lambda self: self.churned < CHURN_MAX)
+    @rule(
+        nl2=st.integers(0, 3),
+        first_lpid=st.sampled_from([1, 1, 255, 256, 1022, 1023, 4094, 4095]),
+        destroy_l2s=st.booleans(),
+        hold=st.booleans(),
+    )
+    def churn(self, nl2: int, first_lpid: int, destroy_l2s: bool, hold: bool) -> None:
+        """A third L1 is created, runs L2s with lpids from ``first_lpid`` (the ends of
+        its partition table), maybe destroys them (``hold``: while a vcpu holds a
+        reference to one, dropped afterwards), and is destroyed by L0."""
+        self._step("churn")
+        self.churned += 1
+        vm = self._l1_side("churn create_l1", lambda: self.l0.create_l1(256 * _MB))
+        if vm is None:  # L0's table area has no room for a third L1 (-ENOMEM)
+            return
+        l1 = L1(vm, kernel=self.l1.kernel)
+        self._guard(l1)
+        if l1.nested_init() == H.H_SUCCESS:
+            l1.lpids.inuse |= set(range(1, first_lpid))
+            for _ in range(nl2):
+                l2 = self._l1_side("churn create_l2", lambda: l1.create_l2(4 << 20))
+                if l2 is None:
+                    break
+                l1.l2_map(l2, W.CODE_EA, 0x30_0000, C.PAGE_4K, "x")
+                l1.l2_map(l2, W.DATA_EA, 0x20_0000, C.PAGE_4K, "rw")
+                ops = (Store(W.DATA_EA, l2.lpid), Load(W.DATA_EA), Hcall(H.H_CEDE))
+                l1.load_program(l2, Program(ops, entry=W.CODE_EA))
+                self._l1_side("churn run_l2", lambda l2=l2: l1.run_l2(l2))
+            gp = get_nested(vm, next(iter(l1.l2s)), True) if hold and l1.l2s else None
+            if gp is not None:  # vcpu 1 is inside H_ENTER_NESTED for it meanwhile
+                vm.vcpus[1].nested = gp
+            if destroy_l2s:
+                for l2 in list(l1.l2s.values()):
+                    self._l1_side("churn destroy_l2", lambda l2=l2: l1.destroy_l2(l2))
+            if gp is not None:
+                vm.vcpus[1].nested = None
+                put_nested(gp)
+        self.l0.destroy_l1(vm)
+
     # ------------------------------------------------------------------ invariants
     @invariant()
     def isolation(self) -> None:
-        STATS.invariant_checks += 1
+        STATS.check("isolation")
         bad = W.isolation_violations(self.l0)
         assert bad == [], "\n".join(map(str, bad))
 
     @invariant()
     def nested_tables(self) -> None:
         """Refcounts never negative; slots hold live guests; max_nested_lpid exact."""
-        STATS.invariant_checks += 1
+        STATS.check("nested_tables")
         for vm in self.l0.guests.values():
             table = vm.nested
             live = [lpid for lpid, _gp in table.items()]
@@ -705,15 +1363,14 @@ class AdversarialL1(RuleBasedStateMachine):
     @invariant()
     def event_log(self) -> None:
         """Append-only and ordered; every hcall answered; time only goes forward."""
-        STATS.invariant_checks += 1
+        STATS.check("event_log")
         log = self.l0.events
         start = self.log_len
         assert len(log) >= start
-        if start:
+        if start and start - 1 >= getattr(log, "dropped", 0):
             assert log[start - 1] is self.log_last, "the event log changed what it recorded"
         open_call = None
-        for i in range(start, len(log)):
-            ev = log[i]
+        for i, ev in enumerate(log.since(start), start=max(start, getattr(log, "dropped", 0))):
             assert ev.seq == i and ev.kind in KINDS and ev.actor in ACTORS, ev
             if ev.kind == "hcall":
                 assert open_call is None, f"hcall inside hcall: {ev}"
@@ -724,6 +1381,70 @@ class AdversarialL1(RuleBasedStateMachine):
                 STATS.hcalls[(ev.hcall, ev.detail)] += 1
         assert open_call is None, f"no return for {open_call}"
         self.log_len = len(log)
-        self.log_last = log[len(log) - 1] if len(log) else None
+        self.log_last = log[-1] if len(log) else None
         assert self.l0.timebase >= self.timebase
         self.timebase = self.l0.timebase
+
+    @invariant()
+    def l0_bounds(self) -> None:
+        """The TLB within its capacity, its verdict cache only for entries it holds,
+        the event log within its ring, every L1's tables within its budget."""
+        STATS.check("l0_bounds")
+        tlb, log = self.l0.tlb, self.l0.events
+        assert len(tlb) <= getattr(tlb, "capacity", len(tlb)), len(tlb)
+        verdicts = getattr(tlb, "_verdicts", {})
+        assert set(verdicts) <= set(getattr(tlb, "entries", verdicts)), "stale verdicts"
+        held = len(log) - getattr(log, "dropped", 0)
+        assert held <= getattr(log, "limit", held), held
+        for vm in self.l0.guests.values():  # each L1 within its accounted table budget
+            used, limit = getattr(vm, "table_bytes", 0), getattr(vm, "table_limit", None)
+            assert limit is None or used <= limit, (vm.lpid, used, limit)
+
+    @invariant()
+    def neighbour_data(self) -> None:
+        """The benign L1's patterns are where it stored them: in L0's memory at the
+        host address its three stages give (every step), and as its L2 loads them
+        (every :data:`NEIGHBOUR_CHECK_EVERY` steps)."""
+        STATS.check("neighbour_data")
+        if not self.patterns:
+            return
+        l1, l2 = self.other_l1, self.other_l2
+        for ea, value in self.patterns.items():
+            hra = W.direct_translate(l1, l2, ea)
+            assert hra is not None, f"the benign L1's pattern page {ea:#x} is gone"
+            got = self.l0.mem.read_u64(hra)
+            assert got == value, (
+                f"benign pattern at {ea:#x} (host {hra:#x}): {got:#x} != {value:#x}"
+            )
+        self.neighbour_checks += 1
+        if self.neighbour_checks % NEIGHBOUR_CHECK_EVERY:
+            return
+        STATS.check("neighbour_loads")
+        regs = range(10, 10 + len(PATTERN_EAS))
+        ops = [Load(ea, rt=r) for ea, r in zip(self.patterns, regs, strict=True)]
+        l1.load_program(l2, Program((*ops, Hcall(H.H_CEDE)), entry=W.CODE_EA))
+        res = l1.run_l2(l2)
+        assert res.stopped == "ceded", res
+        for (ea, value), r in zip(self.patterns.items(), regs, strict=True):
+            assert l2.regs.gpr[r] == value, f"benign L2 load of {ea:#x}: {l2.regs.gpr[r]:#x}"
+
+    # ------------------------------------------------------------------ end of a run
+    def teardown(self) -> None:
+        """L0 destroys every L1 (the vcpu holding a guest drops it first, as vcpus are
+        freed before ``kvmppc_core_destroy_vm_hv``); L0 must be back to its baseline."""
+        l0 = getattr(self, "l0", None)
+        if l0 is None:
+            return
+        end = l0_resources(l0)
+        if self.held is not None:
+            self.vm.vcpus[1].nested = None
+            put_nested(self.held)
+            self.held = None
+        for vm in list(l0.guests.values()):
+            l0.destroy_l1(vm)
+        after = l0_resources(l0)
+        STATS.resources.append((self.baseline, end, after))
+        assert W.isolation_violations(l0) == []
+        for what in ("table bytes", "LPIDs free"):
+            assert after[what] == self.baseline[what], (what, self.baseline, after)
+        assert after["guest TLB entries"] == 0 and after["verdict cache"] <= after["TLB entries"]
