@@ -14,7 +14,9 @@ The sanitisation of L1-supplied values follows the 4.20 kernel: only the LPCR bi
 :data:`LPCR_L1_MASK` come from the L1 (``kvmhv_enter_nested_guest``), and
 ``sanitise_hv_regs`` limits HFSCR to what L0 allows the L1 (``vcpu->arch.hfscr``, plus
 the interrupt-cause byte), removes hypervisor-state matching from DAWRX0 and drops a
-hypervisor-privilege CIABR. (5.14 still has ``sanitise_hv_regs``; by 5.15 it is folded
+hypervisor-privilege CIABR. From 5.13 ``sanitise_hv_regs`` also composes the LPCR and
+passes it through ``kvmppc_filter_lpcr_hv`` (:func:`filter_lpcr_hv`, versions row
+``nested-lpcr-filter``). (5.14 still has ``sanitise_hv_regs``; by 5.15 it is folded
 into ``load_l2_hv_regs``, whose HFSCR mask is ``HFSCR_INTR_CAUSE |
 vcpu->arch.hfscr_permitted`` and which cleans DAWRX1 too.)
 """
@@ -34,12 +36,18 @@ QEMU_PT_REGS_SIZE = 44 * 8  # QEMU's struct kvmppc_pt_regs: 352
 LPCR_DPFD = 7 << 52
 LPCR_ILE = 0x0000_0000_0200_0000
 LPCR_AIL = 0x0000_0000_0180_0000
+LPCR_AIL_3 = 0x0000_0000_0180_0000  # AIL = 3: MMU-on interrupts at 0xc000...4xxx
 LPCR_LD = 0x0000_0000_0002_0000
 LPCR_MER = 0x0000_0000_0000_0800
 LPCR_TC = 0x0000_0000_0000_0200
 LPCR_LPES = 0x0000_0000_0000_000C
 #: kvmhv_enter_nested_guest: "Don't let L1 change LPCR bits for the L2 except these"
 LPCR_L1_MASK = LPCR_DPFD | LPCR_ILE | LPCR_TC | LPCR_AIL | LPCR_LD | LPCR_LPES | LPCR_MER
+
+# MSR transactional-memory state (asm/reg.h): TS is MSR bits 29:30 (1 << 34, 1 << 33)
+MSR_TS_S = 1 << 33  # Suspended
+MSR_TS_T = 1 << 34  # Transactional
+MSR_TS_MASK = MSR_TS_T | MSR_TS_S
 
 HFSCR_INTR_CAUSE = 0xFF << 56  # FSCR_INTR_CAUSE: the interrupt-cause byte
 DAWRX_HYP = 1 << 2
@@ -221,15 +229,34 @@ def compose_l2_lpcr(l1_vcore_lpcr: int, l1_requested: int) -> int:
     return (l1_vcore_lpcr & ~LPCR_L1_MASK) | (l1_requested & LPCR_L1_MASK)
 
 
-def sanitise_hv_regs(l1_hfscr: int, hv: HvGuestState) -> HvGuestState:
+def filter_lpcr_hv(lpcr: int) -> int:
+    """``kvmppc_filter_lpcr_hv`` (``book3s_hv.c``, 5.13; read in 5.14.2) for an L1's L2
+    on POWER9: the L1 is radix (``kvm_is_radix``), so TC, which only applies to HPT
+    guests, is cleared; an AIL other than 3 (the reserved 1, the unsupported 2) becomes
+    0; LD stays (ISA 3.0). The model is a POWER9 DD2.2 or later: the DD2.0/2.1
+    ``CPU_FTR_P9_RADIX_PREFETCH_BUG`` branch, which clears AIL = 3 as well, is not
+    taken."""
+    lpcr &= ~LPCR_TC
+    if lpcr & LPCR_AIL != LPCR_AIL_3:
+        lpcr &= ~LPCR_AIL
+    return lpcr
+
+
+def sanitise_hv_regs(
+    l1_hfscr: int, hv: HvGuestState, l1_vcore_lpcr: int | None = None
+) -> HvGuestState:
     """A copy of ``hv`` with the L1-supplied values L0 must not trust made safe.
 
     Models ``sanitise_hv_regs`` (``book3s_hv_nested.c``, 4.20): HFSCR keeps only
     facilities L0 allows the L1 (``vcpu->arch.hfscr``) plus the interrupt-cause byte;
     DAWRX0 loses DAWRX_HYP (no data watchpoint match in hypervisor state); a CIABR set
-    to match in hypervisor state has its privilege field cleared.
+    to match in hypervisor state has its privilege field cleared. With
+    ``l1_vcore_lpcr`` (the 5.13+ function) ``lpcr`` also becomes the LPCR the L2 runs
+    with: :func:`compose_l2_lpcr` filtered by :func:`filter_lpcr_hv`.
     """
     out = hv.copy()
+    if l1_vcore_lpcr is not None:
+        out.lpcr = filter_lpcr_hv(compose_l2_lpcr(l1_vcore_lpcr, hv.lpcr))
     out.hfscr &= HFSCR_INTR_CAUSE | l1_hfscr
     out.dawrx0 &= ~DAWRX_HYP
     if out.ciabr & CIABR_PRIV == CIABR_PRIV_HYPER:

@@ -28,6 +28,9 @@ from ..mmu.xlate import CpuState
 from .guest_state import (
     HV_GUEST_STATE_V1_SIZE,
     HV_GUEST_STATE_VERSION,
+    MSR_TS_MASK,
+    MSR_TS_S,
+    MSR_TS_T,
     PT_REGS_SIZE,
     HvGuestState,
     PtRegs,
@@ -38,6 +41,7 @@ from .guest_state import (
 )
 from .hcalls import (
     H_AUTHORITY,
+    H_BAD_MODE,
     H_INTERRUPT,
     H_NOT_AVAILABLE,
     H_P2,
@@ -56,6 +60,7 @@ from .shadow import (
     hw_translate,
     nested_page_fault,
 )
+from .versions import has
 
 if TYPE_CHECKING:
     from .host import L1Vm, Vcpu
@@ -68,9 +73,12 @@ TRAP_SYSCALL = 0xC00
 TRAP_H_DATA_STORAGE = 0xE00
 TRAP_H_INST_STORAGE = 0xE20
 TRAP_H_EMUL_ASSIST = 0xE40
-MAX_OPS_PER_ENTRY = 1_000_000  # a guard: programs are finite, this is never reached
+#: L0's own timer, counted in L2 ops: after this many ops without an exit the host's
+#: decrementer is due and the L2 takes an HDEC exit to L0 (see :func:`run_single_vcpu`).
+MAX_OPS_PER_ENTRY = 1_000_000
 U64 = (1 << 64) - 1  # NIA arithmetic wraps at 2^64
 MAX_RESUMES = 1000  # re-entries without the L1 in one H_ENTER_NESTED before a signal
+L0_TICK = "L0 timer tick"  # the detail of the exit L0's own decrementer causes
 
 
 # ------------------------------------------------------------------ programs
@@ -315,6 +323,15 @@ def run_single_vcpu(vcpu: Vcpu, gp: NestedGuest, hdec_exp: int, lpcr: int) -> in
     Stands for ``kvmhv_run_single_vcpu`` with ``vcpu->arch.nested`` set: the CPU runs
     with LPIDR = the shadow LPID, the L2's PIDR and the composed LPCR; the hypervisor
     decrementer fires when the timebase reaches ``hdec_exp``.
+
+    L0's own timer ends a long run: ``kvmhv_p9_guest_entry`` (4.20) loads HDEC with the
+    earlier of the L1's deadline and the host's next decrementer expiry
+    (``local_paca->kvm_hstate.dec_expires``), so a host timer interrupt also arrives as
+    HDEC (0x980), which ``kvmppc_handle_nested_exit`` answers with RESUME_GUEST. The
+    model's host decrementer expires after :data:`MAX_OPS_PER_ENTRY` ops without an
+    exit: an ``exit`` event with trap 0x980 and detail :data:`L0_TICK`, then ``resume``.
+    ``enter_nested_guest`` counts the re-entry towards :data:`MAX_RESUMES`, so an L2
+    that never exits ends the hcall with H_INTERRUPT, its state saved for the L1.
     """
     vm = gp.l1_host
     l0 = vm.l0
@@ -326,8 +343,8 @@ def run_single_vcpu(vcpu: Vcpu, gp: NestedGuest, hdec_exp: int, lpcr: int) -> in
         if _step(vcpu, gp, cpu):
             break
         cpu = cpu if vcpu.regs.msr == cpu.msr else _cpu_for(vcpu, gp, lpcr)
-    else:  # pragma: no cover
-        raise ConfigError("an L2 ran MAX_OPS_PER_ENTRY ops without an exit")
+    else:
+        _exit(vcpu, gp, TRAP_HV_DECREMENTER, f"{L0_TICK}: HDEC capped at L0's decrementer")
     r = handle_nested_exit(vcpu)
     if vcpu.queued_dsi is not None:
         ea, dsisr = vcpu.queued_dsi
@@ -409,6 +426,52 @@ def _save_hv_return_state(vcpu: Vcpu, hv: HvGuestState) -> None:
         hv.heir = vcpu.emul_inst
 
 
+@dataclass(frozen=True, slots=True)
+class _L1State:
+    """What ``kvmhv_enter_nested_guest`` saves of the L1 before switching the vcpu to
+    the L2 (``saved_l1_regs`` and ``saved_l1_hv``, whose tb_offset is ``vc->tb_offset``)."""
+
+    regs: PtRegs
+    msr: int
+    hv: HvGuestState
+    hfscr: int
+
+    @classmethod
+    def save(cls, vcpu: Vcpu) -> _L1State:
+        hv = save_hv_regs(vcpu.hv, vcpu.hfscr, vcpu.tb_offset)
+        return cls(vcpu.regs, vcpu.msr, hv, vcpu.hfscr)
+
+    def restore(self, vcpu: Vcpu, l2_msr: int | None) -> None:
+        """The "restore L1 state" block: the L1's registers back, ``vcpu->arch.nested``
+        cleared. ``l2_msr`` is the L2's MSR at exit: the L1's MSR[TS] becomes Suspended
+        if the L2's TS was non-zero, else Non-transactional (4.20 and later). None on
+        an error path, where the L1 gets exactly what it had."""
+        vcpu.nested = None
+        vcpu.regs = self.regs
+        vcpu.msr = self.msr
+        if l2_msr is not None:
+            vcpu.msr &= ~MSR_TS_MASK
+            if l2_msr & MSR_TS_MASK:
+                vcpu.msr |= MSR_TS_S
+        vcpu.tb_offset = self.hv.tb_offset
+        vcpu.hv = restore_hv_regs(self.hv)
+        vcpu.hfscr = self.hfscr
+        vcpu.queued_dsi = None  # a DSI for the L2 that the run did not deliver
+        if l2_msr is None:
+            vcpu.mmio_needed = False  # no MMIO exit to report for a run that broke
+
+
+def _tm_state_refused(l1_msr: int, l2_msr: int) -> bool:
+    """The TM check of ``kvmhv_enter_nested_guest`` from 5.14 (versions row
+    ``nested-tm-sanitise``), after the vcpu_token check: an L1 in TM Suspended state
+    must hand an L2 MSR with TS != 0; otherwise the L2's TS must be 0, and an L1 TS of
+    0b11 (reserved; the kernel's WARN_ON_ONCE) is refused too."""
+    l1_ts = l1_msr & MSR_TS_MASK
+    if l1_ts == MSR_TS_S:
+        return not l2_msr & MSR_TS_MASK
+    return bool(l2_msr & MSR_TS_MASK) or bool(l1_ts)
+
+
 def enter_nested_guest(vm: L1Vm, hv_ptr: int, regs_ptr: int, vcpu: Vcpu) -> int:
     """H_ENTER_NESTED: ``kvmhv_enter_nested_guest`` (``book3s_hv_nested.c``, 4.20).
 
@@ -422,18 +485,34 @@ def enter_nested_guest(vm: L1Vm, hv_ptr: int, regs_ptr: int, vcpu: Vcpu) -> int:
     that ended the L2's run. The L2 MSR is forced to ME=1, HV=0: a deliberate departure
     from 4.20 and 5.0, which load the L1's value unchanged (4.20.1 line 258,
     ``vcpu->arch.shregs.msr = vcpu->arch.regs.msr``); later kernels sanitise it, and the
-    model never runs an L2 in hypervisor state.
+    model never runs an L2 in hypervisor state. On the way out the L1's MSR[TS] is set
+    from the L2's (Suspended if the L2 was transactional or suspended).
+
+    A 5.14 L0 (rows ``nested-tm-sanitise`` and ``nested-lpcr-filter``) also returns
+    H_BAD_MODE for an L1 in TM Transactional state (before reading anything) and for an
+    L2 MSR[TS] that does not match the L1's (after the vcpu_token check), and filters
+    the L2's LPCR with ``kvmppc_filter_lpcr_hv``
+    (:func:`~pynest.kvm.guest_state.sanitise_hv_regs`).
 
     An L2 can make L0 resume it forever without the L1 (it stores to a page its L1 maps
-    execute-only: the fetch re-inserts the shadow PTE, the store's PROTFAULT removes it).
-    A real L0 keeps going until the L1's HDEC deadline, and a vcpu thread is preemptible
-    and receives signals meanwhile. The model ends such a run the same two ways: every
-    exit costs a timebase tick, and after :data:`MAX_RESUMES` re-entries without the L1
-    the vcpu takes a signal (H_INTERRUPT, r3 = 0: the L1 simply re-enters).
+    execute-only: the fetch re-inserts the shadow PTE, the store's PROTFAULT removes it),
+    or simply compute without an exit. A real L0 keeps going until the L1's HDEC
+    deadline, taking its own timer ticks (:func:`run_single_vcpu`), and a vcpu thread is
+    preemptible and receives signals meanwhile. The model ends such a run the same two
+    ways: every exit costs a timebase tick, and after :data:`MAX_RESUMES` re-entries
+    without the L1 the vcpu takes a signal (H_INTERRUPT, r3 = 0: the L1 simply
+    re-enters where the L2 stopped).
+
+    Once the nested guest is found every way out, a Python exception included (a model
+    bug, which still propagates), restores the L1's vcpu state and drops the reference
+    (``kvmhv_put_nested``), so nothing is left inside the L2 and the guest can be freed.
     """
     l0 = vm.l0
     if vm.l1_ptcr == 0:
         return H_NOT_AVAILABLE
+    tm_check = has(l0.kernel, "nested-tm-sanitise")
+    if tm_check and vcpu.msr & MSR_TS_MASK == MSR_TS_T:
+        return H_BAD_MODE
     le = bool(vcpu.msr & C.MSR_LE)
     # 4.20 order: the state, its version, and only then the registers.
     hv_raw = vm.read_guest(hv_ptr, HV_GUEST_STATE_V1_SIZE)
@@ -448,16 +527,43 @@ def enter_nested_guest(vm: L1Vm, hv_ptr: int, regs_ptr: int, vcpu: Vcpu) -> int:
     l2_regs = PtRegs.from_bytes(regs_raw, le)
     if hv.vcpu_token >= NR_CPUS:
         return H_PARAMETER
+    if tm_check and _tm_state_refused(vcpu.msr, l2_regs.msr):
+        return H_BAD_MODE
     lpid = hv.lpid - (1 << 32) if hv.lpid >> 31 else hv.lpid  # a C int
     gp = get_nested(vm, lpid, True)
     if gp is None:
         return H_PARAMETER
-    if not gp.l1_gr_to_hr:
-        update_ptbl_cache(gp)
-    # save the L1's state
-    saved_regs, saved_msr = vcpu.regs, vcpu.msr
-    saved_hv = save_hv_regs(vcpu.hv, vcpu.hfscr, vcpu.tb_offset)
-    saved_hfscr = vcpu.hfscr
+    saved = _L1State.save(vcpu)
+    l2_msr: int | None = None
+    try:
+        if not gp.l1_gr_to_hr:
+            update_ptbl_cache(gp)
+        r, hv, l2_out = _run_nested(vcpu, gp, hv, l2_regs)
+        l2_msr = l2_out.msr
+    finally:
+        saved.restore(vcpu, l2_msr)
+        put_nested(gp)
+    if not vm.write_guest(hv_ptr, hv.to_bytes(le)) or not vm.write_guest(
+        regs_ptr, l2_out.to_bytes(le)
+    ):
+        return H_AUTHORITY
+    if r == -EINTR:
+        return H_INTERRUPT
+    if vcpu.mmio_needed:
+        vcpu.mmio_needed = False
+        return H_TOO_HARD
+    return vcpu.trap
+
+
+def _run_nested(
+    vcpu: Vcpu, gp: NestedGuest, hv: HvGuestState, l2_regs: PtRegs
+) -> tuple[int, HvGuestState, PtRegs]:
+    """The middle of ``kvmhv_enter_nested_guest``: switch the vcpu to the L2, run it
+    until L0 returns to the L1, save the L2's state. Returns (the run loop's result,
+    the hv_guest_state to write back, the L2's registers). The caller restores the L1."""
+    vm = gp.l1_host
+    l0 = vm.l0
+    vcpu.mmio_needed = False
     hdec_exp = hv.hdec_expiry - vcpu.tb_offset
     vcpu.tb_offset += hv.tb_offset
     # switch to the L2
@@ -466,10 +572,14 @@ def enter_nested_guest(vm: L1Vm, hv_ptr: int, regs_ptr: int, vcpu: Vcpu) -> int:
     vcpu.regs = l2_regs
     vcpu.regs.msr = (l2_regs.msr | C.MSR_ME) & ~C.MSR_HV
     lpcr = compose_l2_lpcr(vcpu.lpcr, hv.lpcr)
-    safe = sanitise_hv_regs(vcpu.hfscr, hv)
-    vcpu.hv = restore_hv_regs(safe)
-    vcpu.hfscr = safe.hfscr
-    vcpu.mmio_needed = False
+    if has(l0.kernel, "nested-lpcr-filter"):
+        # 5.13+: sanitise_hv_regs composes and filters the LPCR into hr->lpcr
+        hv = sanitise_hv_regs(vcpu.hfscr, hv, l1_vcore_lpcr=vcpu.lpcr)
+        lpcr = hv.lpcr
+    else:
+        hv = sanitise_hv_regs(vcpu.hfscr, hv)
+    vcpu.hv = restore_hv_regs(hv)
+    vcpu.hfscr = hv.hfscr
     prepare_radix_vcpu(vcpu, gp)
     l0.events.append(
         "enter",
@@ -478,7 +588,7 @@ def enter_nested_guest(vm: L1Vm, hv_ptr: int, regs_ptr: int, vcpu: Vcpu) -> int:
         l2_lpid=gp.l1_lpid,
         shadow_lpid=gp.shadow_lpid,
         ea=l2_regs.nip,
-        detail=f"LPCR {lpcr:#x} HFSCR {safe.hfscr:#x} hdec_exp {hdec_exp}",
+        detail=f"LPCR {lpcr:#x} HFSCR {hv.hfscr:#x} hdec_exp {hdec_exp}",
     )
     vcpu.trap = 0
     r = RESUME_GUEST
@@ -497,22 +607,5 @@ def enter_nested_guest(vm: L1Vm, hv_ptr: int, regs_ptr: int, vcpu: Vcpu) -> int:
         if r != RESUME_GUEST:
             break
     # save the L2's state for the L1
-    l2_out = vcpu.regs
     _save_hv_return_state(vcpu, hv)
-    # restore the L1
-    vcpu.nested = None
-    vcpu.regs, vcpu.msr = saved_regs, saved_msr
-    vcpu.tb_offset = saved_hv.tb_offset
-    vcpu.hv = restore_hv_regs(saved_hv)
-    vcpu.hfscr = saved_hfscr
-    put_nested(gp)
-    if not vm.write_guest(hv_ptr, hv.to_bytes(le)) or not vm.write_guest(
-        regs_ptr, l2_out.to_bytes(le)
-    ):
-        return H_AUTHORITY
-    if r == -EINTR:
-        return H_INTERRUPT
-    if vcpu.mmio_needed:
-        vcpu.mmio_needed = False
-        return H_TOO_HARD
-    return vcpu.trap
+    return r, hv, vcpu.regs

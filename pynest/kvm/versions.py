@@ -12,6 +12,12 @@ Every row was checked against the source of the versions it names: the 4.20.1 an
 ``arch/powerpc/include/asm/hvcall.h``). Patch titles are those of the kvm-ppc-next
 pulls for 4.20 and 4.21. ``tests/kvm/test_versions.py`` runs each row's behaviour under
 the kernels before and after it and checks the difference.
+
+The third L0 kernel, ``"5.14"``, is there for the two H_ENTER_NESTED sanitisations of
+2021 (rows ``nested-lpcr-filter``, 5.13, and ``nested-tm-sanitise``, 5.14; read in the
+5.14.2 tree, absent from 5.12.9): the model's 5.14 does those two checks as 5.14 does
+and otherwise behaves like 5.0 (it is not a model of the rest of 5.14, e.g. its
+hv_guest_state version 2 or the 5.11 pt_regs size).
 """
 
 from __future__ import annotations
@@ -20,8 +26,9 @@ from dataclasses import dataclass
 
 from ..errors import ConfigError
 
-#: The kernels the L0 model can be: the merged series and the release that fixed it.
-L0_KERNELS = ("4.20", "5.0")
+#: The kernels the L0 model can be: the merged series, the release that fixed it, and
+#: 5.14 for the later H_ENTER_NESTED sanitisations (otherwise it behaves like 5.0).
+L0_KERNELS = ("4.20", "5.0", "5.14")
 #: The kernels the L1 model can be (5.19 changes how kvmhv_nested_init sizes its table).
 L1_KERNELS = ("4.20", "5.0", "5.19")
 DEFAULT_KERNEL = "4.20"
@@ -135,6 +142,47 @@ BEHAVIOURS: tuple[VersionedBehaviour, ...] = (
         before=(
             "0xF80C is no KVM hcall: kvmppc_pseries_do_hcall() returns RESUME_HOST and "
             "userspace (QEMU) answers H_FUNCTION"
+        ),
+    ),
+    VersionedBehaviour(
+        key="nested-lpcr-filter",
+        behaviour=(
+            "sanitise_hv_regs() composes the L2's LPCR and passes it through "
+            "kvmppc_filter_lpcr_hv(): for a (radix) L1 on POWER9 TC is cleared and an AIL "
+            "of 1 or 2 becomes 0 (AIL=3 and LD stay); the L2 runs with that LPCR and the "
+            "hv_guest_state written back holds it. (The model's 5.14 L0 does this and the "
+            "TM check; otherwise it behaves like 5.0.)"
+        ),
+        since="5.13",
+        patch=(
+            "KVM: PPC: Book3S HV: Add a function to filter guest LPCR bits (with "
+            '"Nested move LPCR sanitising to sanitise_hv_regs", "Disallow LPCR[AIL] to '
+            'be set to 1 or 2", "Prevent radix guests setting LPCR[TC]"; powerpc-5.13-1)'
+        ),
+        function="kvmppc_filter_lpcr_hv (book3s_hv.c), from sanitise_hv_regs (book3s_hv_nested.c)",
+        before=(
+            "kvmhv_enter_nested_guest() took DPFD, ILE, TC, AIL, LD, LPES and MER from the "
+            "L1 as they were: an L2 could run with LPCR[TC] set or AIL = 1 or 2, and the "
+            "L1's own lpcr came back unchanged in hv_guest_state"
+        ),
+    ),
+    VersionedBehaviour(
+        key="nested-tm-sanitise",
+        behaviour=(
+            "H_ENTER_NESTED returns H_BAD_MODE when the L1 is in TM Transactional state "
+            "(before reading anything) and, after the vcpu_token check, when the L2 MSR's "
+            "TS does not match the L1's: an L1 in Suspended state must give an L2 MSR "
+            "with TS != 0, any other L1 one with TS = 0 (an L1 TS of 0b11 is refused too). "
+            "(The model's 5.14 L0 does this and the LPCR filter; otherwise it behaves like "
+            "5.0.)"
+        ),
+        since="5.14",
+        patch="KVM: PPC: Book3S HV Nested: Sanitise H_ENTER_NESTED TM state",
+        function="kvmhv_enter_nested_guest (book3s_hv_nested.c)",
+        before=(
+            "the L2 MSR was loaded whatever its TS (the L0's HRFID could take a TM Bad "
+            "Thing); on return the L1's MSR[TS] became Suspended if the L2's TS was "
+            "non-zero, else Non-transactional (as it still does)"
         ),
     ),
 )

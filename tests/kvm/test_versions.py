@@ -2,18 +2,25 @@
 kernel before and the kernel from the row's version on, and the difference the row names."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pynest.errors import ConfigError
+from pynest.kvm import guest_state as G
 from pynest.kvm import versions as V
+from pynest.kvm.guest_state import HvGuestState, PtRegs
 from pynest.kvm.hcalls import (
+    H_BAD_MODE,
     H_CEDE,
     H_COPY_TOFROM_GUEST,
+    H_ENTER_NESTED,
     H_FUNCTION,
+    H_PARAMETER,
     H_SUCCESS,
     H_TLB_INVALIDATE,
     do_hcall,
 )
-from pynest.kvm.host import L0
+from pynest.kvm.host import L0, L1_LPCR
 from pynest.kvm.l1 import L1, TLBIEL_INVAL_SET_LPID, h_tlbie_p1_enc
 from pynest.kvm.l2 import Hcall, Load, Program, Store
 from pynest.mmu import constants as C
@@ -45,8 +52,11 @@ def world(
 def test_the_table_is_complete_and_ordered():
     keys = [b.key for b in V.BEHAVIOURS]
     assert len(set(keys)) == len(keys)
+    kernels = {*V.L0_KERNELS, *V.L1_KERNELS}
     for b in V.BEHAVIOURS:
-        assert b.since in V.L0_KERNELS or b.since in V.L1_KERNELS
+        # a modelled kernel has the row and one does not (5.13's row is run under 5.14)
+        assert any(V.has(k, b.key) for k in kernels), b.key
+        assert any(not V.has(k, b.key) for k in kernels) or b.since == "4.20", b.key
         assert b.patch.startswith("KVM: PPC: Book3S")
         assert b.behaviour and b.before and "(" in b.function
         assert b.key in V.table_text()
@@ -172,6 +182,116 @@ def test_unknown_hcalls_go_to_userspace_in_every_kernel():
         mark = l0.events.mark()
         assert do_hcall(vm, 0xF810) == H_FUNCTION
         assert [e.kind for e in l0.events.since(mark)] == ["hcall", "userspace", "hcall-return"]
+
+
+def _l1_reads_back(vm, l1):
+    hv_gpa, regs_gpa = l1.buffers[0]
+    return HvGuestState.from_bytes(vm.read_guest(hv_gpa, 232)), PtRegs.from_bytes(
+        vm.read_guest(regs_gpa, 368)
+    )
+
+
+@pytest.mark.parametrize(
+    ("l1_ts", "l2_ts", "refused"),
+    [
+        (0, 0, False),
+        (0, G.MSR_TS_T, True),
+        (0, G.MSR_TS_S, True),
+        (0, G.MSR_TS_MASK, True),
+        (G.MSR_TS_S, 0, True),
+        (G.MSR_TS_S, G.MSR_TS_T, False),
+        (G.MSR_TS_S, G.MSR_TS_S, False),
+        (G.MSR_TS_MASK, 0, True),  # reserved L1 TS: the kernel's WARN_ON_ONCE
+    ],
+)
+def test_nested_tm_sanitise_h_bad_mode_only_from_5_14(l1_ts, l2_ts, refused):
+    """5.14 checks the L2 MSR[TS] against the L1's after the vcpu_token check and before
+    kvmhv_get_nested; 4.20 and 5.0 run the L2 and hand the L1 back TS = Suspended when
+    the L2's TS was non-zero."""
+    held("nested-tm-sanitise")
+    for kernel in V.L0_KERNELS:
+        l0, vm, l1, l2 = world(kernel)
+        v = vm.vcpus[0]
+        v.msr |= l1_ts
+        l2.regs.msr |= l2_ts
+        before = len(vm.nested)
+        res = l1.run_l2(l2, max_entries=1)
+        if V.has(kernel, "nested-tm-sanitise") and refused:
+            assert res.returns == (H_BAD_MODE,), kernel
+            assert not l0.events.filter("enter") and len(vm.nested) == before
+            assert v.msr & G.MSR_TS_MASK == l1_ts  # nothing switched, nothing changed
+            continue
+        assert res.returns[0] > 0 and l0.events.filter("enter"), kernel
+        _, regs = _l1_reads_back(vm, l1)
+        assert regs.msr & G.MSR_TS_MASK == l2_ts  # the L2's TS as it ran
+        assert v.msr & G.MSR_TS_MASK == (G.MSR_TS_S if l2_ts else 0), kernel
+
+
+def test_nested_tm_sanitise_a_transactional_l1_is_refused_before_any_read():
+    """MSR_TM_TRANSACTIONAL(L1 MSR): H_BAD_MODE comes before the hv_guest_state read, so
+    even an unreadable r4 gets it from 5.14; 4.20 answers H_PARAMETER for the read."""
+    held("nested-tm-sanitise")
+    for kernel, want in (("4.20", H_PARAMETER), ("5.0", H_PARAMETER), ("5.14", H_BAD_MODE)):
+        l0, vm, l1, l2 = world(kernel)
+        vm.vcpus[0].msr |= G.MSR_TS_T
+        assert do_hcall(vm, H_ENTER_NESTED, vm.mem_size, 0) == want, kernel
+
+
+@pytest.mark.parametrize(
+    ("asked", "runs_5_14"),
+    [
+        (G.LPCR_TC, 0),
+        (0x0080_0000, 0),  # AIL = 1 (reserved)
+        (0x0100_0000, 0),  # AIL = 2 (KVM does not support it)
+        (G.LPCR_AIL_3, G.LPCR_AIL_3),
+        (G.LPCR_AIL_3 | G.LPCR_TC | G.LPCR_LD, G.LPCR_AIL_3 | G.LPCR_LD),
+        (G.LPCR_ILE | G.LPCR_TC | 0x0100_0000, G.LPCR_ILE),
+    ],
+)
+def test_nested_lpcr_filter_tc_and_ail_1_2_from_5_13(asked, runs_5_14):
+    """kvmppc_filter_lpcr_hv on the composed L2 LPCR; before 5.13 the L1's choice stands
+    and its hv_guest_state lpcr comes back as it wrote it."""
+    held("nested-lpcr-filter")
+    mask = G.LPCR_TC | G.LPCR_AIL | G.LPCR_LD | G.LPCR_ILE
+    for kernel in V.L0_KERNELS:
+        l0, vm, l1, l2 = world(kernel)
+        l2.lpcr = asked
+        assert l1.run_l2(l2).stopped == "ceded"
+        (enter, *_) = l0.events.filter("enter")
+        ran = int(enter.detail.split()[1], 16)
+        hv, _ = _l1_reads_back(vm, l1)
+        if V.has(kernel, "nested-lpcr-filter"):
+            assert ran & mask == runs_5_14, kernel
+            assert hv.lpcr == ran == G.filter_lpcr_hv(G.compose_l2_lpcr(L1_LPCR, asked))
+        else:
+            assert ran & mask == asked & mask, kernel
+            assert hv.lpcr == asked
+        assert ran & ~mask == L1_LPCR & ~mask  # L0's own bits for the L1, in every kernel
+
+
+@given(st.integers(0, 2**64 - 1))
+def test_filter_lpcr_hv_touches_only_tc_and_ail(lpcr):
+    out = G.filter_lpcr_hv(lpcr)
+    assert out & ~(G.LPCR_TC | G.LPCR_AIL) == lpcr & ~(G.LPCR_TC | G.LPCR_AIL)
+    assert not out & G.LPCR_TC
+    assert out & G.LPCR_AIL in (0, G.LPCR_AIL_3)
+    assert (out & G.LPCR_AIL == G.LPCR_AIL_3) == (lpcr & G.LPCR_AIL == G.LPCR_AIL_3)
+    assert G.filter_lpcr_hv(out) == out
+
+
+def test_5_14_otherwise_behaves_like_5_0():
+    """Outside the two sanitisations the model's 5.14 L0 is its 5.0: the same run gives
+    the same event log (a plain LPCR and TS = 0 pass both checks unchanged)."""
+    logs = {}
+    for kernel in ("5.0", "5.14"):
+        l0, vm, l1, l2 = world(kernel, set_rc=False)
+        assert l1.run_l2(l2).stopped == "ceded"
+        assert l1.get_dirty_log(l2)
+        logs[kernel] = [(e.kind, e.trap, e.ea, e.detail) for e in l0.events]
+    assert logs["5.0"] == logs["5.14"]
+    for b in V.BEHAVIOURS:
+        if V.version_key(b.since) <= V.version_key("5.0"):
+            assert V.has("5.14", b.key)
 
 
 def test_every_row_is_held():
