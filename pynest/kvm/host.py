@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING
 from ..errors import AddressError, ConfigError, check_int
 from ..memory import PhysicalMemory
 from ..mmu import constants as C
-from ..mmu.builder import Allocator, PartitionTable, ProcessTable, RadixTree, TranslatedSpace
+from ..mmu.builder import (
+    Allocator,
+    OutOfTableMemory,
+    PartitionTable,
+    ProcessTable,
+    RadixTree,
+    TranslatedSpace,
+)
 from ..mmu.tlb import Tlb
 from ..mmu.walk import valid_level
 from .events import EventLog
@@ -51,29 +58,75 @@ L1_LPCR = C.LPCR_HR | C.LPCR_UPRT | C.LPCR_GTSE | LPCR_HVICE | LPCR_HDICE
 
 _MB = 1 << 20
 
+#: The default accounted table budget of an L1 (``create_l1(table_limit=...)``): room
+#: for its own partition tree and 1024 nested guests' 64 KiB shadow PGDs with their
+#: tables. Two L1s at this budget fit in L0's table area beside L0's own tables.
+DEFAULT_TABLE_LIMIT = 112 * _MB
+
 
 class TableAllocator(Allocator):
     """L0's allocator for page-table pages: the builder's bump allocator plus free
-    lists, so that freed shadow trees (``pgd_free``, ``kvmppc_pte_free``) are reused."""
+    lists, so that freed shadow trees (``pgd_free``, ``kvmppc_pte_free``) are reused.
+
+    A table allocated for an L1 (``alloc(size, owner=vm)``, through
+    :class:`ChargedTables`) is charged to that L1's budget (``vm.table_limit`` bytes,
+    its memcg limit) and credited back when freed, whoever frees it. Tables without an
+    owner (L0's partition table, host tree and process table) are charged to nobody.
+    Both kinds of failure, an exhausted budget and a full table area, raise
+    :class:`~pynest.mmu.builder.OutOfTableMemory`, which the kernel-shaped callers
+    turn into NULL or -ENOMEM.
+
+    What 4.20.1 charges (read in the source): ``pgd_alloc`` (``radix__pgd_alloc``) and
+    ``pud_alloc_one`` pass ``pgtable_gfp_flags(kvm->mm, ...)``, which adds
+    ``__GFP_ACCOUNT`` for any mm but ``init_mm`` (``asm/pgalloc.h``), so the PGDs of
+    ``kvm->arch.pgtable`` and of every shadow tree and their PUD tables are charged to
+    the memcg of the allocating task (the L1's QEMU). The PMD and PTE tables come from
+    ``kvm_pmd_cache`` / ``kvm_pte_cache`` (``kvmppc_pmd_alloc`` / ``kvmppc_pte_alloc``,
+    ``kmem_cache_alloc(..., GFP_KERNEL)``), which ``kvmppc_radix_init`` creates with
+    flags 0, no ``SLAB_ACCOUNT``: 4.20 charges them to no one (later kernels too). The
+    model charges every table of the L1 (a deliberate, stricter choice: with 4.20's
+    accounting a hostile L1 could still fill the host with PTE tables).
+    """
 
     def __init__(self, start: int, end: int) -> None:
         super().__init__(start, end)
         self.sizes: dict[int, int] = {}
         self.free_blocks: dict[int, list[int]] = {}
+        self.owners: dict[int, L1Vm] = {}
 
-    def alloc(self, size: int) -> int:
+    def can_alloc(self, size: int) -> bool:
+        """Whether ``alloc(size)`` would find room in the area (ignoring budgets)."""
+        align = 1 << (size - 1).bit_length()
+        if self.free_blocks.get(align):
+            return True
+        return ((self.next + align - 1) & -align) + size <= self.end
+
+    def alloc(self, size: int, owner: L1Vm | None = None) -> int:
+        """A table of ``size`` bytes (rounded to a power of two), charged to ``owner``."""
         check_int("size", size, minimum=1)
         align = 1 << (size - 1).bit_length()
+        if owner is not None and owner.table_bytes + align > owner.table_limit:
+            raise OutOfTableMemory(
+                f"-ENOMEM: L1 LPID {owner.lpid}'s table budget of {owner.table_limit:#x} "
+                f"bytes is used up ({owner.table_bytes:#x} in use, {align:#x} more asked)"
+            )
         blocks = self.free_blocks.get(align)
         addr = blocks.pop() if blocks else super().alloc(size)
         self.sizes[addr] = align
+        if owner is not None:
+            self.owners[addr] = owner
+            owner.table_bytes += align
         return addr
 
     def free(self, addr: int) -> None:
-        """Return a table allocated here (its contents need not be zero)."""
+        """Return a table allocated here (its contents need not be zero); its owner, if
+        any, is credited."""
         size = self.sizes.pop(addr, None)
         if size is None:
             raise ConfigError(f"{addr:#x} is not an allocated table")
+        owner = self.owners.pop(addr, None)
+        if owner is not None:
+            owner.table_bytes -= size
         self.free_blocks.setdefault(size, []).append(addr)
 
     def free_tree(self, tree: RadixTree) -> None:
@@ -86,6 +139,22 @@ class TableAllocator(Allocator):
     def in_use(self) -> int:
         """Bytes of tables currently allocated."""
         return sum(self.sizes.values())
+
+
+class ChargedTables:
+    """The allocator of the trees L0 keeps for one L1 (its partition tree, its nested
+    guests' shadow trees): L0's :class:`TableAllocator`, every table charged to ``vm``
+    (``__GFP_ACCOUNT`` in the L1's memcg, see :class:`TableAllocator`)."""
+
+    def __init__(self, tables: TableAllocator, vm: L1Vm) -> None:
+        self.tables = tables
+        self.vm = vm
+
+    def alloc(self, size: int) -> int:
+        return self.tables.alloc(size, self.vm)
+
+    def free(self, addr: int) -> None:
+        self.tables.free(addr)
 
 
 class LpidAllocator:
@@ -211,7 +280,10 @@ class L1Vm:
     ``l1_ptcr`` is what the L1 registered with H_SET_PARTITION_TABLE (0: none);
     ``nested`` the nested-guest table (``nested_guests[]`` + ``max_nested_lpid``, or the
     later IDR); ``rmap`` the per-L1-page nested reverse map (``memslot->arch.rmap``),
-    keyed by L1 guest frame number (L0 ``PAGE_SHIFT`` frames).
+    keyed by L1 guest frame number (L0 ``PAGE_SHIFT`` frames). ``table_limit`` is the
+    L1's accounted table budget in bytes (its memcg limit) and ``table_bytes`` what its
+    tables use now (its partition tree and its nested guests' shadow trees, charged
+    through ``table_alloc``).
     """
 
     def __init__(
@@ -224,6 +296,7 @@ class L1Vm:
         nesting_enabled: bool,
         little_endian: bool,
         nr_vcpus: int,
+        table_limit: int = DEFAULT_TABLE_LIMIT,
     ) -> None:
         from .nested import vm_nested_init
 
@@ -233,7 +306,10 @@ class L1Vm:
         self.mem_size = mem_size
         self.backing = backing
         self.nesting_enabled = nesting_enabled
-        self.pgtable = RadixTree(l0.mem, l0.table_alloc)
+        self.table_limit = table_limit
+        self.table_bytes = 0
+        self.table_alloc = ChargedTables(l0.table_alloc, self)
+        self.pgtable = RadixTree(l0.mem, self.table_alloc)  # kvmppc_init_vm_radix
         self.l1_ptcr = 0
         self.nested: NestedTable
         vm_nested_init(self)
@@ -283,6 +359,13 @@ class L1Vm:
         self.l0.mem.write(self.mem_base + gpa, bytes(data))
         return True
 
+    def enomem_detail(self, why: Exception) -> str:
+        """The text of an "error" event for a table allocation that failed for this L1."""
+        return (
+            f"-ENOMEM: no table for L1 LPID {self.lpid} (budget {self.table_limit:#x} bytes, "
+            f"{self.table_bytes:#x} in use): {why}"
+        )
+
     # ------------------------------------------------------------- L0's tree for the L1
     def find_pte(self, gpa: int) -> tuple[int, int, int] | None:
         """``find_kvm_secondary_pte``: (pte address, pte, shift) of L0's leaf for ``gpa``."""
@@ -296,6 +379,12 @@ class L1Vm:
         Models ``kvmppc_book3s_instantiate_page`` (``book3s_64_mmu_radix.c``): map the
         host page (``backing`` bytes, naturally aligned) read/write/execute with R set,
         and C set when the fault is a write. An existing leaf only gains C.
+
+        When a table for the mapping cannot be had (the L1's budget or L0's table area
+        is exhausted) ``kvmppc_create_pte`` and so this function return -ENOMEM: here an
+        "error" event naming the L1 and its budget is logged and
+        :class:`~pynest.mmu.builder.OutOfTableMemory` raised, which
+        ``__kvmhv_nested_page_fault`` turns back into -ENOMEM.
         """
         found = self.find_pte(gpa)
         if found is not None:
@@ -306,7 +395,13 @@ class L1Vm:
             return pte, shift
         size = self.backing
         base = gpa & -size
-        self.pgtable.map(base, self.mem_base + base, size, "rwx", r=True, c=writing)
+        try:
+            self.pgtable.map(base, self.mem_base + base, size, "rwx", r=True, c=writing)
+        except OutOfTableMemory as e:
+            self.l0.events.append(
+                "error", "L0", lpid=self.lpid, l1_gpa=base, detail=self.enomem_detail(e)
+            )
+            raise
         found = self.pgtable.find_leaf(gpa)
         assert found is not None
         self.l0.events.append(
@@ -454,16 +549,27 @@ class L0:
         nesting: bool = True,
         little_endian: bool = False,
         nr_vcpus: int = 2,
+        table_limit: int = DEFAULT_TABLE_LIMIT,
     ) -> L1Vm:
         """Create an L1 VM: an LPID, a host memory allotment and an empty partition tree.
 
         Models ``kvmppc_core_init_vm_hv`` + ``kvmppc_init_vm_radix`` for a radix guest;
         ``nesting`` is the KVM_CAP_PPC_NESTED_HV capability (QEMU ``cap-nested-hv``).
-        ``backing`` is the host page size that backs L1 memory (default: L0's
-        PAGE_SIZE; 2M or 1G model THP/hugetlbfs backing).
+        ``backing`` is the host page size that backs L1 memory: L0's PAGE_SIZE (the
+        default) or a huge page, 2M or 1G (THP/hugetlbfs). A 4K-page L0 has no 64K
+        backing: 4.20's ``add_huge_page_size`` (``arch/powerpc/mm/hugetlbpage.c``) accepts
+        only MMU_PAGE_2M and MMU_PAGE_1G under radix.
+
+        ``table_limit`` is the L1's accounted table budget in bytes (the memcg limit of
+        its QEMU; see :class:`TableAllocator`): its partition tree and every shadow tree
+        of its nested guests are charged to it, and an allocation past it takes the
+        kernel's failure path (-ENOMEM, or NULL from ``kvmhv_alloc_nested``). When L0's
+        table area has no room for the new partition tree's 64 KiB PGD, the LPID is
+        given back and a ConfigError says so (``kvmppc_init_vm_radix`` -ENOMEM).
         """
         check_int("mem_size", mem_size, minimum=1)
         check_int("nr_vcpus", nr_vcpus, minimum=1)
+        check_int("table_limit", table_limit, minimum=8 << C.ROOT_NLS)
         if nr_vcpus > 2048:
             raise ConfigError(f"nr_vcpus must be at most 2048 (CONFIG_NR_CPUS), got {nr_vcpus}")
         left = self.ram_alloc.end - self.ram_alloc.next
@@ -478,6 +584,12 @@ class L0:
                 f"backing page size {backing:#x} must be one of 4K/64K/2M/1G and at least "
                 f"L0's PAGE_SIZE {1 << self.page_shift:#x}"
             )
+        if backing == C.PAGE_64K and self.page_shift == 12:
+            raise ConfigError(
+                "backing page size 0x10000 (64K) does not exist on a 4K-page L0: 4.20's "
+                "add_huge_page_size (arch/powerpc/mm/hugetlbpage.c) accepts only 2M and 1G "
+                "huge pages under radix; use 4K, 2M or 1G"
+            )
         if mem_size % backing:
             raise ConfigError(
                 f"L1 mem_size {mem_size:#x} must be a multiple of the backing page {backing:#x}"
@@ -486,8 +598,17 @@ class L0:
         if lpid is None:
             raise ConfigError(f"no hardware LPID left (all {self.lpids.nr_lpids} in use)")
         self.events.append("lpid-alloc", "L0", lpid=lpid, detail="L1 VM")
+        if not self.table_alloc.can_alloc(8 << C.ROOT_NLS):  # pgd_alloc fails: -ENOMEM
+            self.lpids.free(lpid)
+            self.events.append("lpid-free", "L0", lpid=lpid)
+            raise ConfigError(
+                "-ENOMEM: L0's table area has no room for a new L1's 64 KiB partition-tree "
+                f"PGD ({self.table_alloc.in_use:#x} bytes of tables in use)"
+            )
         mem_base = self.ram_alloc.alloc(mem_size)
-        vm = L1Vm(self, lpid, mem_base, mem_size, backing, nesting, little_endian, nr_vcpus)
+        vm = L1Vm(
+            self, lpid, mem_base, mem_size, backing, nesting, little_endian, nr_vcpus, table_limit
+        )
         self.guests[lpid] = vm
         self.set_ptbl_entry(lpid, C.PATE0_HR | vm.pgtable.dw0, 0, "(L1 partition tree)")
         self.events.append(
@@ -501,9 +622,16 @@ class L0:
         return vm
 
     def destroy_l1(self, vm: L1Vm) -> None:
-        """``kvmppc_core_destroy_vm_hv``: release all nested guests, clear PATE, free LPID."""
+        """``kvmppc_core_destroy_vm_hv`` (4.20): free the L1's partition tree
+        (``kvmppc_free_radix``: every table, then the PGD), release all nested guests
+        (their shadow trees), clear the PATE, free the LPID. Every table charged to the
+        L1 is given back."""
         from .nested import release_all_nested
 
+        tree = vm.pgtable
+        for slot, _entry in self.mem.nonzero_u64(tree.root, 8 << C.ROOT_NLS):
+            self.mem.write_u64(slot, 0)  # pgd_clear
+        self.table_alloc.free_tree(tree)
         release_all_nested(vm)
         self.set_ptbl_entry(vm.lpid, 0, 0, "(L1 destroyed)")
         self.lpids.free(vm.lpid)

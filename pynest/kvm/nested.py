@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..mmu import constants as C
-from ..mmu.builder import RadixTree
+from ..mmu.builder import OutOfTableMemory, RadixTree
 from .hcalls import H_PARAMETER, H_SUCCESS
 from .host import KVM_MAX_NESTED_GUESTS, RADIX_PGD_INDEX_SIZE
 
@@ -224,10 +224,16 @@ def alloc_nested(vm: L1Vm, l1_lpid: int) -> NestedGuest | None:
     """``kvmhv_alloc_nested``: a new struct with an empty shadow PGD and a shadow LPID.
 
     refcnt starts at 0 and no partition-table entry is written yet. Returns None (the
-    kernel's NULL) when no hardware LPID is free.
+    kernel's NULL) when the PGD cannot be allocated (``pgd_alloc(kvm->mm)``, charged to
+    the L1: its table budget or L0's table area is used up; an "error" event says
+    which) or when no hardware LPID is free.
     """
     l0 = vm.l0
-    pgd = RadixTree(l0.mem, l0.table_alloc)  # pgd_alloc
+    try:
+        pgd = RadixTree(l0.mem, vm.table_alloc)  # pgd_alloc(kvm->mm)
+    except OutOfTableMemory as e:
+        l0.events.append("error", "L0", lpid=vm.lpid, l2_lpid=l1_lpid, detail=vm.enomem_detail(e))
+        return None
     shadow_lpid = l0.lpids.alloc()
     if shadow_lpid is None:
         l0.table_alloc.free_tree(pgd)  # pgd_free

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..mmu import constants as C
+from ..mmu.builder import OutOfTableMemory
 from ..mmu.formats import page_size_text
 from ..mmu.xlate import CpuState, Fault, Translation, translate
 from .hcalls import H_NO_MEM, H_NOT_FOUND, H_PARAMETER, H_SUCCESS
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
     from .host import L0, L1Vm, Vcpu
 
 # errno values the kernel paths return (negated)
-EINVAL, ENOENT, EFAULT, EAGAIN, EINTR = 22, 2, 14, 11, 4
+EINVAL, ENOENT, EFAULT, EAGAIN, EINTR, ENOMEM = 22, 2, 14, 11, 4, 12
 RESUME_GUEST = 0
 RESUME_HOST = 2  # RESUME_FLAG_HOST
 
@@ -346,67 +347,212 @@ def free_pgtable_radix(gp: NestedGuest) -> int:
     return len(leaves)
 
 
-def _dir_slot(l0: L0, root: int, addr: int, shift: int) -> int | None:
-    """The slot at the level where a ``2**shift`` leaf for ``addr`` would sit, walking
-    existing directories only (None if a directory above is missing)."""
-    table, nls, remaining = root, C.ROOT_NLS, 52
-    while True:
-        slot = table + 8 * ((addr >> (remaining - nls)) & ((1 << nls) - 1))
-        remaining -= nls
-        if remaining <= shift:
-            return slot
-        entry = l0.mem.read_u64(slot)
-        if not entry & C.PTE_V or entry & C.PTE_L:
-            return None
-        table, nls = entry & C.PDE_NLB, entry & C.PDE_NLS
+def _new_table(gp: NestedGuest, nls: int) -> int | None:
+    """``pud_alloc_one`` / ``kvmppc_pmd_alloc`` / ``kvmppc_pte_alloc`` for the shadow
+    tree: a zeroed table of ``2**nls`` entries charged to the L1 (see
+    :class:`~pynest.kvm.host.TableAllocator`), or None (NULL) with an "error" event
+    naming the L1 and its budget when none can be had."""
+    vm = gp.l1_host
+    try:
+        base = vm.table_alloc.alloc(8 << nls)
+    except OutOfTableMemory as e:
+        _event(vm, "error", gp, detail=vm.enomem_detail(e))
+        return None
+    vm.l0.mem.write(base, bytes(8 << nls))
+    gp.shadow_pgtable.tables.append(base)  # type: ignore[union-attr]
+    return base
 
 
-def _free_subtree(l0: L0, tree: object, pde: int) -> None:
-    """Free the (leaf-free) lower-level tables under directory entry ``pde``."""
-    base = pde & C.PDE_NLB
-    nls = pde & C.PDE_NLS
-    for i in range(1 << nls):
-        entry = l0.mem.read_u64(base + 8 * i)
-        if entry & C.PTE_V and not entry & C.PTE_L:
-            _free_subtree(l0, tree, entry)
-    if base in tree.tables:  # type: ignore[attr-defined]
-        tree.tables.remove(base)  # type: ignore[attr-defined]
-        l0.mem.write(base, bytes(8 << nls))
-        l0.table_alloc.free(base)
+def _free_table(gp: NestedGuest, base: int) -> None:
+    """``pud_free`` / ``kvmppc_pmd_free`` / ``kvmppc_pte_free``: give a table back."""
+    gp.shadow_pgtable.tables.remove(base)  # type: ignore[union-attr]
+    gp.l1_host.l0.table_alloc.free(base)
 
 
-def create_shadow_pte(gp: NestedGuest, pte: int, n_gpa: int, shift: int) -> int:
-    """Insert ``pte`` for ``[n_gpa, n_gpa + 2**shift)`` in the shadow tree; returns its slot.
-
-    Models ``kvmppc_create_pte`` on ``gp->shadow_pgtable``: overlapping older leaves
-    (a smaller page inside, a larger page around) are unmapped first, a now-unused
-    lower-level table in the way is dropped.
-    """
+def _unmap_unexpected(gp: NestedGuest, gpa: int, slot: int, pte: int, shift: int) -> None:
+    """A leaf met in a table that ``kvmppc_create_pte`` frees on the fault path
+    (``kvmppc_unmap_free_pte`` / ``kvmppc_unmap_free_pmd`` with ``full`` false: "ptes
+    are not expected", WARN_ON_ONCE). The kernel unmaps it with
+    ``kvmppc_unmap_pte(kvm, p, pte_pfn(*p) << PAGE_SHIFT, shift, NULL, lpid)``: the
+    tlbie names the leaf's *host* address, not its L2 address, so a TLB entry for the
+    L2 address survives (4.20.1, unchanged in later kernels). The L1 normally
+    invalidated those pages first and the table is empty."""
     vm = gp.l1_host
     l0 = vm.l0
+    size = 1 << shift
+    hpa = pte & PTE_RPN_MASK & -size
+    l0.mem.write_u64(slot, 0)
+    n = l0.flush_page(gp.shadow_lpid, hpa, size)
+    _event(
+        vm,
+        "shadow-remove",
+        gp,
+        gpa=gpa,
+        hpa=hpa,
+        size=size,
+        detail="unexpected: under a freed table (WARN_ON_ONCE); tlbie at its host address",
+    )
+    if n:
+        _event(vm, "tlbie", gp, gpa=hpa, size=size, detail=f"{n} TLB entries")
+
+
+def _unmap_free_pte(gp: NestedGuest, base: int, nls: int, prefix: int) -> None:
+    """``kvmppc_unmap_free_pte(kvm, pte, false, lpid)``: unmap any leaf, free the table."""
+    l0 = gp.l1_host.l0
+    shift = 12 if nls == 9 else 16
+    for slot, entry in l0.mem.nonzero_u64(base, 8 << nls):
+        gpa = prefix | (((slot - base) >> 3) << shift)
+        _unmap_unexpected(gp, gpa, slot, entry, shift)
+    _free_table(gp, base)
+
+
+def _unmap_free_pmd(gp: NestedGuest, base: int, prefix: int) -> None:
+    """``kvmppc_unmap_free_pmd(kvm, pmd, false, lpid)``: unmap any 2M leaf, free every
+    PTE table below (``pmd_clear`` each), then the PMD table."""
+    l0 = gp.l1_host.l0
+    for slot, entry in l0.mem.nonzero_u64(base, 8 << 9):
+        gpa = prefix | (((slot - base) >> 3) << PMD_SHIFT)
+        if not entry & _PAGE_PRESENT:
+            continue
+        if entry & _PAGE_PTE:
+            _unmap_unexpected(gp, gpa, slot, entry, PMD_SHIFT)
+        else:
+            nls = entry & C.PDE_NLS
+            _unmap_free_pte(gp, entry & C.PDE_NLB & ~((8 << nls) - 1), nls, gpa)
+            l0.mem.write_u64(slot, 0)
+    _free_table(gp, base)
+
+
+def _unmap_free_entry_table(gp: NestedGuest, slot: int, pde: int, gpa: int, level: int) -> None:
+    """``kvmppc_unmap_free_pmd_entry_table`` (``level`` 1) /
+    ``kvmppc_unmap_free_pud_entry_table`` (``level`` 2): clear the directory entry,
+    flush the shadow LPID's page-walk cache (``kvmppc_radix_flush_pwc``: tlbie RIC=1
+    IS=2 PRS=0), then unmap and free what was below."""
+    l0 = gp.l1_host.l0
+    l0.mem.write_u64(slot, 0)
+    l0.tlb.tlbie(2 << 10, gp.shadow_lpid, ric=1, prs=0, r=1)
+    nls = pde & C.PDE_NLS
+    base = pde & C.PDE_NLB & ~((8 << nls) - 1)
+    if level == 1:
+        _unmap_free_pte(gp, base, nls, gpa & -(1 << PMD_SHIFT))
+    else:
+        _unmap_free_pmd(gp, base, gpa & -(1 << PUD_SHIFT))
+
+
+def _set_leaf(
+    gp: NestedGuest, slot: int, pte: int, n_gpa: int, shift: int, rmap: tuple[int, int] | None
+) -> int:
+    """``kvmppc_radix_set_pte_at`` then ``kvmhv_insert_nest_rmap``: returns 0."""
+    vm = gp.l1_host
+    vm.l0.mem.write_u64(slot, pte)
+    size = 1 << shift
+    ra = pte & PTE_RPN_MASK & -size
+    _event(vm, "shadow-insert", gp, gpa=n_gpa, hpa=ra, size=size, detail=f"pte {pte:#018x}")
+    if rmap is not None:
+        insert_nest_rmap(vm, *rmap)
+    return 0
+
+
+def _update_leaf(gp: NestedGuest, slot: int, old: int, pte: int, n_gpa: int, shift: int) -> int:
+    """A leaf of the same size is already there ("someone else set the same thing" /
+    "add our extra bits"): the same PTE is left alone; another value is written in
+    place and its page flushed. Returns 0."""
+    vm = gp.l1_host
+    size = 1 << shift
+    if old != pte:
+        vm.l0.mem.write_u64(slot, pte)
+        vm.l0.flush_page(gp.shadow_lpid, n_gpa, size)
+    ra = pte & PTE_RPN_MASK & -size
+    _event(vm, "shadow-insert", gp, gpa=n_gpa, hpa=ra, size=size, detail=f"pte {pte:#018x}")
+    return 0
+
+
+def create_shadow_pte(
+    gp: NestedGuest, pte: int, n_gpa: int, shift: int, rmap: tuple[int, int] | None = None
+) -> int:
+    """Insert ``pte`` for ``[n_gpa, n_gpa + 2**shift)`` in the shadow tree: 0, -ENOMEM
+    or -EAGAIN.
+
+    Models ``kvmppc_create_pte`` (4.20.1 ``book3s_64_mmu_radix.c``) on
+    ``gp->shadow_pgtable`` at level 2 (1G, a PUD entry), 1 (2M, a PMD entry) or 0 (L0's
+    PAGE_SIZE, in a PTE table of 2^9 entries under a 4K L0, 2^5 under a 64K one):
+
+    * a missing PUD, PMD or PTE table on the way is allocated (charged to the L1);
+      when it cannot be, -ENOMEM (what was changed so far stays, as in the kernel);
+    * a larger leaf in the way (a 1G or 2M page around a smaller one) is unmapped
+      (``kvmppc_unmap_pte``) and a table takes its place; if that table cannot be
+      allocated the kernel returns -EAGAIN first ("we raced"), leaving the leaf;
+    * a lower-level table where the new leaf goes (a PMD or PTE table under a 1G or 2M
+      leaf) is removed and freed with everything in it
+      (``kvmppc_unmap_free_pud_entry_table`` / ``..._pmd_entry_table``);
+    * a leaf of the same size is updated in place (:func:`_update_leaf`).
+
+    ``rmap`` = (gfn, entry) is added to the nested rmap when a new leaf is set
+    (``kvmhv_insert_nest_rmap``), as the kernel does inside ``kvmppc_create_pte``.
+    """
+    vm = gp.l1_host
+    mem = vm.l0.mem
     tree = gp.shadow_pgtable
     assert tree is not None
-    size = 1 << shift
-    for addr, slot, old, old_shift in shadow_leaves(gp, n_gpa, n_gpa + size):
-        if old_shift == shift and addr == n_gpa:
-            continue  # replaced in place below
-        unmap_shadow_pte(gp, addr, slot, old, old_shift)
-    ra = pte & PTE_RPN_MASK & -size
-    slot = _dir_slot(l0, tree.root, n_gpa, shift)
-    if slot is not None and l0.mem.read_u64(slot) & C.PTE_V:
-        old = l0.mem.read_u64(slot)
-        if old & C.PTE_L:
-            if old != pte:  # same page, new bits: update in place, flush the old one
-                l0.mem.write_u64(slot, pte)
-                l0.flush_page(gp.shadow_lpid, n_gpa, size)
-        else:  # a lower-level table in the way (its leaves were removed above)
-            _free_subtree(l0, tree, old)
-            l0.mem.write_u64(slot, pte)
-    else:
-        slot = tree.map(n_gpa, ra, size, "")
-    l0.mem.write_u64(slot, pte)
-    _event(vm, "shadow-insert", gp, gpa=n_gpa, hpa=ra, size=size, detail=f"pte {pte:#018x}")
-    return slot
+    level = {PUD_SHIFT: 2, PMD_SHIFT: 1}.get(shift, 0)
+    pte_nls = 9 if vm.page_shift == 12 else 5  # RADIX_PTE_INDEX_SIZE
+    # pgd -> pud table
+    pgd_slot = tree.root + 8 * ((n_gpa >> 39) & ((1 << C.ROOT_NLS) - 1))
+    pgd = mem.read_u64(pgd_slot)
+    if not pgd & _PAGE_PRESENT:
+        new = _new_table(gp, 9)
+        if new is None:
+            return -ENOMEM
+        pgd = C.PTE_V | new | 9  # pgd_populate
+        mem.write_u64(pgd_slot, pgd)
+    pud_slot = (pgd & C.PDE_NLB & ~((8 << 9) - 1)) + 8 * ((n_gpa >> PUD_SHIFT) & 511)
+    pud = mem.read_u64(pud_slot)
+    if pud & _PAGE_PRESENT and pud & _PAGE_PTE:  # a 1G leaf
+        if level == 2:
+            return _update_leaf(gp, pud_slot, pud, pte, n_gpa, shift)
+        new_pmd = _new_table(gp, 9)
+        if new_pmd is None:
+            return -EAGAIN
+        unmap_shadow_pte(gp, n_gpa & -(1 << PUD_SHIFT), pud_slot, pud, PUD_SHIFT)
+        pud = C.PTE_V | new_pmd | 9  # pud_populate
+        mem.write_u64(pud_slot, pud)
+    if level == 2:
+        if pud:
+            _unmap_free_entry_table(gp, pud_slot, pud, n_gpa, 2)
+        return _set_leaf(gp, pud_slot, pte, n_gpa, shift, rmap)
+    if not pud & _PAGE_PRESENT:
+        new = _new_table(gp, 9)
+        if new is None:
+            return -ENOMEM
+        pud = C.PTE_V | new | 9
+        mem.write_u64(pud_slot, pud)
+    pmd_slot = (pud & C.PDE_NLB & ~((8 << 9) - 1)) + 8 * ((n_gpa >> PMD_SHIFT) & 511)
+    pmd = mem.read_u64(pmd_slot)
+    if pmd & _PAGE_PRESENT and pmd & _PAGE_PTE:  # a 2M leaf
+        if level == 1:
+            return _update_leaf(gp, pmd_slot, pmd, pte, n_gpa, shift)
+        new_ptep = _new_table(gp, pte_nls)
+        if new_ptep is None:
+            return -EAGAIN
+        unmap_shadow_pte(gp, n_gpa & -(1 << PMD_SHIFT), pmd_slot, pmd, PMD_SHIFT)
+        pmd = C.PTE_V | new_ptep | pte_nls  # pmd_populate
+        mem.write_u64(pmd_slot, pmd)
+    if level == 1:
+        if pmd:
+            _unmap_free_entry_table(gp, pmd_slot, pmd, n_gpa, 1)
+        return _set_leaf(gp, pmd_slot, pte, n_gpa, shift, rmap)
+    if not pmd & _PAGE_PRESENT:
+        new = _new_table(gp, pte_nls)
+        if new is None:
+            return -ENOMEM
+        pmd = C.PTE_V | new | pte_nls
+        mem.write_u64(pmd_slot, pmd)
+    nls = pmd & C.PDE_NLS
+    ptep = (pmd & C.PDE_NLB & ~((8 << nls) - 1)) + 8 * ((n_gpa >> (21 - nls)) & ((1 << nls) - 1))
+    old = mem.read_u64(ptep)
+    if old & _PAGE_PRESENT:
+        return _update_leaf(gp, ptep, old, pte, n_gpa, shift)
+    return _set_leaf(gp, ptep, pte, n_gpa, shift, rmap)
 
 
 def insert_nest_rmap(vm: L1Vm, gfn: int, rmap: int) -> bool:
@@ -532,6 +678,11 @@ def nested_page_fault(vcpu: Vcpu) -> int:
       (``gpte.raddr >> PAGE_SHIFT``), 5.0 under the first frame of the host page;
     * ``nested-mmio``: an L1 address with no memslot is -EINVAL in 4.20 (after
       ``pr_err("emulated MMIO passthrough?")``), emulated MMIO in 5.0.
+
+    When a table cannot be had for L0's page of the L1 or for the shadow PTE (the L1's
+    table budget or L0's table area is used up) the result is -ENOMEM, which ends the
+    run (``kvmhv_enter_nested_guest`` hands the trap to the L1); -EAGAIN from
+    :func:`create_shadow_pte` lets the L2 retry (RESUME_GUEST).
     """
     gp: NestedGuest = vcpu.nested  # type: ignore[assignment]
     vm = gp.l1_host
@@ -593,7 +744,10 @@ def nested_page_fault(vcpu: Vcpu) -> int:
         return RESUME_HOST
     found = vm.find_pte(gpa)
     if found is None or (writing and not found[1] & _PAGE_WRITE):
-        pte, shift = vm.instantiate_page(gpa, writing)
+        try:
+            pte, shift = vm.instantiate_page(gpa, writing)
+        except OutOfTableMemory:  # kvmppc_book3s_instantiate_page: -ENOMEM
+            return -ENOMEM
     else:
         _slot, pte, shift = found
     kernel = vm.l0.kernel
@@ -627,14 +781,32 @@ def nested_page_fault(vcpu: Vcpu) -> int:
             else "shadow PTE = L0's PTE less the rights the L1's PTE lacks (R/C: L0's)"
         ),
     )
-    create_shadow_pte(gp, pte, n_gpa, shift)
     rmap = (n_gpa & RMAP_NESTED_GPA_MASK) | (gp.l1_lpid << RMAP_NESTED_LPID_SHIFT)
-    insert_nest_rmap(vm, gfn, rmap)
+    ret = create_shadow_pte(gp, pte, n_gpa, shift, (gfn, rmap))
     del l0
-    return RESUME_GUEST
+    if ret == -EAGAIN:
+        return RESUME_GUEST  # "Let the guest try again"
+    return ret
 
 
 # ------------------------------------------------------------------ the hardware view
+def _drop_filled_entry(l0: L0, t: Translation) -> None:
+    """Remove the TLB entry that the walk of ``t`` has just filled, and no other.
+
+    A TLB may also hold a smaller entry for the same address (a hit is looked up from
+    the smallest page size up), so the entry is found by what the fill keyed it on: the
+    translation's LPID and PID, its page size (a size that is not a page size, a leaf
+    above level 1, is cached as 1G pieces) and the page of its EA, or of its guest real
+    address for a partition-scoped entry."""
+    size = t.page_size if t.page_size in C.PAGE_SIZES else C.PAGE_1G
+    addr = t.ea & C.EA_NOQUAD_MASK if t.pid is not None else (t.gra or 0)
+    key = (t.lpid, t.pid, size, addr & -size)
+    for e in l0.tlb:
+        if (e.lpid, e.pid, e.page_size, e.epn) == key:
+            l0.tlb.remove(e)
+            return
+
+
 def hw_translate(l0: L0, cpu: CpuState, ea: int, access: str) -> Translation:
     """One access as POWER9 performs it for a guest of L0, through L0's TLB.
 
@@ -662,10 +834,8 @@ def hw_translate(l0: L0, cpu: CpuState, ea: int, access: str) -> Translation:
         return t
     for u in reversed(part):
         l0.mem.store64(u.hra, u.old)
-    if t.fault is None and t.lpid is not None:
-        hit = l0.tlb.lookup(t.lpid, t.pid, ea & C.EA_NOQUAD_MASK)
-        if hit is not None:
-            l0.tlb.remove(hit)
+    if t.fault is None and t.lpid is not None and t.page_size is not None:
+        _drop_filled_entry(l0, t)
     first = part[0]
     steps = t.raw_steps
     gra, table = t.gra, False

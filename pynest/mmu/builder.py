@@ -108,6 +108,12 @@ def _space(where: PhysicalMemory | Space) -> Space:
     return HostSpace(where) if isinstance(where, PhysicalMemory) else where
 
 
+class OutOfTableMemory(ConfigError):
+    """A table allocation found no room (an allocator's range, or an L1's accounted
+    budget in L0: :class:`pynest.kvm.host.TableAllocator`). Kernel-shaped callers turn
+    it into the kernel's failure value (NULL, -ENOMEM); elsewhere it is the error."""
+
+
 class Allocator:
     """Bump allocator of naturally aligned blocks in ``[start, end)`` of one space."""
 
@@ -124,7 +130,7 @@ class Allocator:
         align = 1 << (size - 1).bit_length()
         addr = (self.next + align - 1) & -align
         if addr + size > self.end:
-            raise ConfigError(
+            raise OutOfTableMemory(
                 f"out of table memory: size {size:#x} does not fit in [{self.start:#x}, "
                 f"{self.end:#x}) (next free {self.next:#x})"
             )
@@ -244,11 +250,21 @@ class RadixTree:
         r: bool = False,
         c: bool = False,
         att: int = 0,
+        replace: bool = False,
     ) -> int:
         """Map ``[addr, addr+size)`` to ``ra``; returns the address of the new PTE.
 
         ``addr`` is an EA (quadrant bits ignored) or, for a partition tree, a guest real
         address. ``perms`` letters: p privileged, r read, w read/write, x execute.
+
+        Without ``replace`` a larger page around ``addr``, a directory of smaller pages
+        where the leaf goes, or a 2M region holding the other small page size is an
+        error. With ``replace`` the new leaf takes their place, as a hypervisor's
+        ``kvmppc_create_pte`` does in its own tree (a THP collapse maps one 2M leaf over
+        a table of 4K pages; a split maps a 4K page inside a 2M leaf): what is in the
+        way is dropped, with its tables (given back when the allocator can ``free``),
+        and the rest of a dropped larger page is left unmapped. Invalidating what was
+        dropped is the caller's business, as in the kernel.
         """
         a = self._check_addr("addr", addr)
         check_int("ra", ra, bits=64)
@@ -267,10 +283,15 @@ class RadixTree:
             entry = self.space.read_u64(slot)
             want_nls = 5 if (level == 2 and size == C.PAGE_64K) else 9
             if entry & C.PTE_V and entry & C.PTE_L:
-                raise ConfigError(
-                    f"{addr:#x} lies inside an existing {page_size_text(1 << _SHIFTS[level])} "
-                    "page; unmap it first"
-                )
+                if not replace:
+                    raise ConfigError(
+                        f"{addr:#x} lies inside an existing "
+                        f"{page_size_text(1 << _SHIFTS[level])} page; unmap it first"
+                    )
+                entry = 0  # the larger page goes; a new table takes its slot
+            elif entry & C.PTE_V and replace and (entry & C.PDE_NLS) != want_nls:
+                self._drop_subtree(entry)
+                entry = 0
             if entry & C.PTE_V:
                 if (entry & C.PDE_NLS) != want_nls:
                     raise ConfigError(
@@ -287,11 +308,29 @@ class RadixTree:
         slot = self._entry_addr(table, nls, a, shift)
         old = self.space.read_u64(slot)
         if old & C.PTE_V and not old & C.PTE_L:
-            raise ConfigError(
-                f"{addr:#x}: a directory of smaller pages is already there; unmap those first"
-            )
+            if not replace:
+                raise ConfigError(
+                    f"{addr:#x}: a directory of smaller pages is already there; unmap those first"
+                )
+            self._drop_subtree(old)
         self.space.write_u64(slot, pte)
         return slot
+
+    def _drop_subtree(self, pde: int) -> None:
+        """Forget the tables under directory entry ``pde`` (only this tree's own), and
+        give each back to the allocator if it can take them (``free``)."""
+        nls = pde & C.PDE_NLS
+        base = pde & C.PDE_NLB & ~((8 << nls) - 1)
+        if base not in self.tables or base == self.root:
+            return
+        for i in range(1 << nls):
+            entry = self.space.read_u64(base + 8 * i)
+            if entry & C.PTE_V and not entry & C.PTE_L:
+                self._drop_subtree(entry)
+        self.tables.remove(base)
+        free = getattr(self.alloc, "free", None)
+        if free is not None:
+            free(base)
 
     def find_leaf(self, addr: int) -> tuple[int, int, int] | None:
         """(pte address, raw pte, page shift) of the valid leaf covering ``addr``."""
