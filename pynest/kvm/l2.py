@@ -530,10 +530,10 @@ def enter_nested_guest(vm: L1Vm, hv_ptr: int, regs_ptr: int, vcpu: Vcpu) -> int:
     if tm_check and _tm_state_refused(vcpu.msr, l2_regs.msr):
         return H_BAD_MODE
     lpid = hv.lpid - (1 << 32) if hv.lpid >> 31 else hv.lpid  # a C int
+    saved = _L1State.save(vcpu)  # (the kernel saves after the lookup; nothing differs)
     gp = get_nested(vm, lpid, True)
     if gp is None:
         return H_PARAMETER
-    saved = _L1State.save(vcpu)
     l2_msr: int | None = None
     try:
         if not gp.l1_gr_to_hr:
@@ -541,8 +541,10 @@ def enter_nested_guest(vm: L1Vm, hv_ptr: int, regs_ptr: int, vcpu: Vcpu) -> int:
         r, hv, l2_out = _run_nested(vcpu, gp, hv, l2_regs)
         l2_msr = l2_out.msr
     finally:
-        saved.restore(vcpu, l2_msr)
-        put_nested(gp)
+        try:
+            saved.restore(vcpu, l2_msr)
+        finally:
+            put_nested(gp)
     if not vm.write_guest(hv_ptr, hv.to_bytes(le)) or not vm.write_guest(
         regs_ptr, l2_out.to_bytes(le)
     ):
