@@ -3,10 +3,13 @@
 Runs :class:`tests.adversarial.adversarial_machine.AdversarialL1` (hypothesis stateful
 testing) round after round, each round seeded ``seed * 1_000_003 + round``, until at
 least ``--steps`` steps have run, printing a progress line every ``--every`` steps. Then
-prints the steps, the rules, the hcalls by return code (names from
-``pynest/kvm/hcalls.py``), the invariant checks made, the L1's own helpers refusing its
-garbage, and the failures (a failing run is reported, not shrunk, and the fuzz goes on).
-Exit status 1 when anything failed.
+prints the steps and rounds, the worlds (page-size mixes) built, the rules, the hcalls
+by name and return code (names from ``pynest/kvm/hcalls.py``), the invariant checks by
+invariant, the host writes the footprint check examined, L0's resources before (the
+fresh L0), at the end of each run and after every L1 was destroyed (table bytes, free
+LPIDs, TLB entries, event-log length), the L1's own helpers refusing its garbage, and
+the failures (a failing run is reported, not shrunk, and the fuzz goes on). Exit
+status 1 when anything failed.
 
     python benchmarks/fuzz.py --steps 100000 --seed 0 --every 10000
 """
@@ -26,6 +29,27 @@ from hypothesis.stateful import run_state_machine_as_test
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.adversarial.adversarial_machine import STATS, AdversarialL1  # noqa: E402
+
+
+def print_resources(runs: list[tuple[dict, dict, dict]]) -> None:
+    """L0's resources over the runs: the fresh L0, the end of a run (min..max), after
+    every L1 was destroyed, and in how many runs that equalled the fresh L0."""
+    print(
+        f"L0 resources over {len(runs)} runs "
+        "(fresh L0 | end of run min..max | after destroying every L1):"
+    )
+    if not runs:
+        return
+    for key in runs[0][0]:
+        fresh = sorted({r[0][key] for r in runs})
+        end = [r[1][key] for r in runs]
+        after = sorted({r[2][key] for r in runs})
+        same = sum(r[2][key] == r[0][key] for r in runs)
+        print(
+            f"  {key:<18} {'/'.join(map(str, fresh)):>10} | {min(end):>8}..{max(end):<8} | "
+            f"{'/'.join(map(str, after[:3]))}{'...' if len(after) > 3 else ''}"
+            f"  (= fresh in {same}/{len(runs)})"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,6 +105,13 @@ def main(argv: list[str] | None = None) -> int:
     rate = STATS.steps / elapsed
     print(f"\nsteps: {STATS.steps} in {rnd} rounds, {elapsed:.1f} s ({rate:.0f} steps/s)")
     print(f"invariant checks: {STATS.invariant_checks}")
+    for name, n in sorted(STATS.invariants.items()):
+        print(f"  {name:<28} {n:>8}")
+    print(f"host doublewords L0 wrote inside hcalls, footprint-checked: {STATS.footprint_writes}")
+    print(f"worlds: {sum(STATS.worlds.values())}")
+    for name, n in sorted(STATS.worlds.items()):
+        print(f"  {name:<48} {n:>6}")
+    print_resources(STATS.resources)
     print("rules:")
     for name, n in sorted(STATS.rules.items()):
         print(f"  {name:<28} {n:>8}")

@@ -1,0 +1,104 @@
+"""Regressions found by the second adversarial campaign (issue 13: page-size mixes,
+tree surgery, hostile buffer placement, churn, footprint and baseline checks), each
+with the input that found it; and hand-checked vectors for the campaign's own checks
+(the footprint check and the end-of-run baseline), so that a check that cannot fail
+would show here."""
+
+from __future__ import annotations
+
+import pytest
+
+from pynest import scenarios as W
+from pynest.kvm.host import L0
+from pynest.mmu import constants as C
+
+from .adversarial_machine import STATS, AdversarialL1, FootprintViolation, l0_resources
+
+_MB = 1 << 20
+
+
+def _machine(world: tuple[int, int] = (16, C.PAGE_64K), l2_page: int = C.PAGE_64K):
+    """An AdversarialL1 built as its ``initialize`` rule would, outside hypothesis."""
+    STATS.reset()
+    m = AdversarialL1()
+    m.build(seed=0, table="array", kernel="4.20", l0_kernel="4.20", world=world, l2_page=l2_page)
+    return m
+
+
+# ----------------------------------------------------------------------------- the checks
+def test_footprint_check_names_writes_outside_the_callers_claim():
+    """Hand vectors: the caller's allotment, its PATE, its tables pass; the neighbour's
+    memory, the neighbour's PATE, a table of the neighbour's tree and a free table
+    address are each reported."""
+    m = _machine()
+    vm, other = m.vm, m.other_vm
+    gp = next(iter(vm.nested.values()))
+    pte = m.l0.ptab.base + 16 * vm.lpid
+    ok = [vm.mem_base, vm.mem_base + vm.mem_size - 8, pte, m.l0.ptab.base + 16 * gp.shadow_lpid]
+    ok += [vm.pgtable.root + 8, gp.shadow_pgtable.tables[-1]]
+    assert m._footprint(vm, ok, {}, set()) == []
+    bad = [
+        other.mem_base + 0x1000,
+        m.l0.ptab.base + 16 * other.lpid,
+        other.pgtable.root,
+        m.l0.table_alloc.end - 8,
+    ]
+    found = m._footprint(vm, bad, {}, set())
+    assert len(found) == 4, found
+    assert any("memory of LPID" in f for f in found) and any("PATE of LPID" in f for f in found)
+    assert any("not one of the caller's trees" in f for f in found)
+    assert any("not in any allocated table" in f for f in found)
+    # a table freed during the call was the caller's: writing it before the free is fine
+    assert m._footprint(vm, [other.pgtable.root], {other.pgtable.root: 8 << 13}, set()) == []
+
+
+def test_footprint_check_fails_an_hcall_that_writes_the_neighbour(monkeypatch):
+    """The guarded hcall raises FootprintViolation when L0 (here a patched H_CEDE
+    handler) writes a doubleword of the other L1 during the hcall."""
+    from pynest.kvm import hcalls as H
+
+    m = _machine()
+    target = m.other_vm.mem_base + 0x2000
+    raw = H.do_hcall
+
+    def hostile(vm, nr, *args, vcpu=0):  # noqa: ANN001, ANN202
+        m.l0.mem.write_u64(target, 0xBAD)
+        return raw(vm, nr, *args, vcpu=vcpu)
+
+    monkeypatch.setattr("pynest.kvm.l1.do_hcall", hostile)
+    with pytest.raises(FootprintViolation, match="memory of LPID"):
+        m.l1.hcall(H.H_CEDE)
+
+
+def test_teardown_catches_a_table_left_behind():
+    """The end-of-run baseline check: a table L0 still holds after every L1 was
+    destroyed fails the run; without it the run passes and L0 is back to baseline."""
+    m = _machine()
+    m.teardown()
+    assert STATS.resources[-1][2]["table bytes"] == m.baseline["table bytes"]
+    m = _machine()
+    m.l0.table_alloc.alloc(4096)  # a leak
+    with pytest.raises(AssertionError, match="table bytes"):
+        m.teardown()
+
+
+# ----------------------------------------------------------------------------- the finds
+def test_regression_destroy_l1_frees_l0s_partition_tree_for_it():
+    """Found by the end-of-run baseline check (at e4944d9): ``L0.destroy_l1`` released
+    the nested guests and the LPID but kept L0's partition-scoped tree for the L1
+    (``kvm->arch.pgtable``): 76,032 table bytes per destroyed two_l2s L1, never reused.
+    4.20 ``kvmppc_core_destroy_vm_hv`` calls ``kvmppc_free_radix`` (book3s_64_mmu_radix.c:
+    ``kvmppc_free_pgtable_radix`` then ``pgd_free``) before the PATE is cleared."""
+    l0 = L0()
+    base = l0_resources(l0)
+    for _ in range(3):
+        w = W.two_l2s(0, run=True)
+        vm = l0.create_l1(256 * _MB)
+        # the same tree shape in this L0: back every page the world's L1 backed
+        for m in w.vm.pgtable.mappings():
+            vm.instantiate_page(m.addr, writing=True)
+        assert l0.table_alloc.in_use > base["table bytes"]
+        l0.destroy_l1(vm)
+        after = l0_resources(l0)
+        assert after["table bytes"] == base["table bytes"], after
+        assert after["LPIDs free"] == base["LPIDs free"]
