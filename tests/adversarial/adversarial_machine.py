@@ -145,6 +145,10 @@ def l0_resources(l0: L0) -> dict[str, int]:
     }
 
 
+def _size(n: int) -> str:
+    return f"{n >> 30}G" if n >= _GB else f"{n >> 20}M" if n >= _MB else f"{n >> 10}K"
+
+
 # ----------------------------------------------------------------------------- strategies
 u64 = st.integers(0, U64)
 u32 = st.integers(0, U32)
@@ -210,6 +214,7 @@ class AdversarialL1(RuleBasedStateMachine):
         l0_kernel=st.sampled_from(["4.20", "5.0"]),
         world=st.sampled_from(WORLDS),
         l2_page=st.sampled_from([C.PAGE_64K, C.PAGE_64K, C.PAGE_4K, C.PAGE_2M]),
+        budget=st.sampled_from([None, None, 1 * _MB, 4 * _MB]),
     )
     def build(
         self,
@@ -219,9 +224,12 @@ class AdversarialL1(RuleBasedStateMachine):
         l0_kernel: str,
         world: tuple[int, int],
         l2_page: int,
+        budget: int | None = None,
     ) -> None:
         """A new world: L0 (``world`` = PAGE_SHIFT, backing), our L1 with two L2s that
-        ran once (:func:`pynest.scenarios.add_l2`), the benign neighbour L1."""
+        ran once (:func:`pynest.scenarios.add_l2`), the benign neighbour L1. ``budget``:
+        our L1's accounted table budget (None: L0's default), small enough in some runs
+        for :meth:`flood` to exhaust it."""
         page_shift, backing = world
         # 64 GiB of (sparse) host memory: room for the churned L1s' allotments
         self.l0 = l0 = L0(64 * _GB, page_shift=page_shift, nested_table=table, kernel=l0_kernel)
@@ -236,13 +244,15 @@ class AdversarialL1(RuleBasedStateMachine):
 
         l0.table_alloc.free = free  # type: ignore[method-assign]
         self.baseline = l0_resources(l0)
+        limit = {} if budget is None else {"table_limit": budget}
         try:
-            vm = l0.create_l1(_GB if backing == C.PAGE_1G else 256 * _MB, backing=backing)
+            vm = l0.create_l1(_GB if backing == C.PAGE_1G else 256 * _MB, backing=backing, **limit)
         except ConfigError:  # 64K backing under a 4K L0: refused (issue 13 A)
-            STATS.worlds[f"PAGE_SHIFT {page_shift}: backing {backing >> 10}K refused"] += 1
-            vm = l0.create_l1(256 * _MB)
+            STATS.worlds[f"PAGE_SHIFT {page_shift}: backing {_size(backing)} refused"] += 1
+            vm = l0.create_l1(256 * _MB, **limit)
         STATS.worlds[
-            f"PAGE_SHIFT {page_shift}, backing {vm.backing >> 10}K, L2 pages {l2_page >> 10}K"
+            f"PAGE_SHIFT {page_shift}, backing {_size(vm.backing)}, L2 pages {_size(l2_page)}"
+            + ("" if budget is None else f", budget {_size(budget)}")
         ] += 1
         self.vm, self.l1 = vm, L1(vm, kernel=kernel)
         self._guard(self.l1)
@@ -264,6 +274,7 @@ class AdversarialL1(RuleBasedStateMachine):
         self.replaced = 0
         self.churned = 0
         self.arena_ready: set[int] = set()
+        self.arena_pages: dict[tuple[int, int], list[int]] = {}  # (lpid, region) -> offsets
         self.undo: list[tuple[int, int]] = []  # (L1 real slot, old entry) of tree surgery
 
     def _add_other_l1(self) -> None:
@@ -979,12 +990,13 @@ class AdversarialL1(RuleBasedStateMachine):
         gpa, ra = ARENA_GPA + region * C.PAGE_2M, ARENA_L1 + region * C.PAGE_2M
         self._clear_region(l2, gpa)
         n = C.PAGE_2M // size
-        for i in sorted({(first + j) % n for j in range(count)}):
-            off = i * size
+        pages = [i * size for i in sorted({(first + j) % n for j in range(count)})]
+        for off in pages:
             self._l1_side(
                 "arena map",
                 lambda off=off: tree.map(gpa + off, ra + off, size, "rw", r=True, c=True),
             )
+        self.arena_pages[(l2.lpid, region)] = pages
 
     @rule(
         pick=picks,
@@ -1052,7 +1064,8 @@ class AdversarialL1(RuleBasedStateMachine):
         value=u64,
     )
     def arena_touch(self, pick: int, touches: list, store: bool, value: int) -> None:
-        """The L2 loads or stores in its arena (region 4: anywhere in L1 real 0..256M)."""
+        """The L2 loads or stores in its arena, mostly in pages the L1 mapped there
+        (region 4: anywhere in L1 real 0..256M)."""
         self._step("arena_touch")
         l2 = self._live(pick)
         if l2 is None:
@@ -1060,8 +1073,11 @@ class AdversarialL1(RuleBasedStateMachine):
         self._arena(l2)
         ops = []
         for region, dw in touches:
+            pages = self.arena_pages.get((l2.lpid, region))
             if region == ARENA_REGIONS:
                 ea = GIANT_EA + (dw * 8 * 128) % (256 * _MB)
+            elif pages and dw % 4:  # mostly a page the L1 mapped there, at any doubleword
+                ea = ARENA_EA + region * C.PAGE_2M + pages[dw // 4 % len(pages)] + dw % 512 * 8
             else:
                 ea = ARENA_EA + region * C.PAGE_2M + dw * 8
             ops.append(Store(ea, value) if store else Load(ea, rt=10))
@@ -1291,6 +1307,39 @@ class AdversarialL1(RuleBasedStateMachine):
         if run and l2 is not None:
             v = self._vcpu(pick)
             self._l1_side("run_l2", lambda: self.l1.run_l2(l2, vcpu=v, max_entries=3))
+
+    # ------------------------------------------------------------------ table flood
+    @rule(
+        pick=picks,
+        n=st.integers(8, 160),
+        stride=st.sampled_from([C.PAGE_2M, _GB + C.PAGE_2M, (1 << 39) + C.PAGE_2M]),
+    )
+    def flood(self, pick: int, n: int, stride: int) -> None:
+        """Issue 13 B's attack: root entries 1.. of the L1's tree for an L2 all point at
+        one table whose entries all point at one table of 2M leaves onto one L1 page
+        (every L2 real address from 512G maps), and the L2 loads in real mode from
+        ``n`` distinct 2M regions ``stride`` apart: L0 builds shadow tables for each,
+        charged to this L1, until its budget gives -ENOMEM (the neighbour is unharmed)."""
+        self._step("flood")
+        l2 = self._live(pick)
+        if l2 is None:
+            return
+        tables = self._l1_side(
+            "flood alloc", lambda: (self.l1.alloc.alloc(4096), self.l1.alloc.alloc(4096))
+        )
+        if tables is None:
+            return
+        t1, t2 = tables
+        leaf = make_pte(ARENA_L1, "rwx", r=True, c=True).to_bytes(8, "big")
+        self.vm.write_guest(t2, leaf * 512)
+        self.vm.write_guest(t1, (C.PTE_V | t2 | 9).to_bytes(8, "big") * 512)
+        root = (C.PTE_V | t1 | 9).to_bytes(8, "big") * ((1 << C.ROOT_NLS) - 1)
+        self.vm.write_guest(l2.tree.root + 8, root)
+        ops = [Load((1 << 39) + i * stride, rt=i % 32) for i in range(n)]
+        self.l1.load_program(l2, Program((*ops, Hcall(H.H_CEDE)), entry=W.CODE_EA))
+        l2.regs.msr &= ~(C.MSR_IR | C.MSR_DR)
+        v = self._vcpu(pick)
+        self._l1_side("run_l2", lambda: self.l1.run_l2(l2, vcpu=v, max_entries=8))
 
     # ------------------------------------------------------------------ churn
     @precondition(lambda self: self.churned < CHURN_MAX)
