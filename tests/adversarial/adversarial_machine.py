@@ -273,6 +273,7 @@ class AdversarialL1(RuleBasedStateMachine):
         self.timebase = 0
         self.replaced = 0
         self.churned = 0
+        self.neighbour_l2s = 0
         self.arena_ready: set[int] = set()
         self.arena_pages: dict[tuple[int, int], list[int]] = {}  # (lpid, region) -> offsets
         self.undo: list[tuple[int, int]] = []  # (L1 real slot, old entry) of tree surgery
@@ -904,6 +905,24 @@ class AdversarialL1(RuleBasedStateMachine):
         res = l1.run_l2(l2)
         assert res.stopped == "ceded", res
         self.patterns = dict(zip(PATTERN_EAS, values, strict=True))
+
+    @precondition(lambda self: self.neighbour_l2s < 16)
+    @rule(value=u64)
+    def neighbour_new_l2(self, value: int) -> None:
+        """The benign L1 creates an L2, which stores and loads a value, and destroys it:
+        nothing our L1 did may deny it that (issue 13 B: after the flood, the other
+        L1's next new L2 failed)."""
+        self._step("neighbour_new_l2")
+        self.neighbour_l2s += 1
+        l1 = self.other_l1
+        l2 = l1.create_l2(4 << 20)
+        l1.l2_map(l2, W.CODE_EA, 0x10_0000, C.PAGE_4K, "x")
+        l1.l2_map(l2, W.DATA_EA, 0x20_0000, C.PAGE_4K, "rw")
+        ops = (Store(W.DATA_EA, value), Load(W.DATA_EA, rt=7), Hcall(H.H_CEDE))
+        l1.load_program(l2, Program(ops, entry=W.CODE_EA))
+        res = l1.run_l2(l2)
+        assert res.stopped == "ceded" and l2.regs.gpr[7] == value, res
+        assert l1.destroy_l2(l2) == H.H_SUCCESS
 
     # ------------------------------------------------------------------ the arena
     def _arena(self, l2: L2Guest) -> None:
