@@ -5,6 +5,16 @@ invalidation is appended here as a frozen :class:`Event`. Tests assert on it, fi
 draw timelines from it, and ``str(log)`` prints a readable trace. The log never changes
 what it has recorded; filters return new lists.
 
+The log is a ring: it holds the last ``limit`` events (default :data:`DEFAULT_LIMIT`,
+far more than any notebook or test appends), so a long run costs bounded memory. Numbering
+is global and never reused: an event's ``seq`` is its position among *all* events ever
+appended, ``len(log)`` is that count (the next ``seq``), ``log[i]`` is the event whose
+``seq`` is ``i``, and ``mark()``/``since()``/``filter(start=...)`` take such positions.
+``log.dropped`` events (seq ``0 .. dropped-1``) have left the ring: indexing one raises
+IndexError, and ``since`` or ``filter`` from a mark older than the ring return what is
+left (compare the mark with ``dropped`` to know whether something was lost), and
+``log.appended`` counts every event ever appended per kind, dropped ones included.
+
 Names used in records (see DESIGN.md, "name the address space"):
 
 * ``lpid`` -- the L1's own LPID in L0's partition table (``kvm->arch.lpid``);
@@ -16,12 +26,18 @@ Names used in records (see DESIGN.md, "name the address space"):
 
 from __future__ import annotations
 
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
+from itertools import islice
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_int
 
 ACTORS = ("L0", "L1", "L2")
+
+#: Events an :class:`EventLog` keeps by default: 100,000 (about 20 MB), more than any
+#: notebook or test appends, so their logs are whole.
+DEFAULT_LIMIT = 100_000
 
 #: Every kind of event, with a one-line meaning (the vocabulary of timelines).
 KINDS: dict[str, str] = {
@@ -114,10 +130,20 @@ _FIELD_NAMES = frozenset(f.name for f in fields(Event)) - {"seq", "kind", "actor
 
 
 class EventLog:
-    """Append-only sequence of :class:`Event` records."""
+    """Append-only sequence of :class:`Event` records, keeping the last ``limit``
+    (see the module docstring for what numbering means once events were dropped)."""
 
-    def __init__(self) -> None:
-        self._events: list[Event] = []
+    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
+        self.limit = check_int("limit", limit, minimum=1)
+        self._events: deque[Event] = deque(maxlen=limit)
+        self._appended = 0
+        #: events ever appended per kind, dropped ones included
+        self.appended: Counter[str] = Counter()
+
+    @property
+    def dropped(self) -> int:
+        """How many of the oldest events have left the ring (the first held ``seq``)."""
+        return self._appended - len(self._events)
 
     def append(self, kind: str, actor: str, **values: object) -> Event:
         """Record one event; ``kind`` must be in :data:`KINDS`, ``actor`` in L0/L1/L2."""
@@ -128,26 +154,58 @@ class EventLog:
         unknown = set(values) - _FIELD_NAMES
         if unknown:
             raise ConfigError(f"unknown event fields {sorted(unknown)}")
-        ev = Event(len(self._events), kind, actor, **values)  # type: ignore[arg-type]
+        ev = Event(self._appended, kind, actor, **values)  # type: ignore[arg-type]
         self._events.append(ev)
+        self._appended += 1
+        self.appended[kind] += 1
         return ev
 
     def __len__(self) -> int:
-        return len(self._events)
+        """Events ever appended (the next ``seq``), held or dropped."""
+        return self._appended
 
     def __iter__(self) -> Iterator[Event]:
+        """The held events, oldest first."""
         return iter(tuple(self._events))
 
-    def __getitem__(self, i: int) -> Event:
-        return self._events[i]
+    def __getitem__(self, i: int | slice) -> Event | list[Event]:
+        """The event whose ``seq`` is ``i`` (negative counts from the end, as for a list);
+        a slice gives the held events among those positions."""
+        n = self._appended
+        if isinstance(i, slice):
+            return [
+                self._events[j - self.dropped] for j in range(*i.indices(n)) if j >= self.dropped
+            ]
+        j = i + n if i < 0 else i
+        if not 0 <= j < n:
+            raise IndexError(f"event {i} does not exist: {n} events were appended")
+        if j < self.dropped:
+            raise IndexError(
+                f"event {i} has left the ring (the last {self.limit} of {n} events are kept)"
+            )
+        return self._events[j - self.dropped]
 
     def mark(self) -> int:
-        """A position to pass to :meth:`since` later."""
-        return len(self._events)
+        """A position to pass to :meth:`since` later (the next event's ``seq``)."""
+        return self._appended
+
+    def _from(self, start: int) -> list[Event]:
+        """The held events whose ``seq`` >= ``start`` (negative: from the end)."""
+        n = self._appended
+        if start < 0:
+            start = max(n + start, 0)
+        count = n - max(start, self.dropped)
+        if count <= 0:
+            return []
+        if count >= len(self._events):
+            return list(self._events)
+        out = list(islice(reversed(self._events), count))
+        out.reverse()
+        return out
 
     def since(self, mark: int) -> list[Event]:
-        """Events appended after ``mark``."""
-        return self._events[mark:]
+        """Events appended after ``mark``; for a mark older than the ring, those left."""
+        return self._from(mark)
 
     def filter(
         self,
@@ -156,13 +214,14 @@ class EventLog:
         start: int = 0,
         **match: object,
     ) -> list[Event]:
-        """Events of the given kind(s)/actor whose fields equal ``match``."""
+        """Held events (``seq`` >= ``start``) of the given kind(s)/actor whose fields
+        equal ``match``."""
         kinds = {kind} if isinstance(kind, str) else (set(kind) if kind is not None else None)
         unknown = set(match) - _FIELD_NAMES
         if unknown:
             raise ConfigError(f"unknown event fields {sorted(unknown)}")
         out = []
-        for ev in self._events[start:]:
+        for ev in self._from(start):
             if kinds is not None and ev.kind not in kinds:
                 continue
             if actor is not None and ev.actor != actor:
@@ -174,12 +233,14 @@ class EventLog:
 
     def kinds(self, start: int = 0) -> list[str]:
         """The sequence of kinds (handy for asserting a flow)."""
-        return [ev.kind for ev in self._events[start:]]
+        return [ev.kind for ev in self._from(start)]
 
     def count(self, kind: str, **match: object) -> int:
+        """How many held events match (see :meth:`filter`)."""
         return len(self.filter(kind, **match))
 
     def last(self, kind: str | None = None) -> Event | None:
+        """The newest held event (of ``kind``), if any."""
         for ev in reversed(self._events):
             if kind is None or ev.kind == kind:
                 return ev
