@@ -484,8 +484,9 @@ def enter_nested_guest(vm: L1Vm, hv_ptr: int, regs_ptr: int, vcpu: Vcpu) -> int:
     H_TOO_HARD after an MMIO exit (5.0, row ``nested-mmio``). Otherwise the trap number
     that ended the L2's run. The L2 MSR is forced to ME=1, HV=0: a deliberate departure
     from 4.20 and 5.0, which load the L1's value unchanged (4.20.1 line 258,
-    ``vcpu->arch.shregs.msr = vcpu->arch.regs.msr``); later kernels sanitise it, and the
-    model never runs an L2 in hypervisor state. On the way out the L1's MSR[TS] is set
+    ``vcpu->arch.shregs.msr = vcpu->arch.regs.msr``); 5.14 forces the same ("Guest
+    must always run with ME enabled, HV disabled"), and the model never runs an L2 in
+    hypervisor state. On the way out the L1's MSR[TS] is set
     from the L2's (Suspended if the L2 was transactional or suspended).
 
     A 5.14 L0 (rows ``nested-tm-sanitise`` and ``nested-lpcr-filter``) also returns
@@ -573,12 +574,12 @@ def _run_nested(
     vcpu.nested_vcpu_id = hv.vcpu_token
     vcpu.regs = l2_regs
     vcpu.regs.msr = (l2_regs.msr | C.MSR_ME) & ~C.MSR_HV
-    lpcr = compose_l2_lpcr(vcpu.lpcr, hv.lpcr)
     if has(l0.kernel, "nested-lpcr-filter"):
         # 5.13+: sanitise_hv_regs composes and filters the LPCR into hr->lpcr
         hv = sanitise_hv_regs(vcpu.hfscr, hv, l1_vcore_lpcr=vcpu.lpcr)
         lpcr = hv.lpcr
     else:
+        lpcr = compose_l2_lpcr(vcpu.lpcr, hv.lpcr)
         hv = sanitise_hv_regs(vcpu.hfscr, hv)
     vcpu.hv = restore_hv_regs(hv)
     vcpu.hfscr = hv.hfscr
