@@ -68,6 +68,11 @@ class TableAllocator(Allocator):
     """L0's allocator for page-table pages: the builder's bump allocator plus free
     lists, so that freed shadow trees (``pgd_free``, ``kvmppc_pte_free``) are reused.
 
+    Once the area between ``start`` and ``end`` has been handed out, a request with no
+    free block of its size is cut from a larger free block, and free buddies are merged
+    when no larger block is free (as the kernel's page allocator does), so that tables
+    freed at one size serve requests of another after churn.
+
     A table allocated for an L1 (``alloc(size, owner=vm)``, through
     :class:`ChargedTables`) is charged to that L1's budget (``vm.table_limit`` bytes,
     its memcg limit) and credited back when freed, whoever frees it. Tables without an
@@ -93,13 +98,58 @@ class TableAllocator(Allocator):
         self.sizes: dict[int, int] = {}
         self.free_blocks: dict[int, list[int]] = {}
         self.owners: dict[int, L1Vm] = {}
+        self._gaps: list[tuple[int, int]] = []  # alignment padding the bump skipped
 
     def can_alloc(self, size: int) -> bool:
         """Whether ``alloc(size)`` would find room in the area (ignoring budgets)."""
         align = 1 << (size - 1).bit_length()
-        if self.free_blocks.get(align):
+        if self.free_blocks.get(align) or self._bump_fits(align):
             return True
-        return ((self.next + align - 1) & -align) + size <= self.end
+        if self._larger_free(align) is None:
+            self._coalesce()
+        return bool(self.free_blocks.get(align)) or self._larger_free(align) is not None
+
+    def _bump_fits(self, align: int) -> bool:
+        return ((self.next + align - 1) & -align) + align <= self.end
+
+    def _larger_free(self, align: int) -> int | None:
+        return min((s for s, v in self.free_blocks.items() if v and s > align), default=None)
+
+    def _split(self, align: int) -> int | None:
+        """A block of ``align`` bytes cut from the smallest larger free block (its other
+        halves go to the free lists), or None."""
+        size = self._larger_free(align)
+        if size is None:
+            return None
+        addr = self.free_blocks[size].pop()
+        while size > align:
+            size >>= 1
+            self.free_blocks.setdefault(size, []).append(addr + size)
+        return addr
+
+    def _coalesce(self) -> None:
+        """Merge free buddies (a block and its neighbour ``addr ^ size``) into blocks of
+        twice the size, from the smallest size up. The padding the bump allocator
+        skipped and the rest of the area above it join the free blocks first."""
+        pool = {size: set(blocks) for size, blocks in self.free_blocks.items()}
+        for lo, hi in [*self._gaps, (self.next, self.end)]:
+            while lo < hi:
+                size = lo & -lo
+                while lo + size > hi:
+                    size >>= 1
+                pool.setdefault(size, set()).add(lo)
+                lo += size
+        self._gaps = []
+        self.next = self.end
+        size = min(pool, default=self.end)
+        while size < self.end - self.start:
+            blocks = pool.get(size, set())
+            for addr in sorted(blocks):
+                if addr in blocks and addr ^ size in blocks:
+                    blocks -= {addr, addr ^ size}
+                    pool.setdefault(size << 1, set()).add(addr & ~size)
+            size <<= 1
+        self.free_blocks = {size: sorted(b) for size, b in pool.items() if b}
 
     def alloc(self, size: int, owner: L1Vm | None = None) -> int:
         """A table of ``size`` bytes (rounded to a power of two), charged to ``owner``."""
@@ -111,7 +161,20 @@ class TableAllocator(Allocator):
                 f"bytes is used up ({owner.table_bytes:#x} in use, {align:#x} more asked)"
             )
         blocks = self.free_blocks.get(align)
-        addr = blocks.pop() if blocks else super().alloc(size)
+        if blocks:
+            addr = blocks.pop()
+        elif self._bump_fits(align):
+            before = self.next
+            addr = super().alloc(align)
+            if addr > before:
+                self._gaps.append((before, addr))
+        else:  # the area is used up: split a larger free block, merging buddies if need be
+            found = self._split(align)
+            if found is None:
+                self._coalesce()
+                blocks = self.free_blocks.get(align)
+                found = blocks.pop() if blocks else self._split(align)
+            addr = found if found is not None else super().alloc(size)  # raises
         self.sizes[addr] = align
         if owner is not None:
             self.owners[addr] = owner
