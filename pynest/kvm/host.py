@@ -60,7 +60,10 @@ _MB = 1 << 20
 
 #: The default accounted table budget of an L1 (``create_l1(table_limit=...)``): room
 #: for its own partition tree and 1024 nested guests' 64 KiB shadow PGDs with their
-#: tables. Two L1s at this budget fit in L0's table area beside L0's own tables.
+#: tables. Two L1s at this budget fit in L0's 240 MiB table area beside L0's own tables
+#: (made before any L1, so never starved); more L1s than that (L0 can hold 1022) cannot
+#: all have their full budgets there, so a full area is one more clean failure: -ENOMEM
+#: or NULL at the kernel's call sites, a ConfigError from create_l1.
 DEFAULT_TABLE_LIMIT = 112 * _MB
 
 
