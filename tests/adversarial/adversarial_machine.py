@@ -276,6 +276,7 @@ class AdversarialL1(RuleBasedStateMachine):
         self.neighbour_l2s = 0
         self.arena_ready: set[int] = set()
         self.arena_pages: dict[tuple[int, int], list[int]] = {}  # (lpid, region) -> offsets
+        self.arena_last = (-1, 0)  # (lpid, region) of the last arena rule
         self.undo: list[tuple[int, int]] = []  # (L1 real slot, old entry) of tree surgery
 
     def _add_other_l1(self) -> None:
@@ -933,6 +934,18 @@ class AdversarialL1(RuleBasedStateMachine):
         for ea in (ARENA_EA, GIANT_EA):
             self._l1_side("arena l2_map", lambda ea=ea: self.l1.l2_map(l2, ea, ea, C.PAGE_1G))
 
+    def _arena_target(self, pick: int | None, region: int | None, top: int):  # noqa: ANN202
+        """(L2, region) for an arena rule: None means the L2 and region the last arena
+        rule used (so that map, touch, collapse, touch chains on one region are common)."""
+        lpid, last = self.arena_last
+        l2 = self.l1.l2s.get(lpid) if pick is None else self._live(pick)
+        if l2 is None:
+            l2 = self._live(pick or 0)
+        region = min(last, top) if region is None else region
+        if l2 is not None:
+            self.arena_last = (l2.lpid, region)
+        return l2, region
+
     def _read_l1(self, gpa: int) -> int:
         data = self.vm.read_guest(gpa, 8)
         return int.from_bytes(data, "big") if data else 0
@@ -988,24 +1001,41 @@ class AdversarialL1(RuleBasedStateMachine):
             self._pwc_flush(l2)
 
     @rule(
-        pick=picks,
-        region=st.integers(0, ARENA_REGIONS),
+        pick=st.one_of(st.none(), picks),
+        region=st.one_of(st.none(), st.integers(0, ARENA_REGIONS)),
         size=st.sampled_from([C.PAGE_4K, C.PAGE_64K, C.PAGE_2M]),
         first=st.integers(0, 511),
         count=st.integers(1, 12),
+        touch=st.one_of(st.none(), st.integers(0, U32)),
     )
-    def arena_map(self, pick: int, region: int, size: int, first: int, count: int) -> None:
+    def arena_map(
+        self,
+        pick: int | None,
+        region: int | None,
+        size: int,
+        first: int,
+        count: int,
+        touch: int | None,
+    ) -> None:
         """The L1 maps an arena region of an L2 with leaves of one size (region 4: one
-        1G leaf over the whole of L1 real 0..1G)."""
+        1G leaf over the whole of L1 real 0..1G); ``touch``: then the L2 stores there."""
         self._step("arena_map")
-        l2 = self._live(pick)
+        l2, region = self._arena_target(pick, region, ARENA_REGIONS)
         if l2 is None:
             return
         self._arena(l2)
         tree = l2.tree
         if region == ARENA_REGIONS:
             self._l1_side("arena map", lambda: tree.map(GIANT_GPA, 0, C.PAGE_1G, "rw", r=True))
-            return
+        else:
+            self._map_region(l2, region, size, first, count)
+        if touch is not None:
+            self._touch(
+                l2, touch, [(region, touch % 2048 | 1), (region, touch >> 14 | 1)], True, touch
+            )
+
+    def _map_region(self, l2: L2Guest, region: int, size: int, first: int, count: int) -> None:
+        tree = l2.tree
         gpa, ra = ARENA_GPA + region * C.PAGE_2M, ARENA_L1 + region * C.PAGE_2M
         self._clear_region(l2, gpa)
         n = C.PAGE_2M // size
@@ -1018,16 +1048,19 @@ class AdversarialL1(RuleBasedStateMachine):
         self.arena_pages[(l2.lpid, region)] = pages
 
     @rule(
-        pick=picks,
-        region=st.integers(0, ARENA_REGIONS - 1),
+        pick=st.one_of(st.none(), picks),
+        region=st.one_of(st.none(), st.integers(0, ARENA_REGIONS - 1)),
         inval=st.sampled_from(["each", "one", "none"]),
+        touch=st.one_of(st.none(), st.integers(0, U32)),
     )
-    def arena_collapse(self, pick: int, region: int, inval: str) -> None:
+    def arena_collapse(
+        self, pick: int | None, region: int | None, inval: str, touch: int | None
+    ) -> None:
         """THP collapse in the L1: the region's small leaves become one 2M leaf (the
         PDE cleared, PWC flushed, the 2M leaf stored); the old pages are invalidated
         each, only one (issue 13 A's sequence), or not at all."""
         self._step("arena_collapse")
-        l2 = self._live(pick)
+        l2, region = self._arena_target(pick, region, ARENA_REGIONS - 1)
         if l2 is None:
             return
         gpa, ra = ARENA_GPA + region * C.PAGE_2M, ARENA_L1 + region * C.PAGE_2M
@@ -1043,17 +1076,22 @@ class AdversarialL1(RuleBasedStateMachine):
                 index = (leaf_slot & ((8 << (pde & C.PDE_NLS)) - 1)) >> 3
                 self.l1.tlbie_page(l2, gpa + index * size, size)
         self._write_l1(slot, make_pte(ra, "rw", r=True, c=True))
+        if touch is not None:  # any 64K of the region, then a page that was mapped
+            self._touch(l2, touch, [(region, touch % 32 << 13), (region, touch | 1)], True, touch)
 
     @rule(
-        pick=picks,
-        region=st.integers(0, ARENA_REGIONS - 1),
+        pick=st.one_of(st.none(), picks),
+        region=st.one_of(st.none(), st.integers(0, ARENA_REGIONS - 1)),
         small=st.sampled_from([C.PAGE_4K, C.PAGE_64K]),
+        touch=st.one_of(st.none(), st.integers(0, U32)),
     )
-    def arena_split(self, pick: int, region: int, small: int) -> None:
+    def arena_split(
+        self, pick: int | None, region: int | None, small: int, touch: int | None
+    ) -> None:
         """The L1 splits a 2M leaf of the arena into small leaves onto the same L1
         memory: the 2M leaf unmapped and invalidated, then a table of small leaves."""
         self._step("arena_split")
-        l2 = self._live(pick)
+        l2, region = self._arena_target(pick, region, ARENA_REGIONS - 1)
         if l2 is None:
             return
         gpa = ARENA_GPA + region * C.PAGE_2M
@@ -1071,6 +1109,9 @@ class AdversarialL1(RuleBasedStateMachine):
         words = [bits | (ra + i * small) for i in range(1 << nls)]
         self.vm.write_guest(table, b"".join(w.to_bytes(8, "big") for w in words))
         self._write_l1(slot, C.PTE_V | table | nls)
+        self.arena_pages[(l2.lpid, region)] = list(range(0, C.PAGE_2M, small))
+        if touch is not None:
+            self._touch(l2, touch, [(region, touch % 2048 | 1)], True, touch)
 
     @rule(
         pick=picks,
@@ -1087,9 +1128,13 @@ class AdversarialL1(RuleBasedStateMachine):
         (region 4: anywhere in L1 real 0..256M)."""
         self._step("arena_touch")
         l2 = self._live(pick)
-        if l2 is None:
-            return
+        if l2 is not None:
+            self._touch(l2, pick, touches, store, value)
+
+    def _touch(self, l2: L2Guest, pick: int, touches: list, store: bool, value: int) -> None:
+        """Run ``l2`` over one load or store per (region, doubleword) of ``touches``."""
         self._arena(l2)
+        self.arena_last = (l2.lpid, touches[-1][0])
         ops = []
         for region, dw in touches:
             pages = self.arena_pages.get((l2.lpid, region))
