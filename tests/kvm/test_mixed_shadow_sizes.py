@@ -21,8 +21,16 @@ EA = 0x4000_0000  # L2 EA = EA + L2 real, mapped with 2M process pages
 L2_MEM = 16 << 20
 REGIONS = (0x80_0000, 0xA0_0000, 0xC0_0000)  # 2M regions of L2 real memory
 
-# (L0 PAGE_SHIFT, backing): every legal pair with a huge or a base page
-LEGAL = [(12, C.PAGE_4K), (12, C.PAGE_2M), (16, C.PAGE_64K), (16, C.PAGE_2M)]
+# (L0 PAGE_SHIFT, backing): every legal pair. With 1G backing an L1 2M leaf still gets
+# PAGE_SIZE shadow PTEs: 4.20 takes PMD_SHIFT only when PMD_SHIFT < the L1's shift.
+LEGAL = [
+    (12, C.PAGE_4K),
+    (12, C.PAGE_2M),
+    (12, C.PAGE_1G),
+    (16, C.PAGE_64K),
+    (16, C.PAGE_2M),
+    (16, C.PAGE_1G),
+]
 
 
 def test_64k_backing_on_a_4k_l0_is_refused():
@@ -33,7 +41,7 @@ def test_64k_backing_on_a_4k_l0_is_refused():
 def _world(page_shift, backing):
     l0 = L0(page_shift=page_shift, kernel="4.20")
     baseline = l0.table_alloc.in_use
-    vm = l0.create_l1(256 << 20, backing=backing)
+    vm = l0.create_l1(max(256 << 20, backing), backing=backing)
     l1 = L1(vm)
     assert l1.nested_init() == 0
     l2 = l1.create_l2(L2_MEM, page_size=1 << page_shift)
