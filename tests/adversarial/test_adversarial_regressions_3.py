@@ -102,3 +102,33 @@ def test_regression_destroy_l1_frees_l0s_partition_tree_for_it():
         after = l0_resources(l0)
         assert after["table bytes"] == base["table bytes"], after
         assert after["LPIDs free"] == base["LPIDs free"]
+
+
+@pytest.mark.parametrize(
+    "world", [(12, C.PAGE_64K), (12, C.PAGE_2M), (16, C.PAGE_2M), (12, C.PAGE_1G)]
+)
+def test_regression_thp_collapse_then_a_larger_shadow_page_in_the_same_2m(world):
+    """Found by the campaign at e4944d9 (round 0 of ``fuzz.py --seed 7``, issue 13 A):
+    a 4K L0 backing the L1 with 64K pages; the L1 maps an arena 2M region with 4K
+    leaves, the L2 stores there (4K shadow PTEs, a 2^9 shadow table), the L1 collapses
+    the region into one 2M leaf invalidating only one old page, and the L2's store to
+    another 64K of the region wanted a 64K shadow PTE in that table: ConfigError out of
+    H_ENTER_NESTED. 4.20 ``kvmppc_create_pte`` replaces a lower-level table by the new
+    leaf (``kvmppc_unmap_free_pmd_entry_table``); a 4K L0 now refuses 64K backing
+    (the world falls back to 4K). Each world runs the same rules (64K L0s with 64K
+    leaves); both stores land."""
+    m = _machine(world, l2_page=C.PAGE_64K)
+    if world == (12, C.PAGE_64K):
+        assert m.vm.backing == C.PAGE_4K  # refused, fell back to L0's PAGE_SIZE
+    small = C.PAGE_4K if world[0] == 12 else C.PAGE_64K  # a 64K L0 shadows no 4K page
+    m.arena_map(pick=0, region=0, size=small, first=0, count=4, touch=None)
+    m.arena_touch(pick=0, touches=[(0, 1)], store=True, value=0x1111)
+    m.arena_collapse(pick=0, region=0, inval="one", touch=None)
+    m.arena_touch(pick=0, touches=[(0, 0x30000 // 8)], store=True, value=0x2222)
+    l2 = m._live(0)
+    peek = m.vm.read_guest
+    assert peek(128 * _MB + 0x30000, 8) == (0x2222).to_bytes(8, "big")
+    assert peek(128 * _MB + 0x8, 8) == (0x1111).to_bytes(8, "big")
+    assert l2.regs.nip == W.CODE_EA + 8  # both ops ran; the L2 ceded
+    m.isolation()
+    m.teardown()
