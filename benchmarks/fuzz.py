@@ -45,10 +45,12 @@ def print_resources(runs: list[tuple[dict, dict, dict]]) -> None:
         end = [r[1][key] for r in runs]
         after = sorted({r[2][key] for r in runs})
         same = sum(r[2][key] == r[0][key] for r in runs)
+        back = (  # the log only grows (a ring bounds what it holds: l0_bounds checks it)
+            f"max {max(after)}" if key.startswith("event log") else f"= fresh in {same}/{len(runs)}"
+        )
         print(
             f"  {key:<18} {'/'.join(map(str, fresh)):>10} | {min(end):>8}..{max(end):<8} | "
-            f"{'/'.join(map(str, after[:3]))}{'...' if len(after) > 3 else ''}"
-            f"  (= fresh in {same}/{len(runs)})"
+            f"{'/'.join(map(str, after[:3]))}{'...' if len(after) > 3 else ''}  ({back})"
         )
 
 
