@@ -274,6 +274,7 @@ class AdversarialL1(RuleBasedStateMachine):
         self.replaced = 0
         self.churned = 0
         self.neighbour_l2s = 0
+        self.storms = 0
         self.arena_ready: set[int] = set()
         self.arena_pages: dict[tuple[int, int], list[int]] = {}  # (lpid, region) -> offsets
         self.arena_last = (-1, 0)  # (lpid, region) of the last arena rule
@@ -1404,6 +1405,55 @@ class AdversarialL1(RuleBasedStateMachine):
         l2.regs.msr &= ~(C.MSR_IR | C.MSR_DR)
         v = self._vcpu(pick)
         self._l1_side("run_l2", lambda: self.l1.run_l2(l2, vcpu=v, max_entries=8))
+
+    # ------------------------------------------------------------------ lpid storm
+    @precondition(lambda self: self.storms < 2)
+    @rule(
+        n=st.sampled_from([16, 64, 300, 1030]),
+        first=st.sampled_from([1, 2, 700, 1000]),
+        release=st.sampled_from(["each", "all"]),
+    )
+    def lpid_storm(self, n: int, first: int, release: str) -> None:
+        """A lifecycle storm at the LPID boundaries: the L1 points ``n`` entries of its
+        partition table from ``first`` (wrapping at the table's end) at one L2's tree and
+        enters each once, so L0 creates a nested guest and a shadow LPID for each (1030:
+        more than L0 has free, ``kvmppc_alloc_lpid`` fails and ``kvmhv_alloc_nested``
+        returns NULL); then it zeroes the entries and flushes them, one by one (IS=2
+        RIC=2) or all at once (IS=3 RIC=2). Every shadow LPID must come back."""
+        self._step("lpid_storm")
+        self.storms += 1
+        l2 = self._live(0)
+        base = self.l1.ptcr & C.PTCR_PATB
+        if l2 is None or not base:
+            return
+        free = self.l0.lpids.free_count
+        entries = self.l1.ptb_bytes // 16
+        skip = {0, *self.l1.l2s}
+        lpids = [x for i in range(n) if (x := (first + i) % entries) not in skip]
+        dw0, dw1 = C.PATE0_HR | l2.tree.dw0, C.PATE1_GR | l2.prtab.dw1
+        hv_buf, regs_buf = self.l1.buffers[0]
+        cpu = self.vm.vcpus[0]
+        cpu.msr &= ~C.MSR_LE
+        regs = l2.regs.to_bytes(False)
+        for lpid in lpids:
+            self.vm.write_guest(base + 16 * lpid, dw0.to_bytes(8, "big") + dw1.to_bytes(8, "big"))
+            hv = HvGuestState(
+                lpid=lpid,
+                hfscr=cpu.hfscr,
+                hdec_expiry=(self.l0.timebase + cpu.tb_offset + 1) & U64,
+                pidr=l2.pid,
+            )
+            self.vm.write_guest(hv_buf, hv.to_bytes(False))
+            self.vm.write_guest(regs_buf, regs)
+            self.l1.hcall(H.H_ENTER_NESTED, hv_buf, regs_buf)
+        for lpid in lpids:
+            self.vm.write_guest(base + 16 * lpid, bytes(16))
+            if release == "each":
+                self.l1.flush_lpid(lpid)
+        if release == "all":  # IS=3: every lpid of the L1 (kvmhv_emulate_tlbie_all_lpid)
+            self.l1.hcall(H.H_TLB_INVALIDATE, h_tlbie_p1_enc(2, 0, 1), 0, 3 << 10)
+        # a guest the storm's lpids replaced may be gone too; the held one keeps its own
+        assert self.l0.lpids.free_count >= free, (self.l0.lpids.free_count, free)
 
     # ------------------------------------------------------------------ churn
     @precondition(lambda self: self.churned < CHURN_MAX)
