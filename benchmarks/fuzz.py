@@ -5,7 +5,7 @@ testing) round after round, each round seeded ``seed * 1_000_003 + round``, unti
 least ``--steps`` steps have run, printing a progress line every ``--every`` steps. Then
 prints the steps and rounds, the worlds (page-size mixes) built, the rules, the hcalls
 by name and return code (names from ``pynest/kvm/hcalls.py``), the invariant checks by
-invariant, the host writes the footprint check examined, L0's resources before (the
+invariant, the host writes and reads the footprint check examined, L0's resources before (the
 fresh L0), at the end of each run and after every L1 was destroyed (table bytes, free
 LPIDs, TLB entries, event-log length), the L1's own helpers refusing its garbage, and
 the failures (a failing run is reported, not shrunk, and the fuzz goes on). Exit
@@ -109,7 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"invariant checks: {STATS.invariant_checks}")
     for name, n in sorted(STATS.invariants.items()):
         print(f"  {name:<28} {n:>8}")
-    print(f"host doublewords L0 wrote inside hcalls, footprint-checked: {STATS.footprint_writes}")
+    print(
+        f"footprint-checked inside hcalls: {STATS.footprint_writes} host doublewords written, "
+        f"{STATS.footprint_reads} host reads (L0's and the hardware walk's)"
+    )
     print(f"worlds: {sum(STATS.worlds.values())}")
     for name, n in sorted(STATS.worlds.items()):
         print(f"  {name:<48} {n:>6}")

@@ -23,7 +23,9 @@ that touch anything. The second campaign (issue 13) adds:
   memory every step and through its L2's loads every few steps;
 * a footprint check: every host address L0 writes during an hcall lies in the calling
   L1's allotment, in a table of the caller's trees (allocated now or freed during the
-  call) or in a partition-table entry of the caller's LPID or its shadow LPIDs;
+  call) or in a partition-table entry of the caller's LPID or its shadow LPIDs; and no
+  read during it (L0's, or the hardware walk's bus reads) touches another L1's memory
+  or a table of another L1's trees;
 * resource baselines: at the end of each run every L1 is destroyed and L0's table
   bytes, free LPIDs, guest TLB entries and verdict cache must be back to those of the
   fresh L0, and the TLB and the event-log ring within their bounds.
@@ -95,6 +97,7 @@ class Stats:
     l1_refusals: Counter = field(default_factory=Counter)  # the L1's own helpers said no
     worlds: Counter = field(default_factory=Counter)  # "PAGE_SHIFT/backing/L2 page" -> runs
     footprint_writes: int = 0  # host doublewords L0 wrote inside hcalls, all checked
+    footprint_reads: int = 0  # host reads L0 (and the hardware walker) made inside hcalls
     # per run: L0 resources of the fresh L0, at the end of the run, after destroying all
     resources: list[tuple[dict, dict, dict]] = field(default_factory=list)
 
@@ -119,16 +122,34 @@ class FootprintViolation(AssertionError):
 
 class _RecordingMemory(PhysicalMemory):
     """:class:`PhysicalMemory` that records the address of every doubleword written
-    while ``sink`` is a list (the class of ``l0.mem`` is swapped to it: same slots)."""
+    while ``sink`` is a list, and (address, bytes) of every API read while ``rsink`` is
+    one (the class of ``l0.mem`` is swapped to it: same slots). Bus reads, which the
+    hardware walker makes, come from the memory's own ``access_log``."""
 
     __slots__ = ()
     sink: list[int] | None = None
+    rsink: list[tuple[int, int]] | None = None
 
     def _set(self, dw_addr: int, value: int) -> None:
         sink = _RecordingMemory.sink
         if sink is not None:
             sink.append(dw_addr)
         PhysicalMemory._set(self, dw_addr, value)
+
+    def read_u64(self, addr: int) -> int:
+        if _RecordingMemory.rsink is not None:
+            _RecordingMemory.rsink.append((addr, 8))
+        return PhysicalMemory.read_u64(self, addr)
+
+    def read(self, addr: int, n: int) -> bytes:
+        if _RecordingMemory.rsink is not None:
+            _RecordingMemory.rsink.append((addr, n))
+        return PhysicalMemory.read(self, addr, n)
+
+    def nonzero_u64(self, addr: int, size: int) -> list[tuple[int, int]]:
+        if _RecordingMemory.rsink is not None:
+            _RecordingMemory.rsink.append((addr, size))
+        return PhysicalMemory.nonzero_u64(self, addr, size)
 
 
 def l0_resources(l0: L0) -> dict[str, int]:
@@ -306,10 +327,14 @@ class AdversarialL1(RuleBasedStateMachine):
 
         def hcall(nr: int, *args: int, vcpu: int = 0) -> int:
             sink: list[int] = []
+            reads: list[tuple[int, int]] = []
+            bus: list = []
             before = self._shadow_lpids(vm)
-            _RecordingMemory.sink, self.freed_tables = sink, {}
+            _RecordingMemory.sink, _RecordingMemory.rsink = sink, reads
+            self.freed_tables = {}
             try:
-                return raw(nr, *args, vcpu=vcpu)
+                with self.l0.mem.access_log() as bus:
+                    return raw(nr, *args, vcpu=vcpu)
             except Exception as exc:
                 detail = " ".join(f"{a:#x}" for a in args)
                 raise HcallEscape(
@@ -318,9 +343,12 @@ class AdversarialL1(RuleBasedStateMachine):
                 ) from exc
             finally:
                 freed = self.freed_tables
-                _RecordingMemory.sink, self.freed_tables = None, None
+                _RecordingMemory.sink = _RecordingMemory.rsink = self.freed_tables = None
                 STATS.footprint_writes += len(sink)
+                reads += [(a.addr, 8) for a in bus if a.kind == "read" and a.in_range]
+                STATS.footprint_reads += len(reads)
                 bad = self._footprint(vm, sink, freed or {}, before)
+                bad += self._read_footprint(vm, reads)
                 if bad:
                     raise FootprintViolation(
                         f"{H.hcall_name(nr)} of LPID {vm.lpid} wrote host memory it has no "
@@ -336,6 +364,40 @@ class AdversarialL1(RuleBasedStateMachine):
 
     def _shadow_lpids(self, vm: L1Vm) -> set[int]:
         return {gp.shadow_lpid for gp in self._running(vm)}
+
+    def _read_footprint(self, vm: L1Vm, reads: list[tuple[int, int]]) -> list[str]:
+        """Which of ``reads`` ((host address, bytes) read during one hcall of ``vm``, by
+        L0 or by the hardware walk) touch another L1's memory or a table of another L1's
+        trees (L0's tree for it, its guests' shadow trees)."""
+        lo, hi = vm.allotment
+        others = [o for o in self.l0.guests.values() if o is not vm]
+        ta = self.l0.table_alloc
+        theirs = None
+        bad = []
+        for a, n in set(reads):
+            if lo <= a and a + n <= hi:
+                continue
+            for o in others:
+                if a < o.mem_base + o.mem_size and o.mem_base < a + n:
+                    bad.append(f"read {a:#x}+{n:#x}: the memory of LPID {o.lpid}")
+                    break
+            else:
+                if not ta.start <= a < ta.end:
+                    continue
+                if theirs is None:
+                    theirs = {}
+                    for o in others:
+                        for t in o.pgtable.tables:
+                            theirs[t] = o.lpid
+                        for gp in self._running(o):
+                            if gp.shadow_pgtable is not None:
+                                theirs.update(dict.fromkeys(gp.shadow_pgtable.tables, o.lpid))
+                for size in (8 << 5, 8 << 9, 8 << C.ROOT_NLS):
+                    owner = theirs.get(a & -size)
+                    if owner is not None and ta.sizes.get(a & -size) == size:
+                        bad.append(f"read {a:#x}: a table of LPID {owner}'s trees")
+                        break
+        return bad
 
     def _footprint(
         self, vm: L1Vm, writes: list[int], freed: dict[int, int], before: set[int]

@@ -54,6 +54,37 @@ def test_footprint_check_names_writes_outside_the_callers_claim():
     assert m._footprint(vm, [other.pgtable.root], {other.pgtable.root: 8 << 13}, set()) == []
 
 
+def test_read_footprint_names_reads_of_the_neighbour():
+    """Hand vectors for reads: the caller's memory and tables, L0's partition table pass;
+    a read straddling into the neighbour's memory and one of the neighbour's shadow
+    tables are reported."""
+    m = _machine()
+    vm, other = m.vm, m.other_vm
+    gp = next(iter(other.nested.values()))
+    ok = [(vm.mem_base, 4096), (vm.pgtable.root, 8 << 13), (m.l0.ptab.base, 16)]
+    assert m._read_footprint(vm, ok) == []
+    bad = [(other.mem_base - 8, 16), (gp.shadow_pgtable.root + 64, 8)]
+    found = m._read_footprint(vm, bad)
+    assert len(found) == 2 and "memory of LPID" in found[0] + found[1], found
+    assert any("a table of LPID" in f for f in found)
+
+
+def test_footprint_check_fails_an_hcall_that_reads_the_neighbour(monkeypatch):
+    """A patched hcall that reads the neighbour's memory raises FootprintViolation."""
+    from pynest.kvm import hcalls as H
+
+    m = _machine()
+    raw = H.do_hcall
+
+    def nosy(vm, nr, *args, vcpu=0):  # noqa: ANN001, ANN202
+        m.l0.mem.read(m.other_vm.mem_base + 0x100, 16)
+        return raw(vm, nr, *args, vcpu=vcpu)
+
+    monkeypatch.setattr("pynest.kvm.l1.do_hcall", nosy)
+    with pytest.raises(FootprintViolation, match="read 0x"):
+        m.l1.hcall(H.H_CEDE)
+
+
 def test_footprint_check_fails_an_hcall_that_writes_the_neighbour(monkeypatch):
     """The guarded hcall raises FootprintViolation when L0 (here a patched H_CEDE
     handler) writes a doubleword of the other L1 during the hcall."""
