@@ -28,9 +28,9 @@ the model is fully associative at the real total with least-recently-used replac
 filling a new translation into a full TLB evicts the entry that was filled or hit
 longest ago (:meth:`Tlb.lookup_for`; a hit answered from :meth:`Tlb.remember` does not
 reorder, so entries hit since the last change of the TLB are ordered by their first hit
-after it). The walk caches (``pwc``, ``table_cache``) are bounded the same way, at
-:data:`PWC_ENTRIES` and :data:`TABLE_CACHE_ENTRIES`. An evicted entry is simply gone:
-the next access walks again, which is always correct.
+after it). The walk caches (``pwc``, ``table_cache``) are bounded too, at
+:data:`PWC_ENTRIES` and :data:`TABLE_CACHE_ENTRIES` records, dropping their oldest. An
+evicted entry is simply gone: the next access walks again, which is always correct.
 
 Two modelling shortcuts, not hardware, make hits cheap. The permission verdict of a hit
 is remembered per entry, access type, MSR[PR] and key-0 bits of AMR/IAMR (at most 96 per
@@ -132,8 +132,9 @@ class Tlb:
     evictions: int = 0
     # recency of ``entries`` keys, least recently used first: see _put() and lookup_for()
     _lru: OrderedDict[_Key, None] = field(default_factory=OrderedDict, repr=False, compare=False)
-    # permission verdicts of hits, per entry key: {(acc, PR, AMR key 0, IAMR key 0): bool}
-    _verdicts: dict[_Key, dict[tuple[int, int, int, int], bool]] = field(
+    # permission verdicts of hits, per entry key: (the entry they were computed for,
+    # {(acc, PR, AMR key 0, IAMR key 0): bool})
+    _verdicts: dict[_Key, tuple[TlbEntry, dict[tuple[int, int, int, int], bool]]] = field(
         default_factory=dict, repr=False, compare=False
     )
     # answers of recent hits, keyed (id(cpu), access name, EA >> 12): see remember()
@@ -183,9 +184,10 @@ class Tlb:
             self._lru.move_to_end(key)
         except KeyError:  # put in ``entries`` directly: start tracking it now
             self._lru[key] = None
-        verdicts = self._verdicts.get(key)
-        if verdicts is None:
-            verdicts = self._verdicts[key] = {}
+        held = self._verdicts.get(key)
+        if held is None or held[0] is not e:  # new, or ``entries`` changed behind our back
+            held = self._verdicts[key] = (e, {})
+        verdicts = held[1]
         vkey = (acc, cpu.msr & C.MSR_PR, cpu.amr >> 62, cpu.iamr >> 62)
         ok = verdicts.get(vkey)
         if ok is None:

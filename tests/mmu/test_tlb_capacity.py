@@ -84,6 +84,22 @@ def test_a_refused_hit_still_counts_as_use():
     assert tlb.lookup(1, 5, clean.epn) == clean and tlb.lookup(1, 5, other.epn) is None
 
 
+def test_a_verdict_belongs_to_the_entry_it_was_computed_for():
+    """Replacing an entry (by a fill, or even behind the TLB's back) never reuses the
+    old entry's verdict: a store allowed with C set is refused once C is clear."""
+    tlb = Tlb()
+    dirty = _entry(0)
+    clean = TlbEntry(1, 5, dirty.epn, C.PAGE_4K, dirty.rpn, None, PTE & ~C.PTE_C, None)
+    tlb.insert(dirty)
+    assert _hit(tlb, dirty, STORE)
+    tlb.insert(clean)
+    assert not _hit(tlb, clean, STORE) and _hit(tlb, clean, LOAD)
+    tlb.insert(dirty)
+    assert _hit(tlb, dirty, STORE)
+    tlb.entries[_key(clean)] = clean  # not through the methods
+    assert not _hit(tlb, clean, STORE)
+
+
 def test_capacity_must_be_a_positive_int():
     for bad in (0, -1, 1.5, "8", True):
         with pytest.raises(PynestError, match="capacity"):
@@ -215,7 +231,7 @@ def test_verdicts_are_bounded_after_churn():
         for cpu in cpus:
             for acc in (0, 1, 2):
                 tlb.lookup_for(cpu, acc, e.lpid, e.pid, e.epn)
-        most = max(most, sum(map(len, tlb._verdicts.values())))
+        most = max(most, sum(len(v) for _e, v in tlb._verdicts.values()))
         assert set(tlb._verdicts) <= set(tlb.entries)
         way_out = i % 4
         if way_out == 0:
