@@ -1481,15 +1481,17 @@ class AdversarialL1(RuleBasedStateMachine):
         enters each once, so L0 creates a nested guest and a shadow LPID for each (1030:
         more than L0 has free, ``kvmppc_alloc_lpid`` fails and ``kvmhv_alloc_nested``
         returns NULL); then it zeroes the entries and flushes them, one by one (IS=2
-        RIC=2) or all at once (IS=3 RIC=2). Every shadow LPID must come back."""
+        RIC=2) or all at once (IS=3 RIC=2). Every shadow LPID must come back. The table
+        is the one L0 reads (``l1_ptcr``), whatever the L1 registered last."""
         self._step("lpid_storm")
         self.storms += 1
         l2 = self._live(0)
-        base = self.l1.ptcr & C.PTCR_PATB
-        if l2 is None or not base:
+        ptcr = self.vm.l1_ptcr  # the table L0 reads (the L1 may have registered garbage)
+        base = ptcr & C.PTCR_PATB
+        entries = min(1 << ((ptcr & 0x1F) + 8), (self.vm.mem_size - base) // 16)
+        if l2 is None or not ptcr or entries < 2:
             return
         free = self.l0.lpids.free_count
-        entries = self.l1.ptb_bytes // 16
         skip = {0, *self.l1.l2s}
         lpids = [x for i in range(n) if (x := (first + i) % entries) not in skip]
         dw0, dw1 = C.PATE0_HR | l2.tree.dw0, C.PATE1_GR | l2.prtab.dw1
