@@ -92,7 +92,13 @@ class L2Space(TranslatedSpace):
                 raise ConfigError(f"L2 {l2.lpid} page {gpa:#x} is not mapped by the L1")
             self.l1.map_l2_page(l2, gpa)
             m = l2.tree.lookup(gpa)
-            assert m is not None
+            if m is None:  # only entries edited behind RadixTree's back get here
+                raise ConfigError(
+                    f"the L1's tree for L2 {l2.lpid} still does not map {gpa:#x} after "
+                    "mapping it: one of its directory entries was overwritten with one "
+                    "the tree's own walk reads differently (e.g. NLB bits below the "
+                    "table's size)"
+                )
         return m.ra
 
     def to_hra(self, gpa: int, writing: bool = False) -> int:
