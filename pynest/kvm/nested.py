@@ -435,17 +435,20 @@ def lifecycle_violations(l0: L0) -> list[LifecycleViolation]:
     """Every breach of the nested-guest lifecycle (empty list: the invariants hold).
 
     * ``use-after-free``: every ``use-after-free`` event in L0's log (a freed guest
-      touched: :func:`tlb_lock`, :func:`tlb_unlock`);
+      touched: :func:`tlb_lock`, :func:`tlb_unlock`), and one summary for those that
+      have left the log's ring (``events.appended`` still counts them);
     * ``slot``: a guest in a nested table is the one for that lpid, is not freed, holds
       at least the slot's reference and owns its shadow LPID;
     * ``refcnt``: a guest a vcpu runs (``vcpu->arch.nested``) is live with refcnt >= 1;
     * ``max_nested_lpid``: (4.20 array) the highest used slot, -1 when none;
     * ``tlb_lock``: no guest's ``tlb_lock`` is held between hcalls.
     """
-    out = [
-        LifecycleViolation("use-after-free", ev.lpid, ev.detail)
-        for ev in l0.events.filter("use-after-free")
-    ]
+    seen = l0.events.filter("use-after-free")
+    out = [LifecycleViolation("use-after-free", ev.lpid, ev.detail) for ev in seen]
+    lost = l0.events.appended["use-after-free"] - len(seen)
+    if lost:  # reported once, but their events have left the log's ring
+        text = f"{lost} more use-after-free event(s), no longer in the event log's ring"
+        out.append(LifecycleViolation("use-after-free", None, text))
     for vm in l0.guests.values():
         table = vm.nested
         for lpid, gp in table.items():

@@ -557,7 +557,13 @@ def create_shadow_pte(
 
 def insert_nest_rmap(vm: L1Vm, gfn: int, rmap: int) -> bool:
     """``kvmhv_insert_nest_rmap``: add ``rmap`` to L1 page ``gfn``'s list unless an
-    entry with the same LPID and GPA is there. Returns whether it was added."""
+    entry with the same LPID and GPA is there. Returns whether it was added.
+
+    Nothing takes an entry out when its shadow PTE goes (4.20.1 ``kvmppc_unmap_pte``
+    returns before ``kvmhv_remove_nest_rmap_range`` for a shadow LPID), so stale
+    entries are kernel-faithful. They leave only through :func:`remove_nest_rmap_range`
+    (L0 unmaps the L1 page; a stale entry then unmaps nothing) or ``release_all_nested``
+    (``kvmhv_free_memslot_nest_rmap``)."""
     chain = vm.rmap.setdefault(gfn, [])
     mask = RMAP_NESTED_LPID_MASK | RMAP_NESTED_GPA_MASK
     if any(not (r ^ rmap) & mask for r in chain):

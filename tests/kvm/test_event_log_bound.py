@@ -15,6 +15,7 @@ from pynest import scenarios as W
 from pynest.errors import PynestError
 from pynest.kvm import host
 from pynest.kvm.events import DEFAULT_LIMIT, KINDS, EventLog
+from pynest.kvm.nested import lifecycle_violations
 
 
 def _fill(log: EventLog, kinds: list[str]) -> None:
@@ -117,3 +118,14 @@ def test_a_long_run_is_bounded_and_its_tail_is_the_unbounded_tail():
     assert len(ring) == len(full) > 200 and ring.dropped == len(full) - 200
     assert [str(e) for e in ring] == [str(e) for e in list(full)[-200:]]
     assert ring.appended == full.appended
+
+
+def test_lifecycle_violations_still_report_a_use_after_free_that_left_the_ring():
+    w = W.one_l1(0)
+    w.l0.events = EventLog(limit=4)
+    w.l0.events.append("use-after-free", "L0", lpid=w.vm.lpid, detail="tlb_lock on a freed guest")
+    assert [v.kind for v in lifecycle_violations(w.l0)] == ["use-after-free"]
+    _fill(w.l0.events, ["hcall", "hcall-return"] * 3)  # pushes it out of the ring
+    found = lifecycle_violations(w.l0)
+    assert [(v.kind, v.lpid) for v in found] == [("use-after-free", None)]
+    assert "1 more use-after-free" in found[0].text
