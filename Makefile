@@ -110,7 +110,9 @@ bench: $(STAMP)
 	    echo "== $$script"; MPLBACKEND=Agg $(PY) $$script || exit 1; done
 
 # The adversarial L1 state machine (tests/adversarial/adversarial_machine.py), seeded, for
-# at least 100,000 steps: prints steps, hcalls by return code, invariant checks, failures.
+# at least 100,000 steps (a new world every 200): prints steps and rounds, worlds, rules,
+# hcalls by name and return code, invariant checks by invariant, the footprint checked,
+# L0's resources before/after each run, failures (known ones name their xfail test).
 FUZZ_ARGS ?=
 fuzz: $(STAMP)
 	MPLBACKEND=Agg $(PY) benchmarks/fuzz.py $(FUZZ_ARGS)
