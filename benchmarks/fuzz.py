@@ -33,13 +33,7 @@ from tests.adversarial.adversarial_machine import STATS, AdversarialL1  # noqa: 
 
 #: failures already reduced to a regression test that is marked xfail until the model is
 #: fixed: (text in the failure's traceback, the test that reproduces it)
-KNOWN = [
-    (
-        "in l1_gpa\n    assert m is not None",
-        "test_adversarial_regressions_3.py::"
-        "test_regression_l1_tree_pde_with_unaligned_nlb_gives_a_pynest_error",
-    ),
-]
+KNOWN: list[tuple[str, str]] = []  # none open (the l1_gpa assert was fixed in 07f55f7)
 
 
 def known(text: str) -> str:

@@ -167,20 +167,15 @@ def test_regression_thp_collapse_then_a_larger_shadow_page_in_the_same_2m(world)
     m.teardown()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="pynest/kvm/l1.py L2Space.l1_gpa ends in a bare assert when RadixTree.map and "
-    "RadixTree.lookup disagree on a PDE whose NLB has bits below its table size set "
-    "(map follows entry & PDE_NLB, find_leaf masks it to the table size)",
-)
 def test_regression_l1_tree_pde_with_unaligned_nlb_gives_a_pynest_error():
     """Found by ``fuzz.py --seed 8`` (round 4) on the fixed tree: the L1's tree
     surgery turned a leaf into a directory (its R bit, 0x100, lands in NLB), and the
     L1's own page-in of an L2 page (L2Space.to_hra -> map_l2_page -> lookup) raised a
-    bare AssertionError. An L1 helper may refuse its own garbage, with a PynestError
-    that says what is wrong; it must not assert. Minimal form: root entry 0 of the L1's
-    tree for the L2 gets NLB | 0x100 (NLS still 9), then the L1 touches L2 page 0x20000."""
+    bare AssertionError (RadixTree.map follows entry & PDE_NLB, find_leaf masks NLB to
+    the table size). An L1 helper may refuse its own garbage, with a PynestError that
+    says what is wrong; it must not assert (fixed in 07f55f7: a ConfigError naming the
+    L2 and the address). Minimal form: root entry 0 of the L1's tree for the L2 gets
+    NLB | 0x100 (NLS still 9), then the L1 touches L2 page 0x20000."""
     w = W.one_l1(0)
     l2 = w.l1.create_l2(4 << 20)
     w.l1.map_l2_page(l2, 0)
