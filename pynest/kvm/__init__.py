@@ -1,7 +1,8 @@
 """The hypervisors of the 2018 nested-HV series (Linux ``arch/powerpc/kvm/book3s_hv_nested.c``).
 
-* :mod:`~pynest.kvm.versions` -- which kernel did what (4.20 as merged, 5.0's fixes);
-* :mod:`~pynest.kvm.events` -- the append-only event log;
+* :mod:`~pynest.kvm.versions` -- which kernel did what (4.20 as merged, 5.0's fixes, 5.14's
+  sanitisations);
+* :mod:`~pynest.kvm.events` -- the event log (a ring of the last 100,000 events);
 * :mod:`~pynest.kvm.hcalls` -- hcall numbers, H_* return codes and the dispatcher;
 * :mod:`~pynest.kvm.host` -- L0: host memory, partition table, LPIDs, L1 VMs;
 * :mod:`~pynest.kvm.nested` -- the nested-guest lifecycle and H_SET_PARTITION_TABLE;

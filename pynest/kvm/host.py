@@ -502,9 +502,12 @@ class L1Vm:
 class L0:
     """The host hypervisor: memory, partition table, LPID allocator, L1 VMs, the TLB.
 
-    ``kernel`` is the Linux version L0 runs (``"4.20"``, the merged series, or
-    ``"5.0"``, which fixed nested dirty tracking, passed emulated MMIO through to L2s
-    and added H_COPY_TOFROM_GUEST): where they differ, L0 does what that version did
+    ``kernel`` is the Linux version L0 runs: ``"4.20"`` (the merged series),
+    ``"5.0"`` (which fixed nested dirty tracking, passed emulated MMIO through to L2s
+    and added H_COPY_TOFROM_GUEST) or ``"5.14"``, which adds the two later
+    H_ENTER_NESTED sanitisations (rows nested-lpcr-filter and nested-tm-sanitise:
+    H_BAD_MODE for a mismatched MSR[TS], LPCR[TC] and AIL=1/2 filtered) and otherwise
+    behaves like 5.0. Where they differ, L0 does what that version did
     (:mod:`pynest.kvm.versions` lists each difference). ``nested_table`` selects how
     each L1's nested guests are kept: ``"array"`` (the fixed
     ``nested_guests[KVM_MAX_NESTED_GUESTS]`` of both) or ``"dynamic"`` (the IDR that
