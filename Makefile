@@ -5,7 +5,7 @@
 #                   on http://127.0.0.1:8866/ (PRESENT_PORT=...; Ctrl-C stops it)
 #   make test       ruff, unit and property tests, then nbval over notebooks/*.ipynb
 #   make bench      run every benchmarks/*.py script (figures from one run each)
-#   make fuzz       the adversarial L1 for 100,000+ steps (FUZZ_ARGS="--steps N --seed S")
+#   make fuzz       the adversarial L1 for 100,000+ steps, ~9 min (FUZZ_ARGS="--steps N --seed S")
 #   make execute NB=notebooks/03_x.ipynb   re-run notebooks in place (outputs + widget state)
 #   make html       build site/: every notebook as a static page with its widgets drawn
 #   make clean      remove .cache/ and build outputs (keeps .venv)
