@@ -74,6 +74,7 @@ from pynest.kvm.l1 import L1, TLBIEL_INVAL_SET_LPID, L2Guest, h_tlbie_p1_enc
 from pynest.kvm.l2 import NR_CPUS, Hcall, Load, Program, Spin, Store
 from pynest.kvm.nested import get_nested, put_nested
 from pynest.kvm.shadow import kmalloc_max, shadow_leaves
+from pynest.kvm.versions import L0_KERNELS
 from pynest.memory import PhysicalMemory
 from pynest.mmu import constants as C
 from pynest.mmu.builder import make_pte
@@ -232,7 +233,7 @@ class AdversarialL1(RuleBasedStateMachine):
         seed=st.integers(0, 3),
         table=st.sampled_from(["array", "dynamic"]),
         kernel=st.sampled_from(["4.20", "5.19"]),
-        l0_kernel=st.sampled_from(["4.20", "5.0"]),
+        l0_kernel=st.sampled_from(L0_KERNELS),
         world=st.sampled_from(WORLDS),
         l2_page=st.sampled_from([C.PAGE_64K, C.PAGE_64K, C.PAGE_4K, C.PAGE_2M]),
         budget=st.sampled_from([None, None, 1 * _MB, 4 * _MB]),
