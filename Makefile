@@ -6,6 +6,8 @@
 #   make test       ruff, unit and property tests, then nbval over notebooks/*.ipynb
 #   make bench      run every benchmarks/*.py script (figures from one run each)
 #   make fuzz       the adversarial L1 for 100,000+ steps, ~9 min (FUZZ_ARGS="--steps N --seed S")
+#   make snapshots  regenerate tests/snapshots/baselines/*.json (figure and explorer snapshots)
+#                   after an intended change to what users see; prints which files changed
 #   make execute NB=notebooks/03_x.ipynb   re-run notebooks in place (outputs + widget state)
 #   make html       build site/: every notebook as a static page with its widgets drawn
 #   make clean      remove .cache/ and build outputs (keeps .venv)
@@ -56,11 +58,11 @@ ifneq ($(wildcard notebooks/00_start_here.ipynb),)
 LAB_FLAGS += --LabApp.default_url=/lab/tree/00_start_here.ipynb
 endif
 
-.PHONY: help lab present test bench fuzz execute html clean distclean
+.PHONY: help lab present test bench fuzz snapshots execute html clean distclean
 .DEFAULT_GOAL := help
 
 help:
-	@echo "make lab | make test | make html | make present | make bench | make fuzz | make execute NB=... | make clean | make distclean"
+	@echo "make lab | make test | make html | make present | make bench | make fuzz | make snapshots | make execute NB=... | make clean | make distclean"
 
 $(STAMP): pyproject.toml
 	@echo "== installing pynest[lab,test] into $(VENV)"
@@ -116,6 +118,12 @@ bench: $(STAMP)
 FUZZ_ARGS ?=
 fuzz: $(STAMP)
 	MPLBACKEND=Agg $(PY) benchmarks/fuzz.py $(FUZZ_ARGS)
+
+# The structural snapshots of every figure function and explorer state (issue 14 step 0;
+# tests/snapshots/record.py): rewrites the baselines from today's code and lists the files
+# that changed, were added or were removed. Review them with `git diff` before committing.
+snapshots: $(STAMP)
+	MPLBACKEND=Agg $(PY) tests/snapshots/record.py
 
 # The static classroom site from the stored outputs and widget state (tools/build_site.py);
 # the widget renderer and require.js come from npm once, into .cache/site-js.
