@@ -24,8 +24,8 @@ from ..mmu import constants as C
 from ..mmu.builder import make_pde, make_pte
 from ..mmu.formats import Pde, Ptcr, Pte, decode_entry, page_size_text
 from ..mmu.xlate import CpuState, Translation, translate
+from ..scenarios.hv_process import ExerciseWorld, Page, dump_text, hv_process_world
 from .base import Exercise, FaultAnswer, LettersAnswer, NumberAnswer
-from .worlds import ExerciseWorld, Page, dump_text, hv_process_world
 
 _PAGE_SHIFT = {C.PAGE_4K: 12, C.PAGE_64K: 16, C.PAGE_2M: 21, C.PAGE_1G: 30}
 _LEAF_LEVEL = {C.PAGE_1G: 1, C.PAGE_2M: 2, C.PAGE_64K: 3, C.PAGE_4K: 3}

@@ -23,9 +23,9 @@ from collections.abc import Sequence
 import ipywidgets as w
 from matplotlib.figure import Figure
 
-from ..exercises.quadrants import AMR_CHOICES, DATA_EA, MODES, quadrant_world, tree_of
 from ..mmu import constants as C
 from ..mmu.xlate import CpuState, Translation, translate
+from ..scenarios.quadrants import AMR_CHOICES, DATA_EA, MODES, quadrant_world, tree_of
 from ..viz.quadrants import QuadrantPicture, draw_quadrants, quadrant_picture
 from .base import Explorer, slider, text_box
 

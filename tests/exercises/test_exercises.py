@@ -22,7 +22,7 @@ from pynest.exercises import (
 )
 from pynest.exercises.mmu import GENERATORS as MMU_GENERATORS
 from pynest.exercises.mmu import ea_breakdown, partition_entry, translate_ea
-from pynest.exercises.worlds import dump_text, hv_process_world, memory_dump
+from pynest.scenarios.hv_process import dump_text, hv_process_world, memory_dump
 
 SEEDS = range(40)
 KINDS = sorted(GENERATORS)

@@ -11,16 +11,9 @@ from hypothesis import strategies as st
 
 from pynest.errors import FieldError
 from pynest.exercises import generate
-from pynest.exercises.quadrants import (
-    GENERATORS,
-    TREES,
-    IdsAnswer,
-    SegmentAnswer,
-    parse_ids,
-    quadrant_world,
-    tree_of,
-)
+from pynest.exercises.quadrants import GENERATORS, IdsAnswer, SegmentAnswer, parse_ids
 from pynest.mmu import translate
+from pynest.scenarios.quadrants import TREES, quadrant_world, tree_of
 
 
 @pytest.mark.parametrize("kind", sorted(GENERATORS))

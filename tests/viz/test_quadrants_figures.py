@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
-from pynest.exercises.quadrants import DATA_EA, quadrant_world
 from pynest.mmu import MSR_GUEST_KERNEL, CpuState, translate
+from pynest.scenarios.quadrants import DATA_EA, quadrant_world
 from pynest.viz.quadrants import (
     draw_quadrant_rules,
     draw_quadrants,

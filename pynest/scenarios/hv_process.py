@@ -1,4 +1,4 @@
-"""Small seeded MMU worlds for exercises: few tables, so a learner can walk them by hand.
+"""Small seeded radix worlds: few tables, so a learner can walk them by hand (notebook 01).
 
 :func:`hv_process_world` builds what a radix hypervisor (Linux on POWER9 bare metal) has
 for one process: a partition table whose entry 0 points at a 1 GiB identity partition
