@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 
 from matplotlib.figure import Figure
 
-from ..exercises.walk2d import COLUMNS, ROWS, access_cell
 from ..mmu import constants as C
 from ..mmu.formats import page_size_text
 from ..mmu.walk import WalkStep
 from ..mmu.xlate import Translation
+from ..scenarios.guest import COLUMNS, ROWS, access_cell
 from . import style as S
 
 ROW_TITLES = {

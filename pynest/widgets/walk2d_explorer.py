@@ -20,10 +20,10 @@ from collections.abc import Sequence
 import ipywidgets as w
 from matplotlib.figure import Figure
 
-from ..exercises.walk2d import GuestWorld, guest_world
 from ..mmu import constants as C
 from ..mmu.formats import page_size_text
 from ..mmu.xlate import Translation
+from ..scenarios.guest import GuestWorld, guest_world
 from ..viz.walk2d import describe_access, draw_walk2d, walk2d_grid, walk2d_text
 from .base import Explorer
 

@@ -5,21 +5,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pynest.errors import ConfigError, FieldError
-from pynest.exercises.walk2d import (
-    GENERATORS as WALK2D_GENERATORS,
-)
-from pynest.exercises.walk2d import (
-    CellAnswer,
+from pynest.exercises.walk2d import GENERATORS as WALK2D_GENERATORS
+from pynest.exercises.walk2d import CellAnswer, walk2d_count
+from pynest.mmu import constants as C
+from pynest.scenarios import direct_translate, two_l2s
+from pynest.scenarios.guest import (
     guest_walk_reads,
     guest_world,
     kth_access,
     tree_levels,
-    walk2d_count,
     walk_3d,
     walk_reads,
 )
-from pynest.mmu import constants as C
-from pynest.scenarios import direct_translate, two_l2s
 
 SIZES = st.sampled_from(C.PAGE_SIZES)
 

@@ -1,7 +1,7 @@
 """The 2-D walk grid: every read in its cell, lit up to k, faults marked."""
 
-from pynest.exercises.walk2d import COLUMNS, ROWS, guest_world
 from pynest.mmu import constants as C
+from pynest.scenarios.guest import COLUMNS, ROWS, guest_world
 from pynest.viz.style import figure_text
 from pynest.viz.walk2d import describe_access, draw_walk2d, walk2d_grid, walk2d_text
 
