@@ -32,7 +32,7 @@ from ..mmu.builder import (
     TranslatedSpace,
 )
 from ..mmu.tlb import Tlb
-from ..mmu.walk import valid_level
+from ..mmu.walk import leaves
 from .events import EventLog
 from .guest_state import PtRegs
 from .versions import DEFAULT_KERNEL, L0_KERNELS, check_kernel
@@ -732,41 +732,32 @@ class Violation:
 def _tree_violations(
     mem: PhysicalMemory, tree: RadixTree, lpid: int, where: str, lo: int, hi: int
 ) -> list[Violation]:
-    """Walk ``tree`` as the hardware would (POWER9 shapes only, see
-    :func:`~pynest.mmu.walk.valid_level`): every leaf must map inside [lo, hi) and every
-    directory entry the walk follows must point to one of the tree's own tables.
+    """Walk ``tree`` as the hardware would (:func:`pynest.mmu.walk.leaves`: POWER9
+    shapes only): every leaf must map inside [lo, hi) and every directory entry the walk
+    follows must point to one of the tree's own tables.
 
-    Each (table, level) is read once: a tree whose directories loop back (which only a
-    bug could make in L0's trees) is checked in time linear in its tables, not in the
-    number of paths through it.
+    Each (table, level, size) is read once: a tree whose directories loop back (which
+    only a bug could make in L0's trees) is checked in time linear in its tables, not in
+    the number of paths through it.
     """
     out: list[Violation] = []
     own = set(tree.tables)
-    todo = [(tree.root, C.ROOT_NLS, C.RADIX_TREE_BITS, 0, 0)]
     seen = {(tree.root, 0, C.ROOT_NLS)}
-    while todo:
-        table, nls, remaining, prefix, level = todo.pop()
-        shift = remaining - nls
-        for slot, entry in mem.nonzero_u64(table, 8 << nls):
-            if not entry & C.PTE_V:
-                continue
-            addr = prefix | (((slot - table) >> 3) << shift)
-            if entry & C.PTE_L:
-                ra, size = entry & C.PTE_RPN & -(1 << shift), 1 << shift
-                if not (lo <= ra and ra + size <= hi):
-                    out.append(Violation(where, lpid, addr, ra, size))
-                continue
-            sub = entry & C.PDE_NLS
-            if not valid_level(level + 1, shift, sub):
-                continue  # the hardware stops here with a fault: nothing is mapped
-            base = entry & C.PDE_NLB & ~((8 << sub) - 1)
-            if base not in own:
-                why = "a directory entry pointing outside the tree's own tables"
-                out.append(Violation(where, lpid, addr, base, 8 << sub, why))
-                continue
-            if (base, level + 1, sub) not in seen:
-                seen.add((base, level + 1, sub))
-                todo.append((base, sub, shift, addr, level + 1))
+
+    def descend(addr: int, base: int, nls: int, level: int) -> bool:
+        if base not in own:
+            why = "a directory entry pointing outside the tree's own tables"
+            out.append(Violation(where, lpid, addr, base, 8 << nls, why))
+            return False
+        if (base, level, nls) in seen:
+            return False
+        seen.add((base, level, nls))
+        return True
+
+    for leaf in leaves(mem.nonzero_u64, tree.walk_root, descend=descend):
+        ra, size = leaf.pte & C.PTE_RPN & -(1 << leaf.shift), 1 << leaf.shift
+        if not (lo <= ra and ra + size <= hi):
+            out.append(Violation(where, lpid, leaf.addr, ra, size))
     return out
 
 

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 from ..mmu import constants as C
 from ..mmu.builder import OutOfTableMemory
 from ..mmu.formats import page_size_text
+from ..mmu.walk import leaves
 from ..mmu.xlate import CpuState, Fault, Translation, translate
 from .hcalls import H_NO_MEM, H_NOT_FOUND, H_PARAMETER, H_SUCCESS
 from .nested import (
@@ -136,6 +137,12 @@ def walk_l1_tree(vm: L1Vm, root: int, eaddr: int) -> tuple[int, Gpte | None, int
     whose address is not aligned to its page is -EINVAL; an invalid entry -ENOENT; an
     entry address outside L1 memory (``kvm_read_guest`` fails) -EFAULT with the
     address.
+
+    This is the kernel's software walk, not the hardware's
+    (:func:`pynest.mmu.walk.walk`): it returns -errno instead of raising an architected
+    fault, refuses a misaligned table base (the hardware masks NLB) and a misaligned
+    leaf RPN (the hardware masks it), and refuses a leaf at the root (the hardware
+    takes it). It stays separate because the kernel's answers are what the L1 sees.
     """
     rts = ((root & C.RTS1_MASK) >> (C.RTS1_SHIFT - 3)) | ((root & C.RTS2_MASK) >> C.RTS2_SHIFT)
     bits = root & C.RPDS_MASK
@@ -240,43 +247,17 @@ def _event(vm: L1Vm, kind: str, gp: NestedGuest | None, **kw: object) -> None:
     )  # type: ignore[arg-type]
 
 
-def _shadow_leaves(
-    l0: L0,
-    table: int,
-    nls: int,
-    remaining: int,
-    prefix: int,
-    lo: int,
-    hi: int,
-    out: list[tuple[int, int, int, int]],
-) -> None:
-    """(addr, slot, pte, shift) of every valid leaf of a subtree overlapping [lo, hi)."""
-    shift = remaining - nls
-    first = max(0, (lo - prefix) >> shift) if lo > prefix else 0
-    last = min((1 << nls) - 1, (hi - 1 - prefix) >> shift)
-    if last < first:
-        return
-    for slot, entry in l0.mem.nonzero_u64(table + 8 * first, 8 * (last + 1 - first)):
-        if not entry & C.PTE_V:
-            continue
-        addr = prefix | (((slot - table) >> 3) << shift)
-        if entry & C.PTE_L:
-            out.append((addr, slot, entry, shift))
-        else:
-            sub = entry & C.PDE_NLS
-            if 0 < sub <= shift:
-                _shadow_leaves(l0, entry & C.PDE_NLB, sub, shift, addr, lo, hi, out)
-
-
 def shadow_leaves(
     gp: NestedGuest, lo: int = 0, hi: int = 1 << 52
 ) -> list[tuple[int, int, int, int]]:
-    """Every shadow PTE of ``gp`` overlapping L2 guest real [lo, hi): (addr, slot, pte, shift)."""
-    out: list[tuple[int, int, int, int]] = []
-    if gp.shadow_pgtable is not None:
-        l0 = gp.l1_host.l0
-        _shadow_leaves(l0, gp.shadow_pgtable.root, C.ROOT_NLS, 52, 0, lo, hi, out)
-    return out
+    """Every shadow PTE of ``gp`` overlapping L2 guest real [lo, hi): (addr, slot, pte,
+    shift), as the hardware walk of the shadow tree reaches them
+    (:func:`pynest.mmu.walk.leaves`)."""
+    tree = gp.shadow_pgtable
+    if tree is None:
+        return []
+    found = leaves(gp.l1_host.l0.mem.nonzero_u64, tree.walk_root, lo, hi)
+    return [(leaf.addr, leaf.slot, leaf.pte, leaf.shift) for leaf in found]
 
 
 @dataclass(frozen=True, slots=True)

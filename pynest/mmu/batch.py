@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from ..errors import ArgumentTypeError, ConfigError
 from ..memory import PhysicalMemory
 from . import constants as C
+from .formats import RadixRoot
 from .xlate import (
     ACCESS_TYPES,
     FETCH,
@@ -108,8 +109,9 @@ def _uniform(values):
     return values
 
 
-def _walk(snap: _Snapshot, addr, base: int, nls: int, tree_bits: int, ok, xlate=None):
-    """Vectorised ``walk_tree`` over the lanes where ``ok`` is set.
+def _walk(snap: _Snapshot, addr, root: RadixRoot, ok, xlate=None):
+    """Vectorised :func:`pynest.mmu.walk.walk` from ``root`` over the lanes where ``ok``
+    is set (the same shape rule, :func:`~pynest.mmu.walk.valid_level`, per lane).
 
     ``ok`` (a bool array) is updated in place: lanes that fault or need the scalar path
     are cleared. ``xlate(pa, lanes)`` translates the entry addresses of the 2-D walk for
@@ -119,6 +121,7 @@ def _walk(snap: _Snapshot, addr, base: int, nls: int, tree_bits: int, ok, xlate=
     import numpy as np
 
     U = np.uint64
+    base, nls, tree_bits = root
     n = len(addr)
     pte = np.zeros(n, dtype=U)
     shift_out = np.full(n, tree_bits, dtype=np.int64)
@@ -302,28 +305,25 @@ def _batch_group(snap, mem, cpu, acc, hv, ids, eas, lanes, ra, size, scalar) -> 
     """One quadrant's lanes: PATE/PRTE once (scalar), then the vectorised walks."""
     import numpy as np
 
-    from .formats import rts_to_bits
-
     U = np.uint64
     lpid, pid = ids
     probe = translate(mem, cpu, int(eas[lanes[0]]), _access_name(acc), update_rc=False)
     if probe.fault is not None and probe.fault.stage in ("partition-table", "process-table"):
         scalar[lanes] = True  # the whole group faults before the tree: scalar answers
         return
-    steps = probe.raw_steps
-    dw0 = steps[0][5]
-    prte0 = next((s[5] for s in steps if s[0] == "process-table"), None)
+    steps = probe.steps
+    prte0 = next((s.raw for s in steps if s.tree == "process-table"), None)
     if prte0 is None:
         scalar[lanes] = True
         return
-    p_base, p_nls, p_bits = dw0 & C.RPDB_MASK, dw0 & C.RPDS_MASK, rts_to_bits(dw0)
+    p_root = RadixRoot.decode(steps[0].raw)  # PATE dw0, the first read
     two_d = lpid != 0 or not hv
     addr = eas[lanes] & U(C.EA_NOQUAD_MASK)
     ok = np.ones(len(lanes), dtype=bool)
 
     def partition(gra, lanes, access):
         sub_ok = np.ones(len(gra), dtype=bool)
-        pte, hra, shift = _walk(snap, gra, p_base, p_nls, p_bits, sub_ok)
+        pte, hra, shift = _walk(snap, gra, p_root, sub_ok)
         sub_ok &= _allowed(pte, access, None)
         ok[lanes[~sub_ok]] = False
         return hra, shift
@@ -331,10 +331,7 @@ def _batch_group(snap, mem, cpu, acc, hv, ids, eas, lanes, ra, size, scalar) -> 
     def table_xlate(pa, lanes):
         return partition(pa, lanes, LOAD)[0]
 
-    pte, gra, shift = _walk(
-        snap, addr, prte0 & C.RPDB_MASK, prte0 & C.RPDS_MASK, rts_to_bits(prte0), ok,
-        table_xlate if two_d else None,
-    )  # fmt: skip
+    pte, gra, shift = _walk(snap, addr, RadixRoot.decode(prte0), ok, table_xlate if two_d else None)
     ok &= _allowed(pte, acc, cpu)
     hra = gra
     if two_d:

@@ -24,10 +24,11 @@ from .formats import (
     PartitionTableEntry,
     ProcessTableEntry,
     Ptcr,
+    RadixRoot,
     bits_to_rts_field,
     page_size_text,
 )
-from .walk import valid_level
+from .walk import find_leaf, leaves
 
 _LEVEL_OF_SIZE = {C.PAGE_1G: 1, C.PAGE_2M: 2, C.PAGE_64K: 3, C.PAGE_4K: 3}
 _SHIFTS = (39, 30, 21)  # address bits left below levels 0, 1, 2
@@ -219,6 +220,11 @@ class RadixTree:
     def dw0(self) -> int:
         return bits_to_rts_field(C.RADIX_TREE_BITS) | self.root | C.ROOT_NLS
 
+    @property
+    def walk_root(self) -> RadixRoot:
+        """The root as the walk takes it (what ``dw0`` names)."""
+        return RadixRoot(self.root, C.ROOT_NLS, C.RADIX_TREE_BITS)
+
     def __repr__(self) -> str:
         return f"RadixTree(root={self.root:#x}, {len(self.tables)} tables)"
 
@@ -333,31 +339,20 @@ class RadixTree:
             free(base)
 
     def find_leaf(self, addr: int) -> tuple[int, int, int] | None:
-        """(pte address, raw pte, page shift) of the valid leaf covering ``addr``."""
-        a = self._check_addr("addr", addr)
-        table, nls, remaining = self.root, C.ROOT_NLS, C.RADIX_TREE_BITS
-        for _level in range(4):
-            slot = table + 8 * ((a >> (remaining - nls)) & ((1 << nls) - 1))
-            entry = self.space.read_u64(slot)
-            remaining -= nls
-            if not entry & C.PTE_V:
-                return None
-            if entry & C.PTE_L:
-                return slot, entry, remaining
-            table, nls = entry & C.PDE_NLB & ~((8 << (entry & C.PDE_NLS)) - 1), entry & C.PDE_NLS
-            if nls > remaining:
-                return None
-        return None
+        """(pte address, raw pte, page shift) of the valid leaf the hardware walk reaches
+        for ``addr`` (:func:`pynest.mmu.walk.find_leaf`: POWER9 shapes only), or None."""
+        found = find_leaf(self.space.read_u64, self.walk_root, self._check_addr("addr", addr))
+        return None if found is None else (found.slot, found.pte, found.shift)
 
     def lookup(self, addr: int) -> Mapping | None:
         """The mapping covering ``addr`` with the exact real address, or None."""
-        found = self.find_leaf(addr)
+        a = self._check_addr("addr", addr)
+        found = find_leaf(self.space.read_u64, self.walk_root, a)
         if found is None:
             return None
-        slot, pte, shift = found
-        mask = (1 << shift) - 1
-        a = addr & ((1 << C.RADIX_TREE_BITS) - 1)
-        return Mapping(a & ~mask, (pte & C.PTE_RPN & ~mask) | (a & mask), 1 << shift, pte, slot)
+        mask = (1 << found.shift) - 1
+        ra = (found.pte & C.PTE_RPN & ~mask) | (a & mask)
+        return Mapping(found.addr, ra, 1 << found.shift, found.pte, found.slot)
 
     def unmap(self, addr: int) -> int | None:
         """Invalidate the leaf covering ``addr``; returns the old PTE, or None if unmapped."""
@@ -379,39 +374,22 @@ class RadixTree:
         return new
 
     def mappings(self) -> list[Mapping]:
-        """Every valid leaf, in address order, as the hardware walk reaches them: only
-        POWER9 tree shapes are followed and a directory's NLB is masked to its table
-        size (:func:`pynest.mmu.walk.walk_tree`)."""
-        out: list[Mapping] = []
-        self._collect(self.root, C.ROOT_NLS, C.RADIX_TREE_BITS, 0, 0, out)
-        return out
+        """Every valid leaf, in address order, as the hardware walk reaches them
+        (:func:`pynest.mmu.walk.leaves`: POWER9 shapes only, NLB masked to its table)."""
+        return [
+            Mapping(leaf.addr, leaf.pte & C.PTE_RPN & -(1 << leaf.shift), 1 << leaf.shift,
+                    leaf.pte, leaf.slot)
+            for leaf in leaves(self._entries, self.walk_root)
+        ]  # fmt: skip
 
-    def _entries(self, table: int, nls: int) -> list[tuple[int, int]]:
-        """(slot, entry) of the non-zero entries of one table, in order. In host memory
-        they come from one bulk read; other spaces are read entry by entry."""
+    def _entries(self, table: int, size: int) -> list[tuple[int, int]]:
+        """(slot, entry) of the non-zero entries of ``size`` bytes of one table, in
+        order. In host memory they come from one bulk read; other spaces are read entry
+        by entry."""
         if isinstance(self.space, HostSpace):
-            return self.space.mem.nonzero_u64(table, 8 << nls)
+            return self.space.mem.nonzero_u64(table, size)
         read = self.space.read_u64
-        slots = range(table, table + (8 << nls), 8)
-        return [(slot, v) for slot in slots if (v := read(slot))]
-
-    def _collect(
-        self, table: int, nls: int, remaining: int, prefix: int, level: int, out: list[Mapping]
-    ) -> None:
-        shift = remaining - nls
-        for slot, entry in self._entries(table, nls):
-            if not entry & C.PTE_V:
-                continue
-            addr = prefix | (((slot - table) >> 3) << shift)
-            if entry & C.PTE_L:
-                out.append(
-                    Mapping(addr, entry & C.PTE_RPN & -(1 << shift), 1 << shift, entry, slot)
-                )
-            else:
-                sub_nls = entry & C.PDE_NLS
-                if valid_level(level + 1, shift, sub_nls):  # else the hardware faults
-                    sub = entry & C.PDE_NLB & ~((8 << sub_nls) - 1)
-                    self._collect(sub, sub_nls, shift, addr, level + 1, out)
+        return [(slot, v) for slot in range(table, table + size, 8) if (v := read(slot))]
 
 
 class PartitionTable:

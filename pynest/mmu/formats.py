@@ -11,6 +11,7 @@ QEMU 7.2 ``target/ppc/mmu-book3s-v3.h`` and ``mmu-radix64.h``; Linux
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 from ..errors import FieldError, check_int
 from . import constants as C
@@ -27,6 +28,29 @@ def bits_to_rts_field(tree_bits: int) -> int:
     if not 0 <= v < 32:
         raise FieldError(f"a radix tree translates 31..62 bits, not {tree_bits}")
     return ((v >> 3) & 3) << 61 | (v & 7) << 5
+
+
+_new_tuple = tuple.__new__
+_RPDB, _RPDS = C.RPDB_MASK, C.RPDS_MASK
+
+
+class RadixRoot(NamedTuple):
+    """The root of a radix tree as a PATE dw0 or PRTE dw0 names it: RPDB (the root
+    table's address), RPDS (log2 of its entries) and the bits the tree translates
+    (RTS + 31). What :func:`pynest.mmu.walk.walk` starts from; a tuple so the hot walk
+    pays nothing to build it."""
+
+    rpdb: int
+    rpds: int
+    tree_bits: int
+
+    @classmethod
+    def decode(cls, dw0: int) -> RadixRoot:
+        """The root fields of a PATE/PRTE dw0 (other bits ignored). Built with
+        ``tuple.__new__`` (what the generated constructor calls): every walk decodes
+        two roots, and this halves what that costs."""
+        rts = ((dw0 >> 58) & 0x18) | ((dw0 >> 5) & 0x7)
+        return _new_tuple(cls, (dw0 & _RPDB, dw0 & _RPDS, rts + 31))
 
 
 def _size_text(n: int) -> str:
@@ -173,6 +197,11 @@ class PartitionTableEntry(_Record):
     def process_table_bytes(self) -> int:
         return 1 << (self.prts + 12)
 
+    @property
+    def root(self) -> RadixRoot:
+        """The partition-scoped tree's root (what the walk starts from)."""
+        return RadixRoot(self.rpdb, self.rpds, self.tree_bits)
+
     def __str__(self) -> str:
         kind = "radix (HR=1)" if self.hr else "HPT (HR=0: not a radix partition)"
         return (
@@ -266,6 +295,11 @@ class ProcessTableEntry(_Record):
         _fit("RPDS", self.rpds, C.RPDS_MASK)
         _fit_reserved(self.reserved, self._KNOWN)
         return bits_to_rts_field(self.tree_bits) | self.rpdb | self.rpds | self.reserved
+
+    @property
+    def root(self) -> RadixRoot:
+        """The process-scoped tree's root (what the walk starts from)."""
+        return RadixRoot(self.rpdb, self.rpds, self.tree_bits)
 
     def __str__(self) -> str:
         return "PRTE: process-scoped " + _tree_text("", self.tree_bits, self.rpdb, self.rpds)

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import constants as C
-from .formats import decode_entry
+from .formats import RadixRoot, decode_entry
 
 if TYPE_CHECKING:
     from ..memory import PhysicalMemory
@@ -124,24 +124,35 @@ Leaf = tuple[int, int, int, int, int]
 gives, the page shift, the level of the leaf)."""
 
 
-def walk_tree(
+class TreeLeaf(NamedTuple):
+    """A valid leaf a software walk reached: the page's first address in the tree's
+    input space (``addr``), the entry's address in the tree's own space (``slot``), the
+    raw ``pte``, the page ``shift`` and the tree ``level`` of the leaf."""
+
+    addr: int
+    slot: int
+    pte: int
+    shift: int
+    level: int
+
+
+def walk(
     mem: PhysicalMemory,
     steps: list[tuple],
     addr: int,
-    base: int,
-    nls: int,
-    tree_bits: int,
+    root: RadixRoot,
     tree: str,
     purpose: str = "",
     xlate_entry: Callable[[int, int], int] | None = None,
 ) -> Leaf:
-    """Walk one radix tree for ``addr`` from a root of ``2**nls`` entries at ``base``.
+    """The architected walk of one radix tree for ``addr`` from ``root``.
 
-    Per level: translate the entry's address (only when ``xlate_entry`` is given, the
-    2-D case), check the POWER9 shape rule (fault R_BADCONFIG), read the entry (V=0:
-    fault NOPTE), stop at a leaf. A misaligned NLB has its low bits masked as QEMU does;
-    the root base is masked only in the host-real walk (QEMU's 2-D loop adds the index to
-    the raw RPDB). Each read is appended to ``steps`` as a raw tuple in
+    Models QEMU 7.2 ``ppc_radix64_walk_tree()`` / ``ppc_radix64_next_level()``. Per
+    level: translate the entry's address (only when ``xlate_entry`` is given, the 2-D
+    case), check the POWER9 shape rule :func:`valid_level` (fault R_BADCONFIG), read the
+    entry (V=0: fault NOPTE), stop at a leaf. A misaligned NLB has its low bits masked as
+    QEMU does; the root base is masked only in the host-real walk (QEMU's 2-D loop adds
+    the index to the raw RPDB). Each read is appended to ``steps`` as a raw tuple in
     :class:`WalkStep` field order (records are built only when someone looks).
     Raises :class:`WalkFault`.
 
@@ -151,7 +162,7 @@ def walk_tree(
     """
     load = mem.load64 if mem._log is not None else None
     words = mem._dw
-    remaining = tree_bits
+    base, nls, remaining = root
     index = (addr >> ((remaining - nls) & 63)) & ((1 << nls) - 1)
     if xlate_entry is None:
         base &= ~((8 << nls) - 1)
@@ -159,7 +170,7 @@ def walk_tree(
     level = 0
     while True:
         hra = pa if xlate_entry is None else xlate_entry(pa, level)
-        # POWER9 shape rule (QEMU ppc_radix64_is_valid_level), see valid_level()
+        # valid_level(level, remaining, nls), inlined: the scalar walk's hottest test
         if level == 0:
             ok = remaining == 52 and nls == 13
         elif level < 3:
@@ -185,3 +196,108 @@ def walk_tree(
         index = (addr >> ((remaining - nls) & 63)) & ((1 << nls) - 1)
         pa = (entry & _NLB & ~((8 << nls) - 1)) + 8 * index
         level += 1
+
+
+def walk_tree(
+    mem: PhysicalMemory,
+    steps: list[tuple],
+    addr: int,
+    base: int,
+    nls: int,
+    tree_bits: int,
+    tree: str,
+    purpose: str = "",
+    xlate_entry: Callable[[int, int], int] | None = None,
+) -> Leaf:
+    """:func:`walk` with the root given as three numbers (kept for callers not yet
+    moved to :class:`~pynest.mmu.formats.RadixRoot`)."""
+    return walk(mem, steps, addr, RadixRoot(base, nls, tree_bits), tree, purpose, xlate_entry)
+
+
+def find_leaf(read_u64: Callable[[int], int], root: RadixRoot, addr: int) -> TreeLeaf | None:
+    """The leaf :func:`walk` would reach for ``addr``, or None where it would fault.
+
+    The software walk (a debugger's, a hypervisor's look-up in its own tree): the same
+    POWER9 shape rule (:func:`valid_level`), NLB masking and root masking as the
+    host-real :func:`walk`, entries read with ``read_u64`` (addresses in the tree's own
+    space), nothing recorded, no R/C, no fault built.
+    """
+    base, nls, remaining = root
+    base &= ~((8 << nls) - 1)
+    for level in range(4):
+        if not valid_level(level, remaining, nls):
+            return None
+        slot = base + 8 * ((addr >> ((remaining - nls) & 63)) & ((1 << nls) - 1))
+        entry = read_u64(slot)
+        if not entry & _V:
+            return None
+        remaining -= nls
+        if entry & _L:
+            return TreeLeaf(addr & -(1 << remaining), slot, entry, remaining, level)
+        nls = entry & _NLS
+        base = entry & _NLB & ~((8 << nls) - 1)
+    return None  # a directory at level 3: the walk faults at level 4
+
+
+TableReader = Callable[[int, int], list[tuple[int, int]]]
+"""``read_table(addr, nbytes)``: (slot, entry) of the non-zero doublewords of a table
+range, in address order (``PhysicalMemory.nonzero_u64`` is one)."""
+
+
+def leaves(
+    read_table: TableReader,
+    root: RadixRoot,
+    lo: int = 0,
+    hi: int | None = None,
+    descend: Callable[[int, int, int, int], bool] | None = None,
+) -> list[TreeLeaf]:
+    """Every valid leaf :func:`walk` can reach whose page overlaps ``[lo, hi)``, in
+    address order.
+
+    The enumerator twin of :func:`find_leaf` (the same shape rule and NLB masking): a
+    directory is followed only where the next level is a POWER9 shape (elsewhere the
+    walk faults: nothing is mapped below it). ``descend(addr, base, nls, level)``, when
+    given, is asked before following a directory to the table at ``base`` (at tree level
+    ``level``, mapping from ``addr``); False skips that subtree (a caller checking the
+    tree's own tables, or reading each table once).
+    """
+    base, nls, bits = root
+    out: list[TreeLeaf] = []
+    if not valid_level(0, bits, nls):
+        return out
+    if hi is None:
+        hi = 1 << bits
+    _leaves_below(read_table, base & ~((8 << nls) - 1), nls, bits, 0, 0, lo, hi, descend, out)
+    return out
+
+
+def _leaves_below(
+    read_table: TableReader,
+    table: int,
+    nls: int,
+    remaining: int,
+    prefix: int,
+    level: int,
+    lo: int,
+    hi: int,
+    descend: Callable[[int, int, int, int], bool] | None,
+    out: list[TreeLeaf],
+) -> None:
+    shift = remaining - nls
+    first = (lo - prefix) >> shift if lo > prefix else 0
+    last = min((1 << nls) - 1, (hi - 1 - prefix) >> shift)
+    if last < first:
+        return
+    for slot, entry in read_table(table + 8 * first, 8 * (last + 1 - first)):
+        if not entry & _V:
+            continue
+        addr = prefix | (((slot - table) >> 3) << shift)
+        if entry & _L:
+            out.append(TreeLeaf(addr, slot, entry, shift, level))
+            continue
+        sub = entry & _NLS
+        if not valid_level(level + 1, shift, sub):
+            continue  # the walk faults here: nothing is mapped below
+        base = entry & _NLB & ~((8 << sub) - 1)
+        if descend is None or descend(addr, base, sub, level + 1):
+            _leaves_below(read_table, base, sub, shift, addr, level + 1, lo, hi, descend, out)

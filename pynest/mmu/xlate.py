@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING
 from ..errors import ConfigError, FieldError, check_int
 from ..memory import PhysicalMemory
 from . import constants as C
-from .formats import Dsisr, page_size_text, rts_to_bits
-from .walk import WalkFault, WalkStep, walk_tree
+from .formats import Dsisr, RadixRoot, page_size_text
+from .walk import WalkFault, WalkStep, walk
 
 if TYPE_CHECKING:
     from .tlb import Tlb
@@ -327,9 +327,7 @@ class _Walker:
         "words",
         "proc_pte",
         "part_pte",
-        "p_base",
-        "p_nls",
-        "p_bits",
+        "p_root",
         "qemu_quirk",
     )
 
@@ -442,15 +440,8 @@ class _Walker:
         DSISR_PRTABLE_FAULT and is always an HDSI. Returns (host real, page shift).
         """
         try:
-            pte, pte_hra, hra, shift, level = walk_tree(
-                self.mem,
-                self.steps,
-                gra,
-                self.p_base,
-                self.p_nls,
-                self.p_bits,
-                "partition",
-                purpose,
+            pte, pte_hra, hra, shift, level = walk(
+                self.mem, self.steps, gra, self.p_root, "partition", purpose
             )
         except WalkFault as wf:
             cause = wf.cause | (C.DSISR_PRTABLE_FAULT if table else 0)
@@ -498,13 +489,11 @@ class _Walker:
         hv = self.cpu.msr & C.MSR_HV
         two_d = not hv or (lpid != 0 and not self.qemu_quirk)
         try:
-            pte, pte_hra, gra, shift, level = walk_tree(
+            pte, pte_hra, gra, shift, level = walk(
                 self.mem,
                 self.steps,
                 self.ea & C.EA_NOQUAD_MASK,
-                prte0 & C.RPDB_MASK,
-                prte0 & C.RPDS_MASK,
-                rts_to_bits(prte0),
+                RadixRoot.decode(prte0),
                 "process",
                 "",
                 self._xlate_table_entry if two_d else None,
@@ -754,8 +743,6 @@ def _get_pate(w: _Walker, cpu: CpuState, d: _Derived, lpid: int) -> int:
     elif dw0 & C.RPDS_MASK < 5:
         reason = f"PATE[{lpid}] root size RPDS={dw0 & C.RPDS_MASK} is below 5"
     else:
-        w.p_base = dw0 & C.RPDB_MASK
-        w.p_nls = dw0 & C.RPDS_MASK
-        w.p_bits = rts_to_bits(dw0)
+        w.p_root = RadixRoot.decode(dw0)
         return dw1
     raise w.raise_hsi(w.acc, ea, C.DSISR_R_BADCONFIG, "partition-table", reason)

@@ -27,8 +27,8 @@ from ..kvm.l1 import L2Guest
 from ..kvm.nested import NestedGuest
 from ..kvm.shadow import shadow_leaves
 from ..mmu import constants as C
-from ..mmu.formats import page_size_text
-from ..mmu.walk import valid_level
+from ..mmu.formats import RadixRoot, page_size_text
+from ..mmu.walk import leaves
 from . import style as S
 
 
@@ -116,30 +116,27 @@ class ShadowTreesView:
 # ----------------------------------------------------------------------- reading
 def _l1_tree_rows(vm: L1Vm, root: int) -> list[TreeRow]:
     """Leaves of a radix tree in L1 memory, read through the memslot (host real = the
-    L1's allotment base + L1 real), following POWER9 shapes only."""
+    L1's allotment base + L1 real), as the hardware walk reaches them
+    (:func:`pynest.mmu.walk.leaves`); a table outside L1 memory holds nothing, and each
+    table is read once."""
     mem = vm.l0.mem
-    out: list[TreeRow] = []
-    todo = [(root, C.ROOT_NLS, C.RADIX_TREE_BITS, 0, 0)]
-    seen: set[int] = set()
-    while todo:
-        table, nls, remaining, prefix, level = todo.pop()
-        size = 8 << nls
-        if table in seen or table < 0 or table + size > vm.mem_size:
-            continue
-        seen.add(table)
-        shift = remaining - nls
-        for slot, entry in mem.nonzero_u64(vm.mem_base + table, size):
-            if not entry & C.PTE_V:
-                continue
-            addr = prefix | (((slot - vm.mem_base - table) >> 3) << shift)
-            if entry & C.PTE_L:
-                out.append(TreeRow(addr, entry & C.PTE_RPN & -(1 << shift), 1 << shift, entry))
-            else:
-                sub = entry & C.PDE_NLS
-                if valid_level(level + 1, shift, sub):
-                    base = entry & C.PDE_NLB & ~((8 << sub) - 1)
-                    todo.append((base, sub, shift, addr, level + 1))
-    return sorted(out, key=lambda r: r.addr)
+    seen = {root}
+
+    def read_table(addr: int, size: int) -> list[tuple[int, int]]:
+        if addr < 0 or addr + size > vm.mem_size:
+            return []
+        return [(slot - vm.mem_base, e) for slot, e in mem.nonzero_u64(vm.mem_base + addr, size)]
+
+    def descend(_addr: int, base: int, _nls: int, _level: int) -> bool:
+        if base in seen:
+            return False
+        seen.add(base)
+        return True
+
+    found = leaves(read_table, RadixRoot(root, C.ROOT_NLS, C.RADIX_TREE_BITS), descend=descend)
+    return [
+        TreeRow(f.addr, f.pte & C.PTE_RPN & -(1 << f.shift), 1 << f.shift, f.pte) for f in found
+    ]
 
 
 def _covers(row: TreeRow, addr: int | None) -> bool:
