@@ -1,15 +1,7 @@
-"""Nested page faults, one L2 access at a time, and seeded exercises about them (notebook 08).
+"""Seeded exercises about nested page faults (notebook 08), each answered by running the
+model on the world of :mod:`pynest.scenarios.shadow`.
 
-The world (:func:`shadow_world`) is the smallest one in which every branch of
-``__kvmhv_nested_page_fault`` can be reached by choice: an L0 (PAGE_SIZE 64K) with one L1
-whose memory it backs with ``backing`` pages, and one L2 of 16 MiB that the L1 maps with
-``l1_page`` pages. The L2's kernel reaches all of its memory through a linear map
-(quadrant 3, PID 0, EA ``0xc000000000000000 + L2 real``, 2M pages), so an access can be
-aimed at any L2 real address. :func:`touch` makes the L2 do one load or store there and
-returns what happened as a :class:`Touch` record, cut from L0's event log.
-
-Exercise kind ``shadow`` (:func:`shadow_fault`) asks one of three questions, each
-answered by running the model on that very world:
+Exercise kind ``shadow`` (:func:`shadow_fault`) asks one of three questions:
 
 * what page size the shadow PTE gets (L1 page size x L0 backing size);
 * whether the fault is reflected to the L1, and with which HDSISR bits;
@@ -23,219 +15,24 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..errors import AddressError, ConfigError, FieldError
-from ..kvm import shadow as S
-from ..kvm.events import Event
-from ..kvm.hcalls import H_CEDE
-from ..kvm.host import L0, L1Vm
-from ..kvm.l1 import L1, L2Guest
-from ..kvm.l2 import Hcall, Load, Program, Store
-from ..kvm.nested import NestedGuest
-from ..kvm.versions import DEFAULT_KERNEL, has, row
+from ..errors import FieldError
+from ..kvm.versions import has, row
 from ..mmu import constants as C
 from ..mmu.formats import page_size_text
+from ..scenarios.shadow import (
+    DSISR_NAMES,
+    L2_MEM,
+    LINEAR_EA,  # noqa: F401  (tests/snapshots imports it from here)
+    PAGE_TABLES,
+    ShadowWorld,
+    dsisr_text,
+    shadow_size_of,
+    shadow_world,
+    touch,
+)
 from .base import Exercise, NumberAnswer, parse_number
 
-LINEAR_EA = 0xC000_0000_0000_0000
-"""Where the L2 kernel's linear map starts: EA = LINEAR_EA + L2 real address."""
-CODE_EA = 0x1_0000
-L2_MEM = 16 << 20
-PAGE_TABLES = (1 << 20, 4 << 20)
-"""L2 real range that holds the L2's own process table and page tables."""
-
-DSISR_NAMES: dict[str, int] = {
-    "NOHPTE": S.DSISR_NOHPTE,
-    "PROTFAULT": S.DSISR_PROTFAULT,
-    "ISSTORE": S.DSISR_ISSTORE,
-    "SET_RC": S.DSISR_SET_RC,
-    "PRTABLE_FAULT": S.DSISR_PRTABLE_FAULT,
-    "UNSUPP_MMU": S.DSISR_UNSUPP_MMU,
-    "BADACCESS": S.DSISR_BADACCESS,
-    "NOEXEC_OR_G": S.DSISR_NOEXEC_OR_G,
-}
-"""The kernel's names (asm/reg.h) of the HDSISR bits a reflected nested fault can carry."""
 _ALIASES = {"NOPTE": "NOHPTE", "ATOMIC_RC": "SET_RC", "RC": "SET_RC", "STORE": "ISSTORE"}
-
-
-def dsisr_text(value: int) -> str:
-    """``0x42000000`` as ``NOHPTE | ISSTORE``."""
-    names = [n for n, bit in DSISR_NAMES.items() if value & bit]
-    rest = value & ~sum(DSISR_NAMES[n] for n in names)
-    if rest:
-        names.append(f"{rest:#x}")
-    return " | ".join(names) if names else "0"
-
-
-# ----------------------------------------------------------------------- the world
-@dataclass
-class ShadowWorld:
-    """L0, the L1 (L0's view ``vm`` and the L1 kernel ``l1``) and its one L2."""
-
-    l0: L0
-    vm: L1Vm
-    l1: L1
-    l2: L2Guest
-    l1_page: int
-    backing: int
-
-    @property
-    def gp(self) -> NestedGuest | None:
-        """L0's nested-guest struct for the L2 (None before its first H_ENTER_NESTED)."""
-        return self.vm.nested.find(self.l2.lpid)
-
-
-def shadow_world(
-    l1_page: int = C.PAGE_64K,
-    backing: int = C.PAGE_64K,
-    *,
-    l1s_before: int = 0,
-    l1_ram_before: int = 0,
-    perms: str = "rwx",
-    set_rc: bool = True,
-    l0_kernel: str = DEFAULT_KERNEL,
-) -> ShadowWorld:
-    """The world of this module (see its docstring).
-
-    ``l1s_before`` other L1s are created first and ``l1_ram_before`` bytes of L1 memory
-    are handed out before the L2's, so the host and L1 addresses differ between worlds;
-    ``perms`` and ``set_rc`` shape the PTEs the L1 creates for its L2. ``l0_kernel`` is
-    the Linux L0 runs (``"4.20"`` as merged, or ``"5.0"``): it decides where a shadow
-    PTE's R and C come from (row ``nested-rc`` of :mod:`pynest.kvm.versions`).
-    """
-    if l1_page not in (C.PAGE_64K, C.PAGE_2M):
-        raise ConfigError(f"the L1 page size must be 64K or 2M here, got {l1_page:#x}")
-    if backing not in (C.PAGE_64K, C.PAGE_2M, C.PAGE_1G):
-        raise ConfigError(f"L0's backing page size must be 64K, 2M or 1G, got {backing:#x}")
-    l0 = L0(kernel=l0_kernel)
-    for _ in range(l1s_before):
-        l0.create_l1(256 << 20)
-    vm = l0.create_l1((1 << 30) if backing == C.PAGE_1G else 256 << 20, backing=backing)
-    l1 = L1(vm)
-    if l1.nested_init():
-        raise ConfigError("H_SET_PARTITION_TABLE failed")
-    if l1_ram_before:
-        l1.ram.alloc(l1_ram_before)
-    l2 = l1.create_l2(L2_MEM, page_size=l1_page, pid=1, perms=perms, set_rc=set_rc)
-    for gpa in range(0, L2_MEM, C.PAGE_2M):
-        l1.l2_map(l2, LINEAR_EA + gpa, gpa, C.PAGE_2M, "rw", pid=0)
-    return ShadowWorld(l0, vm, l1, l2, l1_page, backing)
-
-
-@dataclass(frozen=True)
-class Touch:
-    """One L2 access and what it set off, in order (``events``: L0's log for it)."""
-
-    gpa: int
-    access: str
-    events: list[Event] = field(repr=False)
-    returns: tuple[int, ...]
-    stopped: str
-    hpa: int | None
-
-    @property
-    def reflected(self) -> list[Event]:
-        """The storage interrupts L0 gave back to the L1 (0xE00 / 0xE20)."""
-        return [e for e in self.events if e.kind == "reflect" and e.trap in (0xE00, 0xE20)]
-
-    @property
-    def inserted(self) -> list[Event]:
-        """Shadow PTEs created for this access (the L2's table pages included)."""
-        return [e for e in self.events if e.kind == "shadow-insert"]
-
-    @property
-    def data_pte(self) -> Event | None:
-        """The shadow-PTE insert for the accessed page itself, if one happened."""
-        for e in reversed(self.inserted):
-            if e.gpa is not None and e.size and e.gpa <= self.gpa < e.gpa + e.size:
-                return e
-        return None
-
-    def summary(self) -> str:
-        """What happened, in one line per step (for status lines and reveals)."""
-        out = [f"L2 {self.access} at L2 real {self.gpa:#x} (EA {LINEAR_EA + self.gpa:#x})"]
-        for e in self.events:
-            if e.kind == "nested-fault":
-                size = e.size or 0
-                what = " (the L2's page tables)" if _in_tables(e.gpa or 0) else ""
-                out.append(
-                    f"  L0: HDSI for L2 real {e.gpa:#x}{what}: the L1 maps it to L1 real "
-                    f"{(e.l1_gpa or 0) & -size:#x}; shadow PTE of {page_size_text(size)}"
-                )
-            elif e.kind == "reflect" and e.trap in (0xE00, 0xE20):
-                out.append(
-                    f"  L0 -> L1: trap {e.trap:#x}, HDSISR {dsisr_text(e.dsisr or 0)} "
-                    "(the L1 must fix its own tree)"
-                )
-            elif e.kind == "l1-handle" and e.trap in (0xE00, 0xE20):
-                out.append(f"  L1: {e.detail}")
-            elif e.kind == "l0-fault-in":
-                out.append(
-                    f"  L0: backs L1 real {e.l1_gpa:#x} with host {e.hpa:#x} "
-                    f"({page_size_text(e.size or 0)})"
-                )
-            elif e.kind == "rc-update":
-                out.append(f"  L0: {e.detail}")
-            elif e.kind == "shadow-remove":
-                out.append(f"  L0: removes shadow PTE {e.gpa:#x} ({page_size_text(e.size or 0)})")
-            elif e.kind == "l2-guest-interrupt":
-                out.append(f"  L2: {e.detail}")
-        if self.hpa is not None:
-            out.append(f"  done: host real {self.hpa:#x}")
-        elif self.stopped != "ceded":
-            out.append(f"  stopped: {self.stopped}")
-        return "\n".join(out)
-
-
-def _in_tables(gpa: int) -> bool:
-    return PAGE_TABLES[0] <= gpa < PAGE_TABLES[1]
-
-
-def check_l2_address(world: ShadowWorld, gpa: object, access: str = "load") -> int:
-    """``gpa`` as an L2 real address the L2 may touch, or a :class:`FieldError` /
-    :class:`AddressError` that says why not."""
-    value = parse_number(gpa, "L2 real address")
-    size = world.l2.mem_size
-    if value >= size:
-        raise AddressError(
-            f"L2 real address {value:#x} is outside the L2's memory (0 .. {size - 1:#x})"
-        )
-    lo, hi = PAGE_TABLES
-    if access == "store" and lo <= value < hi:
-        raise AddressError(
-            f"L2 real {value:#x} holds the L2's own page tables ({lo:#x} .. {hi - 1:#x}); a "
-            "store there would overwrite them. Load from it, or store elsewhere"
-        )
-    if access not in ("load", "store"):
-        raise FieldError(f"access must be 'load' or 'store', got {access!r}")
-    return value
-
-
-def touch(world: ShadowWorld, gpa: object, access: str = "load", value: int = 0x5EED) -> Touch:
-    """The L2 loads from (or stores ``value`` to) L2 real ``gpa`` through its linear
-    map, then cedes; the L1 runs it with H_ENTER_NESTED until it does."""
-    addr = check_l2_address(world, gpa, access)
-    l1, l2 = world.l1, world.l2
-    ea = LINEAR_EA + (addr & ~7)
-    op = Store(ea, value) if access == "store" else Load(ea)
-    l1.load_program(l2, Program((op, Hcall(H_CEDE)), entry=CODE_EA, fetch=False))
-    mark = world.l0.events.mark()
-    result = l1.run_l2(l2)
-    events = world.l0.events.since(mark)
-    done = [e for e in events if e.kind == "l2-access"]
-    return Touch(
-        addr, access, events, result.returns, result.stopped, done[-1].hpa if done else None
-    )
-
-
-def shadow_size_of(world: ShadowWorld, gpa: int) -> int | None:
-    """The size of the shadow PTE covering L2 real ``gpa`` now (None: none)."""
-    gp = world.gp
-    if gp is None:
-        return None
-    for addr, _slot, _pte, shift in S.shadow_leaves(gp, gpa, gpa + 1):
-        if addr <= gpa < addr + (1 << shift):
-            return 1 << shift
-    return None
 
 
 # ----------------------------------------------------------------------- answers

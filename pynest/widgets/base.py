@@ -27,7 +27,7 @@ import ipywidgets as w
 from matplotlib.figure import Figure
 
 from ..errors import PynestError
-from ..exercises.base import parse_number
+from ..scenarios.text import parse_number
 from ..viz import style as S
 
 __all__ = [

@@ -1,6 +1,6 @@
 """The shadow-tree explorer of notebook 08: watch three trees fill in as an L2 runs.
 
-The world is :func:`pynest.exercises.shadow.shadow_world`: one L1, one 16 MiB L2 whose
+The world is :func:`pynest.scenarios.shadow.shadow_world`: one L1, one 16 MiB L2 whose
 kernel reaches all its memory through a linear map. A seeded plan of *actions* runs on
 it -- L2 loads and stores, the L1 unmapping a page of its tree for the L2 (then
 H_TLB_INVALIDATE), L0 taking a page of L1 memory away (then the nested rmap) -- and after
@@ -29,7 +29,10 @@ import ipywidgets as w
 from matplotlib.figure import Figure
 
 from ..errors import ConfigError, PynestError
-from ..exercises.shadow import (
+from ..kvm.events import Event
+from ..mmu import constants as C
+from ..mmu.formats import page_size_text
+from ..scenarios.shadow import (
     L2_MEM,
     PAGE_TABLES,
     ShadowWorld,
@@ -37,9 +40,6 @@ from ..exercises.shadow import (
     shadow_world,
     touch,
 )
-from ..kvm.events import Event
-from ..mmu import constants as C
-from ..mmu.formats import page_size_text
 from ..viz.shadow_trees import ShadowTreesView, draw_shadow_trees, read_shadow_trees
 from .base import Explorer, slider, text_box
 

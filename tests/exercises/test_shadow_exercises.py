@@ -8,19 +8,15 @@ from pynest.errors import AddressError, ConfigError, FieldError
 from pynest.exercises.base import NumberAnswer
 from pynest.exercises.shadow import (
     GENERATORS,
-    LINEAR_EA,
     PageSizeAnswer,
     ReflectAnswer,
     _prepare,
-    dsisr_text,
     parse_page_size,
     shadow_fault,
-    shadow_size_of,
-    shadow_world,
-    touch,
 )
 from pynest.kvm import shadow as S
 from pynest.mmu import constants as C
+from pynest.scenarios.shadow import LINEAR_EA, dsisr_text, shadow_size_of, shadow_world, touch
 
 SEEDS = range(12)
 

@@ -12,13 +12,13 @@ The HDSI exists only where the shadow PTE's R/C follow the L1's PTE: Linux 5.0 (
 all (the last test).
 """
 
-from pynest.exercises.shadow import CODE_EA, LINEAR_EA, shadow_world
 from pynest.kvm import shadow as S
 from pynest.kvm.hcalls import H_CEDE
 from pynest.kvm.host import L1_LPCR
 from pynest.kvm.l2 import Hcall, Load, Program, Store
 from pynest.mmu import constants as C
 from pynest.mmu.xlate import CpuState
+from pynest.scenarios.shadow import CODE_EA, LINEAR_EA, shadow_world
 
 SPARE = 0x12F000  # in the 64K L2 page 0x120000, past the L2's last table (0x122000)
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from pynest.errors import ConfigError
-from pynest.exercises.shadow import LINEAR_EA, shadow_world, touch
 from pynest.mmu import MSR_GUEST_KERNEL, CpuState, translate, translate_many
 from pynest.mmu import constants as C
 from pynest.mmu.batch import INTERRUPT_CODES
+from pynest.scenarios.shadow import LINEAR_EA, shadow_world, touch
 from pynest.viz.address_map import MAP_COLOURS, address_map_view, draw_address_map
 from pynest.viz.style import figure_text
 

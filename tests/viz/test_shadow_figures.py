@@ -10,8 +10,8 @@ import pytest
 from matplotlib.figure import Figure
 
 from pynest.errors import ConfigError
-from pynest.exercises.shadow import PAGE_TABLES, shadow_world, touch
 from pynest.mmu import constants as C
+from pynest.scenarios.shadow import PAGE_TABLES, shadow_world, touch
 from pynest.viz.shadow_trees import (
     KernelSteps,
     PageSizeCase,
