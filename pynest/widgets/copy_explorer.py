@@ -10,7 +10,7 @@ Controls:
 * **bytes** -- n (r9), 1 to 256.
 
 Every change makes the hcall (a load: r7 = an L1 buffer, r8 = 0) in the world of
-:func:`pynest.exercises.enter_nested.copy_world` and draws the stages the address goes
+:func:`pynest.scenarios.nested.copy_world` and draws the stages the address goes
 through, the shadow path the hcall uses, the return code and the bytes. L0 runs Linux
 5.0 there (``l0_kernel``), the first release with the hcall; ``l0_kernel="4.20"`` shows
 every call answered H_FUNCTION by userspace (versions row ``h-copy-tofrom-guest``).
@@ -23,8 +23,8 @@ from collections.abc import Sequence
 import ipywidgets as w
 from matplotlib.figure import Figure
 
-from ..exercises.enter_nested import CODE_EA, DATA_EA, copy_world
 from ..kvm.hcalls import H_COPY_TOFROM_GUEST, rc_name
+from ..scenarios.nested import CODE_EA, DATA_EA, copy_world
 from ..viz.copy_view import CopyStages, copy_stages, copy_text, draw_copy
 from .base import Explorer, slider, text_box
 

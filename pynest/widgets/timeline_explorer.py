@@ -6,7 +6,7 @@ Controls:
 * **event** -- a slider over the events of the run (with a play button): the selected
   event is framed in the three swim lanes and explained under them, later events are
   faint;
-* **program** -- one of the named L2 programs (:data:`pynest.exercises.enter_nested.
+* **program** -- one of the named L2 programs (:data:`pynest.scenarios.nested.
   PROGRAMS`), and **warm** -- record a second run, when L0's shadow tables already hold
   the pages;
 * **LPCR** -- the value the L1 writes into ``hv_guest_state.lpcr`` (hex or decimal);
@@ -25,9 +25,9 @@ from collections.abc import Sequence
 import ipywidgets as w
 from matplotlib.figure import Figure
 
-from ..exercises.enter_nested import PROGRAMS, SLICE, EnterRun, run_program
 from ..kvm import guest_state as G
 from ..kvm.host import L1_LPCR
+from ..scenarios.nested import PROGRAMS, SLICE, EnterRun, run_program
 from ..viz.timeline import describe_event, draw_timeline, lpcr_names, timeline_text
 from .base import Explorer, slider, text_box
 

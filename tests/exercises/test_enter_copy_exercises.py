@@ -5,13 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pynest.exercises.enter_nested import (
-    GENERATORS,
-    ReturnCodeAnswer,
-    copy_exercise,
-    copy_world,
-    enter_nested_exercise,
-)
+from pynest.exercises.base import ReturnCodeAnswer
+from pynest.exercises.enter_nested import GENERATORS, copy_exercise, enter_nested_exercise
 from pynest.kvm import guest_state as G
 from pynest.kvm.hcalls import (
     H_COPY_TOFROM_GUEST,
@@ -21,6 +16,7 @@ from pynest.kvm.hcalls import (
     H_PARAMETER,
     H_SUCCESS,
 )
+from pynest.scenarios.nested import copy_world
 
 SEEDS = range(12)
 

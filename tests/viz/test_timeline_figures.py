@@ -4,9 +4,9 @@ H_COPY_TOFROM_GUEST stages."""
 import pytest
 from matplotlib.figure import Figure
 
-from pynest.exercises.enter_nested import run_program
 from pynest.kvm import guest_state as G
 from pynest.kvm.host import L1_LPCR
+from pynest.scenarios.nested import run_program
 from pynest.viz.style import figure_text
 from pynest.viz.timeline import (
     draw_lpcr_sanitise,
@@ -83,8 +83,8 @@ def test_lpcr_figure_and_names():
 
 # ----------------------------------------------------------------------- copy stages
 def test_copy_stages_and_figure():
-    from pynest.exercises.enter_nested import copy_world
     from pynest.kvm.hcalls import H_COPY_TOFROM_GUEST
+    from pynest.scenarios.nested import copy_world
     from pynest.viz.copy_view import copy_stages, copy_text, draw_copy, hexdump
 
     w = copy_world(0)
