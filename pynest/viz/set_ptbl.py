@@ -1,6 +1,6 @@
 """The figure of one H_SET_PARTITION_TABLE call (notebook 05).
 
-:func:`draw_set_ptbl` takes a :class:`pynest.exercises.hcalls.SetPtblOutcome` (the
+:func:`draw_set_ptbl` takes a :class:`pynest.scenarios.set_ptbl.SetPtblOutcome` (the
 record of the call: its PTCR, the code, L0's state before and after) and draws, top to
 bottom:
 
@@ -25,14 +25,14 @@ from matplotlib.figure import Figure
 from . import style as S
 
 if TYPE_CHECKING:
-    from ..exercises.hcalls import SetPtblOutcome
+    from ..scenarios.set_ptbl import SetPtblOutcome
 
 WIDTH = 14.0
 HEIGHT = 6.4
 
 
 def _size(n: int) -> str:
-    from ..exercises.hcalls import size_text
+    from ..scenarios.set_ptbl import size_text
 
     return size_text(n)
 

@@ -1,13 +1,13 @@
 """What an invalidation removed: L0's TLB entries and shadow PTEs, before and after.
 
-``draw_tlbie(outcome)`` takes a :class:`pynest.exercises.tlbie.TlbieOutcome` and draws
+``draw_tlbie(outcome)`` takes a :class:`pynest.scenarios.tlbie.TlbieOutcome` and draws
 two lists side by side -- the TLB entries (T1..) on the left, the shadow PTEs (S1..) on
 the right, each as it was before the operation -- with every row marked *kept* or
 *removed* (vermillion, bold word, struck through), the operands on top and the result
 (H_* code, invalid form, counts) underneath. Rows are grouped by LPID with a colour per
 L2, so "everything of one LPID" reads at a glance.
 
-The lists of one :class:`pynest.exercises.tlbie.TlbieLab` are the same before every
+The lists of one :class:`pynest.scenarios.tlbie.TlbieLab` are the same before every
 operation, so a figure passed back as ``fig`` for another outcome of the same lab is
 only restyled (an explorer's control change costs no new artists).
 """
@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from ..exercises.tlbie import TlbieOutcome, labels
 from ..mmu.formats import page_size_text
 from ..mmu.tlb import TlbEntry
+from ..scenarios.tlbie import TlbieOutcome, labels
 from . import style as S
 
 _ROW_H = 0.36
@@ -100,7 +100,7 @@ def _build(fig: Figure, outcome: TlbieOutcome) -> _Drawn:
 
 
 def _restyle(drawn: _Drawn, outcome: TlbieOutcome) -> None:
-    from ..exercises.tlbie import tlbie_removed
+    from ..scenarios.tlbie import tlbie_removed
 
     gone = tlbie_removed(outcome)
     op = outcome.op
@@ -155,7 +155,7 @@ def draw_tlbie(outcome: TlbieOutcome, *, fig: Figure | None = None) -> Figure:
 
 def tlbie_text(outcome: TlbieOutcome) -> str:
     """The figure as text: every entry with kept/REMOVED, then the result."""
-    from ..exercises.tlbie import tlbie_removed
+    from ..scenarios.tlbie import tlbie_removed
 
     gone = tlbie_removed(outcome)
     lines = [outcome.summary()]

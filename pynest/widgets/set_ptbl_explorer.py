@@ -21,13 +21,13 @@ from collections.abc import Sequence
 import ipywidgets as w
 from matplotlib.figure import Figure
 
-from ..exercises.hcalls import SetPtblOutcome, set_ptbl_outcome, size_text
 from ..kvm.hcalls import H_CEDE
 from ..kvm.host import L0, L1Vm
 from ..kvm.l1 import L1
 from ..kvm.l2 import Hcall, Program
 from ..kvm.nested import PRTS_MASK
 from ..mmu import constants as C
+from ..scenarios.set_ptbl import SetPtblOutcome, set_ptbl_outcome, size_text
 from ..viz.set_ptbl import draw_set_ptbl
 from .base import Explorer, slider, text_box
 

@@ -10,7 +10,7 @@ Controls, top to bottom:
   this invalidation removes marked; the status line gives the H_* return code.
 
 Every change issues the invalidation again on a fresh copy of the same world
-(:class:`pynest.exercises.tlbie.TlbieLab`), so nothing accumulates.
+(:class:`pynest.scenarios.tlbie.TlbieLab`), so nothing accumulates.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import ipywidgets as w
 from matplotlib.figure import Figure
 
-from ..exercises.tlbie import AP_NAMES, IS_NAMES, RIC_NAMES, TlbieLab, TlbieOp, TlbieOutcome, lab
+from ..scenarios.tlbie import AP_NAMES, IS_NAMES, RIC_NAMES, TlbieLab, TlbieOp, TlbieOutcome, lab
 from ..viz.tlb_view import draw_tlbie, tlbie_text
 from .base import Explorer, slider, text_box
 

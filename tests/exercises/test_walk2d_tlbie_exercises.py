@@ -144,13 +144,8 @@ def test_cell_answer_parsing():
 from pynest.exercises.tlbie import (  # noqa: E402
     GENERATORS as TLBIE_GENERATORS,
 )
-from pynest.exercises.tlbie import (  # noqa: E402
-    RemovedAnswer,
-    TlbieOp,
-    lab,
-    tlbie_exercise,
-    tlbie_removed,
-)
+from pynest.exercises.tlbie import RemovedAnswer, tlbie_exercise  # noqa: E402
+from pynest.scenarios.tlbie import TlbieOp, lab, tlbie_removed  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,8 @@
 import pytest
 from matplotlib.figure import Figure
 
-from pynest.exercises.hcalls import set_ptbl_outcome
 from pynest.kvm.host import L0
+from pynest.scenarios.set_ptbl import set_ptbl_outcome
 from pynest.viz.set_ptbl import draw_set_ptbl
 from pynest.viz.style import figure_text
 from pynest.widgets.base import png_bytes

@@ -1,6 +1,6 @@
 """The invalidation figure: entries before the op, removed ones marked, the H_* code."""
 
-from pynest.exercises.tlbie import TlbieOp, lab
+from pynest.scenarios.tlbie import TlbieOp, lab
 from pynest.viz.style import figure_text
 from pynest.viz.tlb_view import draw_tlbie, tlbie_text
 
