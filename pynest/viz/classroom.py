@@ -1,6 +1,6 @@
 """The classroom-demo picture: the whole nested-HV state after one step of the story.
 
-:func:`draw_classroom_step` takes a :class:`~pynest.exercises.demo.Snapshot` (and the one
+:func:`draw_classroom_step` takes a :class:`~pynest.scenarios.classroom.Snapshot` (and the one
 before it, to mark what changed) and draws, for a projector:
 
 * a title "Step k of N" and a strip of step chips (done, current, to come);
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from matplotlib.figure import Figure
 
-from ..exercises.demo import Snapshot
+from ..scenarios.classroom import Snapshot
 from . import style as S
 
 __all__ = ["L2_COLOURS", "draw_classroom_step", "hcall_lines", "owner_colour"]

@@ -23,7 +23,7 @@ import ipywidgets as w
 from matplotlib.figure import Figure
 
 from ..errors import FieldError
-from ..exercises.demo import PTCR_STEP, STEP_KEYS, Story, classroom_story
+from ..scenarios.classroom import PTCR_STEP, STEP_KEYS, Story, classroom_story
 from ..viz.classroom import draw_classroom_step
 from .base import Explorer, _in_kernel, png_bytes, text_box
 
@@ -41,7 +41,7 @@ _ALIASES = {
 
 
 class ClassroomDemoExplorer(Explorer):
-    """Step through :func:`~pynest.exercises.demo.classroom_story` (seeded world)."""
+    """Step through :func:`~pynest.scenarios.classroom.classroom_story` (seeded world)."""
 
     def __init__(self, seed: int = 0, step: int = 1, ptcr: int | None = None) -> None:
         super().__init__()

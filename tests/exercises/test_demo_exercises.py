@@ -14,16 +14,9 @@ from hypothesis import strategies as st
 from pynest.errors import FieldError
 from pynest.exercises import generate
 from pynest.exercises.base import ReturnCodeAnswer
-from pynest.exercises.demo import (
-    EMPTY_PTCR,
-    GENERATORS,
-    NEW_GPA,
-    PTCR_STEP,
-    STEP_KEYS,
-    classroom_story,
-    demo_step,
-)
+from pynest.exercises.demo import GENERATORS, demo_step
 from pynest.kvm.hcalls import H_PARAMETER, H_SUCCESS
+from pynest.scenarios.classroom import EMPTY_PTCR, NEW_GPA, PTCR_STEP, STEP_KEYS, classroom_story
 
 L1_MEM = 256 << 20
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pynest.exercises.demo import EMPTY_PTCR, PTCR_STEP, STEP_KEYS, classroom_story
+from pynest.scenarios.classroom import EMPTY_PTCR, PTCR_STEP, STEP_KEYS, classroom_story
 from pynest.viz import style as S
 from pynest.viz.classroom import L2_COLOURS, draw_classroom_step, hcall_lines, owner_colour
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pynest.exercises.demo import EMPTY_PTCR, PTCR_STEP
+from pynest.scenarios.classroom import EMPTY_PTCR, PTCR_STEP
 from pynest.viz.style import figure_text
 from pynest.widgets.classroom_explorer import ClassroomDemoExplorer
 
