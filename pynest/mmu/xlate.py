@@ -49,6 +49,9 @@ LOAD, STORE, FETCH = 0, 1, 2
 ACCESS_TYPES = {"load": LOAD, "store": STORE, "fetch": FETCH}
 _ACCESS_NAMES = ("load", "store", "fetch")
 PAGE_READ, PAGE_WRITE, PAGE_EXEC = 1, 2, 4
+PARTITION_RC = ("set", "fault")
+"""``translate(partition_rc=...)``: QEMU 7.2 sets partition-scoped R/C, POWER9 faults."""
+RC_FAULT_REASON = "R/C update needed in a partition-scoped PTE"
 _NEED = (PAGE_READ, PAGE_WRITE, PAGE_EXEC)
 
 
@@ -329,6 +332,7 @@ class _Walker:
         "part_pte",
         "p_root",
         "qemu_quirk",
+        "rc_fault",
     )
 
     def __init__(
@@ -340,6 +344,7 @@ class _Walker:
         update_rc: bool,
         t: Translation,
         qemu_quirk: bool = False,
+        rc_fault: bool = False,
     ) -> None:
         self.mem = mem
         self.cpu = cpu
@@ -354,6 +359,7 @@ class _Walker:
         self.proc_pte: int | None = None
         self.part_pte: int | None = None
         self.qemu_quirk = qemu_quirk
+        self.rc_fault = rc_fault
 
     # ----------------------------------------------------------- interrupts
     def _srr1_image(self) -> int:
@@ -454,6 +460,11 @@ class _Walker:
             cause = denied[0] | (C.DSISR_PRTABLE_FAULT if table else 0)
             raise self.raise_hsi(acc, gra, cause, "partition", f"{denied[1]} ({purpose})", level)
         if not pte & C.PTE_R or (acc == STORE and not pte & C.PTE_C):
+            if self.rc_fault:
+                # POWER9 does not set partition-scoped R/C: HDSI/HISI[ATOMIC_RC] (the
+                # kernel's DSISR_SET_RC), ASDR = the guest real address needing it
+                cause = C.DSISR_ATOMIC_RC | (C.DSISR_PRTABLE_FAULT if table else 0)
+                raise self.raise_hsi(acc, gra, cause, "partition", RC_FAULT_REASON)
             pte = self.set_rc(acc, pte, pte_hra, "partition")
         if not table:
             self.part_pte = pte
@@ -612,6 +623,7 @@ def translate(
     tlb: Tlb | None = None,
     *,
     qemu_7_2_quirk: bool = False,
+    partition_rc: str = "set",
 ) -> Translation:
     """Translate effective address ``ea`` for a load, store or instruction fetch.
 
@@ -625,9 +637,17 @@ def translate(
     and 2: the guest's process tree is walked with its guest real table addresses used as
     host real addresses (only the PRTE address and the final guest real address go
     through the partition-scoped tree). The default is the architected 2-D walk.
+
+    ``partition_rc`` says what a partition-scoped PTE that needs R (or C, for a store)
+    gets: ``"set"`` (QEMU 7.2 ``ppc_radix64_set_rc``: written back) or ``"fault"``
+    (POWER9, which never sets partition-scoped R/C: an HDSI, or an HISI when the PTE maps
+    the fetched instruction, with ATOMIC_RC, PRTABLE_FAULT when the PTE maps a table the
+    walk reads, and ASDR = the guest real address concerned; the walk stops there).
     """
     if type(ea) is not int or not 0 <= ea < 1 << 64:
         check_int("ea", ea, bits=64)  # raises the error that names the bad value
+    if partition_rc != "set" and partition_rc not in PARTITION_RC:
+        raise FieldError(f"partition_rc must be 'set' or 'fault', got {partition_rc!r}")
     if not isinstance(mem, PhysicalMemory):
         raise ConfigError(f"mem must be a PhysicalMemory, got {type(mem).__name__}")
     if tlb is not None and update_rc and not qemu_7_2_quirk:
@@ -681,7 +701,7 @@ def translate(
     t = Translation(
         ea, access, mode, None, None, None, None, None, quadrant, None, [], [], False, notes
     )
-    w = _Walker(mem, cpu, ea, acc, update_rc, t, qemu_7_2_quirk)
+    w = _Walker(mem, cpu, ea, acc, update_rc, t, qemu_7_2_quirk, partition_rc == "fault")
     try:
         if ids is None:
             if ea & C.EA_SEGMENT_CHECK:
