@@ -8,10 +8,9 @@
   H_SET_PARTITION_TABLE code the model's L0 really returns
   (:meth:`pynest.kvm.l1.L1.nested_init`) where there is an hcall.
 
-Also here: :func:`kvmhv_nested_init_errno` and :func:`v2_nested_init_bool` (what the
-merged and the reviewed function return for one start-up case; notebook 12's thread
-view uses them too), and :class:`ErrnoAnswer`, an answer that accepts an errno as a
-name (``-ENODEV``, ``ENODEV``) or a number (``-19``, ``0``).
+Also here: :class:`ErrnoAnswer`, an answer that accepts an errno as a name
+(``-ENODEV``, ``ENODEV``) or a number (``-19``, ``0``). The errno rule itself is
+:mod:`pynest.scenarios.nested_init`.
 """
 
 from __future__ import annotations
@@ -25,41 +24,17 @@ from ..errors import FieldError
 from ..kvm.hcalls import H_SUCCESS, RETURN_CODES, rc_name
 from ..kvm.host import L0
 from ..kvm.l1 import L1
+from ..scenarios.nested_init import (
+    ENODEV,
+    ENOMEM,
+    ERRNOS,
+    errno_name,
+    kvmhv_nested_init_errno,
+    v2_nested_init_bool,
+)
 from .base import Exercise
 
 _MB = 1 << 20
-ENODEV = 19  # include/uapi/asm-generic/errno-base.h
-ENOMEM = 12
-ERRNOS = {"ENODEV": ENODEV, "ENOMEM": ENOMEM, "EIO": 5, "EINVAL": 22, "EFAULT": 14}
-
-
-def kvmhv_nested_init_errno(
-    on_pseries: bool, radix: bool = True, table: bool = True, rc: int = H_SUCCESS
-) -> int:
-    """What 4.20's ``kvmhv_nested_init()`` (book3s_hv_nested.c) returns: 0 when not on
-    pseries; -ENODEV without the radix MMU; -ENOMEM when the kmalloc of the table
-    fails; -ENODEV when H_SET_PARTITION_TABLE returns anything but H_SUCCESS; else 0."""
-    if not on_pseries:
-        return 0
-    if not radix:
-        return -ENODEV
-    if not table:
-        return -ENOMEM
-    return 0 if rc == H_SUCCESS else -ENODEV
-
-
-def v2_nested_init_bool(
-    on_pseries: bool, radix: bool = True, table: bool = True, rc: int = H_SUCCESS
-) -> bool:
-    """What ``bool kvmhv_nested_init()`` of v2 (the reviewed patch) returned for the
-    same case: true on bare metal and on success, false for every failure."""
-    return kvmhv_nested_init_errno(on_pseries, radix, table, rc) == 0
-
-
-def errno_name(value: int) -> str:
-    """``-ENODEV (-19)`` for -19, ``0`` for 0."""
-    names = {0: "0", -ENODEV: "-ENODEV (-19)", -ENOMEM: "-ENOMEM (-12)"}
-    return names.get(value, str(value))
 
 
 _RC_NAMES = {name for name in RETURN_CODES.values()}

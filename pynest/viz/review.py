@@ -39,13 +39,6 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 from ..errors import ConfigError
-from ..exercises.review import (
-    ENODEV,
-    ENOMEM,
-    errno_name,
-    kvmhv_nested_init_errno,
-    v2_nested_init_bool,
-)
 from ..kvm import nested as N
 from ..kvm.hcalls import H_SET_PARTITION_TABLE, H_SUCCESS, rc_name
 from ..kvm.host import KVM_MAX_NESTED_GUESTS, L0
@@ -54,6 +47,13 @@ from ..kvm.nested import XA_CHUNK_SHIFT, XA_NODE_BYTES, NestedArray, idr_memory_
 from ..kvm.races import Exploration, Interleaving, explore
 from ..kvm.versions import row
 from ..scenarios import two_l2s
+from ..scenarios.nested_init import (
+    ENODEV,
+    ENOMEM,
+    errno_name,
+    kvmhv_nested_init_errno,
+    v2_nested_init_bool,
+)
 from . import style as S
 
 # ----------------------------------------------------------------------- the thread
