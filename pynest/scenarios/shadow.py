@@ -232,3 +232,60 @@ def shadow_size_of(world: ShadowWorld, gpa: int) -> int | None:
         if addr <= gpa < addr + (1 << shift):
             return 1 << shift
     return None
+
+
+def _l1_pte_state(world: ShadowWorld, gpa: int, clear_bits: int | None) -> None:
+    """The L1 maps the page holding ``gpa`` and, unless ``clear_bits`` is None, clears
+    those bits of its PTE (None: no mapping at all)."""
+    if clear_bits is None:
+        return
+    world.l1.map_l2_page(world.l2, gpa)
+    if clear_bits:
+        world.l2.tree.set_pte_bits(gpa, clear_bits=clear_bits)
+
+
+REFLECTION_CASES: tuple[tuple[str, str, int | None], ...] = (
+    ("no entry in the L1's tree", "store", None),
+    ("L1 maps it read-only", "store", C.PTE_EAA_RW | C.PTE_EAA_EXEC),
+    ("L1 maps it read-only", "load", C.PTE_EAA_RW | C.PTE_EAA_EXEC),
+    ("L1 PTE has R=0, C=0", "load", C.PTE_R | C.PTE_C),
+    ("L1 PTE has R=1, C=0", "store", C.PTE_C),
+    ("L1 PTE has R=1, C=1", "store", 0),
+)
+"""Notebook 08's table: (the L1 PTE, access, PTE bits the L1 clears; None: no PTE)."""
+
+
+def reflection_table(gpa: int = 0x812340) -> str:
+    """Whether L0 fixes each :data:`REFLECTION_CASES` fault alone or reflects it to the
+    L1 (and with which HDSISR), under a 4.20 and a 5.0 L0 (``__kvmhv_nested_page_fault``;
+    versions row ``nested-rc``), one fresh :func:`shadow_world` per cell."""
+    lines = [f"{'the L1 PTE':<26} {'':5}  {'L0 runs 4.20':<32} L0 runs 5.0"]
+    for what, access, clear_bits in REFLECTION_CASES:
+        seen = {}
+        for kernel in ("4.20", "5.0"):
+            small = shadow_world(l0_kernel=kernel)
+            _l1_pte_state(small, gpa, clear_bits)
+            reflected = [dsisr_text(e.dsisr) for e in touch(small, gpa, access).reflected]
+            seen[kernel] = f"reflected: {reflected[0]}" if reflected else "L0 alone"
+        lines.append(f"{what:<26} {access:<5}: {seen['4.20']:<32} {seen['5.0']}")
+    return "\n".join(lines)
+
+
+def rmap_text(world: ShadowWorld, gpa: int) -> str:
+    """The nest rmap words L0 holds for the L1 frames of the host page (of the world's
+    ``backing`` size) behind L2 real ``gpa``, decoded: L1 lpid, L2 real address and the
+    single-entry bit (``kvmhv_insert_nest_rmap``, book3s_hv_nested.c)."""
+    vm = world.vm
+    first = (world.l2.mem_base + gpa) >> vm.page_shift  # first frame of that host page
+    frames = world.backing >> vm.page_shift
+    lines = []
+    for gfn in sorted(g for g in vm.rmap if first <= g < first + frames):
+        head = S.rmap_head(vm, gfn)
+        entries = head if isinstance(head, list) else [head]
+        lines.append(f"  rmap[{gfn:#x}] (L1 real {gfn << vm.page_shift:#x}):")
+        for v in entries:
+            lines.append(
+                f"    {v:#018x}: L1 lpid {v >> S.RMAP_NESTED_LPID_SHIFT}, "
+                f"L2 real {v & S.RMAP_NESTED_GPA_MASK:#x}, single-entry bit {v & 1}"
+            )
+    return "\n".join(lines)
