@@ -91,13 +91,15 @@ class NumberAnswer:
     ``mistakes`` maps a wrong value that a common slip produces to an explanation of the
     slip; ``fault_hint`` answers a learner who names a fault when there is none. A count
     (``what`` starting "number of") is written in decimal in the feedback, anything else
-    in hex and decimal; either spelling is accepted as an answer.
+    in hex and decimal; either spelling is accepted as an answer. ``signed`` answers (a
+    ``max_nested_lpid`` may be -1) take a leading minus and are shown in decimal.
     """
 
     value: int
     what: str = "address"
     mistakes: dict[int, str] = field(default_factory=dict)
     fault_hint: str = "this access does not fault"
+    signed: bool = False
 
     @property
     def is_count(self) -> bool:
@@ -106,7 +108,33 @@ class NumberAnswer:
     def _fmt(self, value: int) -> str:
         return f"{value}" if self.is_count else f"{value:#x}"
 
+    def _parse_signed(self, given: object) -> int | None:
+        if isinstance(given, bool):
+            return None
+        if isinstance(given, int):
+            return given
+        text = str(given).strip().replace(" ", "")
+        return int(text, 0) if re.fullmatch(r"-?(0x[0-9a-fA-F]+|[0-9]+)", text) else None
+
+    def _check_signed(self, given: object) -> tuple[bool, str]:
+        value = self._parse_signed(given)
+        if value is None:
+            if isinstance(given, bool):
+                return False, f"Not understood: give the {self.what} as a number such as -1 or 5."
+            return False, (
+                f"Not understood: {str(given).strip()!r} is not a number; give the "
+                f"{self.what} as a number such as -1 or 5."
+            )
+        if value == self.value:
+            return True, f"Correct: {self.value}."
+        slip = self.mistakes.get(value)
+        if slip:
+            return False, f"No, {value} is not it: {slip}"
+        return False, f"No, {value} is not the {self.what}."
+
     def check(self, given: object) -> tuple[bool, str]:
+        if self.signed:
+            return self._check_signed(given)
         if isinstance(given, str) and _looks_like_fault(given):
             return False, f"No: {self.fault_hint}. Give the {self.what} as a number."
         try:
@@ -121,7 +149,9 @@ class NumberAnswer:
         return False, f"No, {self._fmt(value)} is not the {self.what}."
 
     def __str__(self) -> str:
-        return f"{self.value}" if self.is_count else f"{self.value:#x} ({self.value})"
+        if self.signed or self.is_count:
+            return f"{self.value}"
+        return f"{self.value:#x} ({self.value})"
 
 
 _INTERRUPTS = ("HDSI", "HISI", "DSEG", "ISEG", "DSI", "ISI")

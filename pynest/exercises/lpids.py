@@ -21,7 +21,6 @@ call with what it did.
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -30,45 +29,13 @@ from ..kvm import nested as N
 from ..kvm.host import L0, LPID_RSVD
 from .base import Exercise, NumberAnswer
 
-__all__ = ["GENERATORS", "SignedAnswer", "lpid_calls"]
+__all__ = ["GENERATORS", "lpid_calls"]
 
 _PTCR = 0x0100_0000 | 2  # a 1024-entry table at L1 real 16 MiB
 
 
 def _rng(seed: int) -> random.Random:
     return random.Random(f"pynest-lpids-{seed}")
-
-
-@dataclass(frozen=True)
-class SignedAnswer:
-    """A small signed integer (``max_nested_lpid`` may be -1)."""
-
-    value: int
-    what: str = "value"
-    mistakes: dict[int, str] = field(default_factory=dict)
-
-    def check(self, given: object) -> tuple[bool, str]:
-        if isinstance(given, bool):
-            return False, f"Not understood: give the {self.what} as a number such as -1 or 5."
-        if isinstance(given, int):
-            value = given
-        else:
-            text = str(given).strip().replace(" ", "")
-            if not re.fullmatch(r"-?(0x[0-9a-fA-F]+|[0-9]+)", text):
-                return False, (
-                    f"Not understood: {str(given).strip()!r} is not a number; give the "
-                    f"{self.what} as a number such as -1 or 5."
-                )
-            value = int(text, 0)
-        if value == self.value:
-            return True, f"Correct: {self.value}."
-        slip = self.mistakes.get(value)
-        if slip:
-            return False, f"No, {value} is not it: {slip}"
-        return False, f"No, {value} is not the {self.what}."
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 @dataclass
@@ -228,7 +195,7 @@ def lpid_calls(seed: int = 0) -> Exercise:
                 "that is the highest L1 LPID ever used; kvmhv_remove_nested walks "
                 "max_nested_lpid down to the next used slot when the highest one empties."
             )
-        answer = SignedAnswer(value, "max_nested_lpid", mistakes)
+        answer = NumberAnswer(value, "max_nested_lpid", mistakes, signed=True)
         question = (
             _INTRO.format(rsvd=LPID_RSVD)
             + "\n".join("  " + line.split(" -> ")[0].rstrip() for line in run.lines)

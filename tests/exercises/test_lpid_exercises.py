@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from pynest.errors import FieldError
 from pynest.exercises import generate
-from pynest.exercises.base import ExerciseWidget
-from pynest.exercises.lpids import GENERATORS, SignedAnswer, lpid_calls
+from pynest.exercises.base import ExerciseWidget, NumberAnswer
+from pynest.exercises.lpids import GENERATORS, lpid_calls
 
 
 def test_generators_dict():
@@ -36,7 +36,7 @@ def test_seed_1_max_nested_lpid():
 
 def test_seed_4_empty_array_answers_minus_one():
     ex = lpid_calls(4)
-    assert ex.answer == SignedAnswer(-1, "max_nested_lpid", ex.answer.mistakes)
+    assert ex.answer == NumberAnswer(-1, "max_nested_lpid", ex.answer.mistakes, signed=True)
     assert ex.check("-1")[0] and ex.check(" - 1")[0]
     ok, feedback = ex.check("2")
     assert not ok and "walks max_nested_lpid down" in feedback
