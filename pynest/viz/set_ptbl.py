@@ -18,22 +18,16 @@ Every mark also carries a word, so the picture reads in grey scale.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from matplotlib.figure import Figure
 
+from ..scenarios.set_ptbl import SetPtblOutcome, size_text
 from . import style as S
-
-if TYPE_CHECKING:
-    from ..scenarios.set_ptbl import SetPtblOutcome
 
 WIDTH = 14.0
 HEIGHT = 6.4
 
 
 def _size(n: int) -> str:
-    from ..scenarios.set_ptbl import size_text
-
     return size_text(n)
 
 

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from ..mmu.formats import page_size_text
 from ..mmu.tlb import TlbEntry
-from ..scenarios.tlbie import TlbieOutcome, labels
+from ..scenarios.tlbie import TlbieOutcome, labels, tlbie_removed
 from . import style as S
 
 _ROW_H = 0.36
@@ -100,8 +100,6 @@ def _build(fig: Figure, outcome: TlbieOutcome) -> _Drawn:
 
 
 def _restyle(drawn: _Drawn, outcome: TlbieOutcome) -> None:
-    from ..scenarios.tlbie import tlbie_removed
-
     gone = tlbie_removed(outcome)
     op = outcome.op
     who = "L1 → L0: H_TLB_INVALIDATE" if op.who == "L1" else "L0: tlbie on its own TLB"
@@ -155,8 +153,6 @@ def draw_tlbie(outcome: TlbieOutcome, *, fig: Figure | None = None) -> Figure:
 
 def tlbie_text(outcome: TlbieOutcome) -> str:
     """The figure as text: every entry with kept/REMOVED, then the result."""
-    from ..scenarios.tlbie import tlbie_removed
-
     gone = tlbie_removed(outcome)
     lines = [outcome.summary()]
     for label, item in labels(outcome).items():

@@ -34,6 +34,7 @@ from ..kvm.host import KVM_MAX_NESTED_GUESTS
 from ..kvm.l2 import Hcall, Program
 from ..kvm.nested import PRTS_MASK
 from ..mmu import constants as C
+from ..scenarios import one_l1
 from ..viz.lpids import LpidMap, draw_lpid_map, lpid_map
 from .base import Explorer, text_box
 
@@ -48,8 +49,6 @@ class LpidMapExplorer(Explorer):
         self, seed: int = 0, start: Sequence[str] = ("create", "create", "enter 1")
     ) -> None:
         super().__init__()
-        from ..scenarios import one_l1
-
         self.world = one_l1(seed)
         self.l1 = self.world.l1
         self.vm = self.world.vm

@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from ..mmu import constants as C
 from ..mmu.formats import Ptcr
 from ..mmu.xlate import CpuState, Translation, translate
+from ..scenarios import radix_reference
 from ..viz.tables import draw_partition_table, draw_ptcr, read_partition_table
 from .base import Explorer, slider, text_box
 
@@ -52,8 +53,6 @@ class PtcrExplorer(Explorer):
     def __init__(self, world=None, ptcr: int | None = None, lpid: int = 7) -> None:
         super().__init__()
         if world is None:
-            from ..scenarios import radix_reference
-
             world = radix_reference()
         self.world = world
         first_cpu = next(iter(world.contexts.values()))

@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 
 from ..mmu import constants as C
 from ..mmu.xlate import Translation, translate
+from ..scenarios import radix_reference
 from ..viz.walk import draw_walk, walk_rows, walk_text
 from .base import Explorer, slider, text_box
 
@@ -64,8 +65,6 @@ class WalkExplorer(Explorer):
     def __init__(self, world=None, example: int = 0) -> None:
         super().__init__()
         if world is None:
-            from ..scenarios import radix_reference
-
             world = radix_reference()
         self.world = world
         self.examples = _examples_for(world)
