@@ -1,0 +1,131 @@
+"""The layers of ARCHITECTURE.md, read from the imports themselves.
+
+Every ``import``/``from ... import`` of a pynest module anywhere in a file (module top,
+function body or ``TYPE_CHECKING`` block alike) is resolved to the package it names, and
+a package may import only packages of a lower layer: data flows up, nothing imports a
+layer above it, and the model (mmu, kvm, scenarios) never imports a view.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PYNEST = Path(__file__).resolve().parent.parent / "pynest"
+
+#: bottom-up; a package may import packages of a strictly lower layer (and itself)
+LAYERS: dict[str, int] = {
+    "errors": 0,
+    "bits": 1,
+    "types": 1,
+    "memory": 2,
+    "mmu": 3,
+    "kvm": 4,
+    "scenarios": 5,
+    "exercises": 6,
+    "viz": 6,
+    "widgets": 7,
+    "cli": 8,
+    "__main__": 9,
+}
+MODEL = ("errors", "bits", "types", "memory", "mmu", "kvm", "scenarios")
+
+
+def _package(parts: list[str]) -> str:
+    """``pynest.kvm.host`` -> ``kvm``; ``pynest.cli`` -> ``cli``; ``pynest`` -> ``pynest``."""
+    return parts[1] if len(parts) > 1 else "pynest"
+
+
+def imports_of(path: Path, root: Path = PYNEST) -> list[tuple[int, str]]:
+    """(line, imported pynest module) for every import in ``path`` (under ``root``)."""
+    rel = path.relative_to(root.parent).with_suffix("").parts
+    here = list(rel[:-1])  # the package the file is in
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = here[: len(here) - (node.level - 1)]
+                target = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                target = node.module or ""
+            if node.module:
+                out.append((node.lineno, target))
+            else:  # from . import x, y: each name may be a module
+                out += [(node.lineno, f"{target}.{a.name}") for a in node.names]
+        elif isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names]
+    return [(line, t) for line, t in out if t == "pynest" or t.startswith("pynest.")]
+
+
+def violations(root: Path = PYNEST) -> list[str]:
+    """One line per import that goes to a layer at or above the importer's."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        name = path.relative_to(root.parent)
+        rel = name.with_suffix("").parts
+        src = _package(list(rel))
+        if src == "__init__":  # pynest/__init__.py: the package docstring only
+            src = "pynest"
+        for line, target in imports_of(path, root):
+            dst = _package(target.split("."))
+            if dst == src:
+                continue
+            if src == "pynest" or dst == "pynest":
+                found.append(f"{name}:{line}: imports {target}")
+            elif src not in LAYERS or dst not in LAYERS:
+                found.append(f"{name}:{line}: {src} or {dst} has no layer")
+            elif LAYERS[dst] >= LAYERS[src]:
+                found.append(
+                    f"{name}:{line}: {src} (layer {LAYERS[src]}) "
+                    f"imports {target} (layer {LAYERS[dst]})"
+                )
+    return found
+
+
+def test_every_package_has_a_layer():
+    tops = {p.stem if p.is_file() else p.name for p in PYNEST.iterdir()}
+    tops = {t for t in tops if not t.startswith((".", "__pycache__")) and t != "__init__"}
+    assert tops <= set(LAYERS), f"packages without a layer: {sorted(tops - set(LAYERS))}"
+
+
+def test_no_package_imports_a_layer_at_or_above_its_own():
+    assert violations() == []
+
+
+def test_the_model_never_imports_a_view():
+    views = ("exercises", "viz", "widgets", "cli", "__main__")
+    for path in sorted(PYNEST.rglob("*.py")):
+        if _package(list(path.relative_to(PYNEST.parent).with_suffix("").parts)) not in MODEL:
+            continue
+        for line, target in imports_of(path):
+            assert _package(target.split(".")) not in views, f"{path}:{line}: imports {target}"
+
+
+@pytest.mark.parametrize(
+    ("source", "where", "expected"),
+    [
+        ("from ..viz import walk\n", "mmu/x.py", "pynest.viz"),
+        ("from . import tlb, xlate\n", "mmu/x.py", "pynest.mmu.tlb"),
+        ("import pynest.widgets.base\n", "kvm/x.py", "pynest.widgets.base"),
+        ("def f():\n    from ...errors import ConfigError\n", "kvm/sub/x.py", "pynest.errors"),
+        ("if True:\n    from pynest.kvm.host import L0\n", "viz/x.py", "pynest.kvm.host"),
+    ],
+)
+def test_imports_are_resolved_to_the_module_they_name(tmp_path, source, where, expected):
+    """Hand vectors for the resolver: relative, nested and function-level imports."""
+    path = tmp_path / "pynest" / where
+    path.parent.mkdir(parents=True)
+    path.write_text(source)
+    assert expected in [t for _line, t in imports_of(path, tmp_path / "pynest")]
+
+
+def test_a_planted_upward_import_is_caught(tmp_path):
+    """The check bites: an mmu module importing the view, inside a function, is reported."""
+    root = tmp_path / "pynest"
+    (root / "mmu").mkdir(parents=True)
+    (root / "viz").mkdir()
+    (root / "mmu" / "x.py").write_text("def f():\n    from ..viz import walk\n")
+    (root / "viz" / "walk.py").write_text("from ..mmu import x\n")
+    assert violations(root) == ["pynest/mmu/x.py:2: mmu (layer 3) imports pynest.viz (layer 6)"]
