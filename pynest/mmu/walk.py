@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
 from . import constants as C
@@ -40,34 +42,104 @@ _NLS = C.PDE_NLS
 _RPN = C.PTE_RPN
 
 
+class Tree(StrEnum):
+    """What a walk step read (:attr:`WalkStep.tree`); also the stage a fault stopped in
+    (:class:`Stage`). Members equal their text, so records print as before."""
+
+    PARTITION_TABLE = "partition-table"  # a PATE doubleword
+    PROCESS_TABLE = "process-table"  # a PRTE
+    PROCESS = "process"  # an entry of a process-scoped tree
+    PARTITION = "partition"  # an entry of a partition-scoped tree
+
+
+class Stage(StrEnum):
+    """Where a translation stopped (:attr:`pynest.mmu.Fault.stage`)."""
+
+    SEGMENT = "segment"
+    PARTITION_TABLE = "partition-table"
+    PROCESS_TABLE = "process-table"
+    PROCESS = "process"
+    PARTITION = "partition"
+
+
+class PurposeKind(StrEnum):
+    """What a partition-scoped walk serves: the data access, a PRTE, or a guest
+    process-tree entry (the 2-D walk)."""
+
+    NONE = ""
+    DATA = "data"
+    PRTE = "PRTE"
+    TABLE = "table"
+
+
+class Purpose(str):
+    """The purpose of a walk step or a partition-scoped fault: the text views print
+    ("data", "PRTE[3]", "process L2 entry", or "" for none), with its ``kind`` and
+    ``number`` (the PID of a PRTE, the level of a table entry) as fields, so no view
+    has to read the text."""
+
+    kind: PurposeKind
+    number: int | None
+
+    def __new__(cls, kind: PurposeKind, number: int | None = None) -> Purpose:
+        if kind is PurposeKind.PRTE:
+            text = f"PRTE[{number}]"
+        elif kind is PurposeKind.TABLE:
+            text = f"process L{number} entry"
+        else:
+            text = kind.value
+        self = super().__new__(cls, text)
+        self.kind = kind
+        self.number = number
+        return self
+
+    def matches(self, kind: PurposeKind, number: int | None = None) -> bool:
+        """Whether this is of ``kind`` (and ``number``, when given)."""
+        return self.kind is kind and (number is None or self.number == number)
+
+
+NO_PURPOSE = Purpose(PurposeKind.NONE)
+DATA = Purpose(PurposeKind.DATA)
+TABLE_PURPOSE = tuple(Purpose(PurposeKind.TABLE, level) for level in range(5))
+"""``TABLE_PURPOSE[level]``: a partition walk for a guest process-tree entry."""
+
+
+@lru_cache(maxsize=256)
+def prte_purpose(pid: int) -> Purpose:
+    """A partition walk for the PRTE of ``pid``."""
+    return Purpose(PurposeKind.PRTE, pid)
+
+
 @dataclass(slots=True)
 class WalkStep:
     """One memory read made by a translation.
 
-    ``tree`` is "partition-table" (a PATE doubleword), "process-table" (a PRTE),
-    "process" or "partition" (an entry of a radix tree). ``entry_addr`` is the entry's
-    address in its tree's own address space (guest real for a guest's process tree);
-    ``hra`` is the host real address actually read. ``purpose`` says what the read
-    serves, e.g. "data" or "process L2 entry" for a partition walk done on behalf of
-    another table access.
+    ``tree`` is a :class:`Tree`: a PATE doubleword, a PRTE, or an entry of a process-
+    or partition-scoped tree. ``entry_addr`` is the entry's address in its tree's own
+    address space (guest real for a guest's process tree); ``hra`` is the host real
+    address actually read. ``purpose`` (a :class:`Purpose`) says what a partition-scoped
+    read serves: the data, a PRTE, or a process-tree entry of a 2-D walk.
+
+    The walk records steps as plain tuples in this field order (the hot loop);
+    everything else reads them through this record (``Translation.steps``).
     """
 
-    tree: str
+    tree: Tree
     level: int
     index: int
     entry_addr: int
     hra: int
     raw: int
-    purpose: str = ""
+    purpose: Purpose = NO_PURPOSE
 
     @property
     def decoded(self) -> object:
         """The entry as a record (PDE/PTE, or the PATE/PRTE doubleword's fields)."""
         from .formats import PateDw0, PateDw1, ProcessTableEntry
 
-        if self.tree == "process-table":
+        if self.tree == Tree.PROCESS_TABLE:
             return ProcessTableEntry.decode(self.raw)
-        if self.tree == "partition-table":  # level 0 is dw0 (the tree), level 1 dw1
+        if self.tree == Tree.PARTITION_TABLE:  # level 0 is dw0 (the tree), level 1 dw1
             return PateDw0.decode(self.raw) if self.level == 0 else PateDw1.decode(self.raw)
         return decode_entry(self.raw)
 
@@ -75,10 +147,10 @@ class WalkStep:
         where = f"{self.hra:#x}"
         if self.entry_addr != self.hra:
             where = f"{self.entry_addr:#x} -> {self.hra:#x}"
-        if self.tree == "partition-table":
+        if self.tree == Tree.PARTITION_TABLE:
             what = f"PATE[{self.index}].dw{self.level}"
             text = f"{self.raw:#018x}"
-        elif self.tree == "process-table":
+        elif self.tree == Tree.PROCESS_TABLE:
             what = f"PRTE[{self.index}]"
             text = str(self.decoded)
         else:
@@ -142,7 +214,7 @@ def walk(
     addr: int,
     root: RadixRoot,
     tree: str,
-    purpose: str = "",
+    purpose: str = NO_PURPOSE,
     xlate_entry: Callable[[int, int], int] | None = None,
 ) -> Leaf:
     """The architected walk of one radix tree for ``addr`` from ``root``.
@@ -206,7 +278,7 @@ def walk_tree(
     nls: int,
     tree_bits: int,
     tree: str,
-    purpose: str = "",
+    purpose: str = NO_PURPOSE,
     xlate_entry: Callable[[int, int], int] | None = None,
 ) -> Leaf:
     """:func:`walk` with the root given as three numbers (kept for callers not yet

@@ -40,7 +40,18 @@ from ..errors import ConfigError, FieldError, check_int
 from ..memory import PhysicalMemory
 from . import constants as C
 from .formats import Dsisr, RadixRoot, page_size_text
-from .walk import WalkFault, WalkStep, walk
+from .walk import (
+    DATA,
+    NO_PURPOSE,
+    TABLE_PURPOSE,
+    Purpose,
+    Stage,
+    Tree,
+    WalkFault,
+    WalkStep,
+    prte_purpose,
+    walk,
+)
 
 if TYPE_CHECKING:
     from .tlb import Tlb
@@ -49,6 +60,9 @@ LOAD, STORE, FETCH = 0, 1, 2
 ACCESS_TYPES = {"load": LOAD, "store": STORE, "fetch": FETCH}
 _ACCESS_NAMES = ("load", "store", "fetch")
 PAGE_READ, PAGE_WRITE, PAGE_EXEC = 1, 2, 4
+# the tree names as plain globals: an enum member lookup costs a walk ~0.1 us each
+_PARTITION_TABLE, _PROCESS_TABLE = Tree.PARTITION_TABLE, Tree.PROCESS_TABLE
+_PROCESS, _PARTITION = Tree.PROCESS, Tree.PARTITION
 PARTITION_RC = ("set", "fault")
 """``translate(partition_rc=...)``: QEMU 7.2 sets partition-scoped R/C, POWER9 faults."""
 RC_FAULT_REASON = "R/C update needed in a partition-scoped PTE"
@@ -160,13 +174,15 @@ class Fault:
     ``interrupt`` is one of DSI, DSEG, ISI, ISEG, HDSI, HISI; ``cause`` the
     interrupt-specific cause bits (what lands in DSISR, HDSISR, SRR1 or HSRR1).
     Registers the interrupt does not set are None. ``stage`` says where the walk
-    stopped ("segment", "partition-table", "process-table", "process", "partition"),
-    ``level`` at which tree level, and ``reason`` says why in words.
+    stopped (a :class:`~pynest.mmu.walk.Stage`), ``level`` at which tree level, and
+    ``reason`` says why in words. For a partition-scoped fault ``purpose`` (a
+    :class:`~pynest.mmu.walk.Purpose`: data, a PRTE, a process-tree entry) says what
+    the failed walk served; it is not compared (the registers are the fault).
     """
 
     interrupt: str
     cause: int
-    stage: str
+    stage: Stage
     reason: str
     level: int | None = None
     dsisr: int | None = None
@@ -178,6 +194,7 @@ class Fault:
     hsrr0: int | None = None
     hsrr1: int | None = None
     asdr: int | None = None
+    purpose: Purpose = field(default=NO_PURPOSE, compare=False)
 
     @property
     def vector(self) -> int:
@@ -313,9 +330,6 @@ class _Stop(Exception):
         self.fault = fault
 
 
-_TABLE_PURPOSE = tuple(f"process L{level} entry" for level in range(5))
-
-
 class _Walker:
     """The walk state that travels through one translation (QEMU's mmu_idx + env)."""
 
@@ -368,12 +382,12 @@ class _Walker:
     def raise_segi(self, reason: str) -> _Stop:
         """QEMU ppc_radix64_raise_segi: DSEG (DAR = EA) or ISEG."""
         if self.acc == FETCH:
-            f = Fault("ISEG", 0, "segment", reason, srr0=self.ea, srr1=self._srr1_image())
+            f = Fault("ISEG", 0, Stage.SEGMENT, reason, srr0=self.ea, srr1=self._srr1_image())
         else:
-            f = Fault("DSEG", 0, "segment", reason, dar=self.ea, srr1=self._srr1_image())
+            f = Fault("DSEG", 0, Stage.SEGMENT, reason, dar=self.ea, srr1=self._srr1_image())
         return _Stop(f)
 
-    def raise_si(self, cause: int, stage: str, reason: str, level: int | None = None) -> _Stop:
+    def raise_si(self, cause: int, stage: Stage, reason: str, level: int | None = None) -> _Stop:
         """QEMU ppc_radix64_raise_si: DSI (DSISR = cause | store, DAR = EA) or ISI."""
         if self.acc == FETCH:
             f = Fault(
@@ -395,9 +409,17 @@ class _Walker:
         return _Stop(f)
 
     def raise_hsi(
-        self, acc: int, gra: int, cause: int, stage: str, reason: str, level: int | None = None
+        self,
+        acc: int,
+        gra: int,
+        cause: int,
+        stage: Stage,
+        reason: str,
+        level: int | None = None,
+        purpose: Purpose = NO_PURPOSE,
     ) -> _Stop:
-        """QEMU ppc_radix64_raise_hsi: HDSI (HDSISR, HDAR = EA, ASDR) or HISI (ASDR)."""
+        """QEMU ppc_radix64_raise_hsi: HDSI (HDSISR, HDAR = EA, ASDR) or HISI (ASDR).
+        ``purpose``: what a failed partition-scoped walk served."""
         if acc == FETCH:
             f = Fault(
                 "HISI",
@@ -408,6 +430,7 @@ class _Walker:
                 hsrr0=self.ea,
                 hsrr1=self._srr1_image() | cause,
                 asdr=gra,
+                purpose=purpose,
             )
         else:
             if acc == STORE:
@@ -422,6 +445,7 @@ class _Walker:
                 hdar=self.ea,
                 asdr=gra,
                 hsrr1=self._srr1_image(),
+                purpose=purpose,
             )
         return _Stop(f)
 
@@ -439,7 +463,7 @@ class _Walker:
         return pte
 
     # ----------------------------------------------------------- partition scope
-    def partition_xlate(self, gra: int, acc: int, table: bool, purpose: str) -> tuple[int, int]:
+    def partition_xlate(self, gra: int, acc: int, table: bool, purpose: Purpose) -> tuple[int, int]:
         """QEMU ppc_radix64_partition_scoped_xlate: guest real -> host real.
 
         Table addresses (``table=True``) are translated as loads, and a fault on one adds
@@ -447,32 +471,35 @@ class _Walker:
         """
         try:
             pte, pte_hra, hra, shift, level = walk(
-                self.mem, self.steps, gra, self.p_root, "partition", purpose
+                self.mem, self.steps, gra, self.p_root, _PARTITION, purpose
             )
         except WalkFault as wf:
             cause = wf.cause | (C.DSISR_PRTABLE_FAULT if table else 0)
             raise self.raise_hsi(
-                acc, gra, cause, "partition", f"{wf.reason} ({purpose})", wf.level
+                acc, gra, cause, Stage.PARTITION, f"{wf.reason} ({purpose})", wf.level, purpose
             ) from None
         # a partition-scoped PTE is checked on EAA alone: the table answers when it allows
         denied = None if _EAA_ALLOWS[acc][pte & 0x3F] else check_prot(self.cpu, acc, pte, True)
         if denied is not None:
             cause = denied[0] | (C.DSISR_PRTABLE_FAULT if table else 0)
-            raise self.raise_hsi(acc, gra, cause, "partition", f"{denied[1]} ({purpose})", level)
+            reason = f"{denied[1]} ({purpose})"
+            raise self.raise_hsi(acc, gra, cause, Stage.PARTITION, reason, level, purpose)
         if not pte & C.PTE_R or (acc == STORE and not pte & C.PTE_C):
             if self.rc_fault:
                 # POWER9 does not set partition-scoped R/C: HDSI/HISI[ATOMIC_RC] (the
                 # kernel's DSISR_SET_RC), ASDR = the guest real address needing it
                 cause = C.DSISR_ATOMIC_RC | (C.DSISR_PRTABLE_FAULT if table else 0)
-                raise self.raise_hsi(acc, gra, cause, "partition", RC_FAULT_REASON)
-            pte = self.set_rc(acc, pte, pte_hra, "partition")
+                raise self.raise_hsi(
+                    acc, gra, cause, Stage.PARTITION, RC_FAULT_REASON, None, purpose
+                )
+            pte = self.set_rc(acc, pte, pte_hra, _PARTITION)
         if not table:
             self.part_pte = pte
         return hra, shift
 
     def _xlate_table_entry(self, gra: int, level: int) -> int:
         """A guest table entry's address through the partition tree (2-D walk step)."""
-        return self.partition_xlate(gra, LOAD, True, _TABLE_PURPOSE[min(level, 4)])[0]
+        return self.partition_xlate(gra, LOAD, True, TABLE_PURPOSE[min(level, 4)])[0]
 
     # ----------------------------------------------------------- process scope
     def process_xlate(self, lpid: int, pid: int, dw1: int) -> tuple[int, int]:
@@ -482,21 +509,21 @@ class _Walker:
         if prtb & (size - 1):
             raise self.raise_si(
                 C.DSISR_R_BADCONFIG,
-                "process-table",
+                Stage.PROCESS_TABLE,
                 f"process table {prtb:#x} not aligned to its size {size:#x}",
             )
         offset = pid * 16
         if offset >= size:
             raise self.raise_si(
                 C.DSISR_NOPTE,
-                "process-table",
+                Stage.PROCESS_TABLE,
                 f"PID {pid} is beyond the process table ({size >> 4} entries)",
             )
         prte_gra = prtb + offset
-        prte_hra, _ = self.partition_xlate(prte_gra, LOAD, True, f"PRTE[{pid}]")
+        prte_hra, _ = self.partition_xlate(prte_gra, LOAD, True, prte_purpose(pid))
         words = self.words
         prte0 = words.get(prte_hra, 0) if words is not None else self.mem.load64(prte_hra)
-        self.steps.append(("process-table", 0, pid, prte_gra, prte_hra, prte0, ""))
+        self.steps.append((_PROCESS_TABLE, 0, pid, prte_gra, prte_hra, prte0, NO_PURPOSE))
         hv = self.cpu.msr & C.MSR_HV
         two_d = not hv or (lpid != 0 and not self.qemu_quirk)
         try:
@@ -505,12 +532,12 @@ class _Walker:
                 self.steps,
                 self.ea & C.EA_NOQUAD_MASK,
                 RadixRoot.decode(prte0),
-                "process",
-                "",
+                _PROCESS,
+                NO_PURPOSE,
                 self._xlate_table_entry if two_d else None,
             )
         except WalkFault as wf:
-            raise self.raise_si(wf.cause, "process", wf.reason, wf.level) from None
+            raise self.raise_si(wf.cause, Stage.PROCESS, wf.reason, wf.level) from None
         cpu = self.cpu
         acc = self.acc
         # privileged state with AMR/IAMR key 0 open leaves EAA alone to decide (the
@@ -518,9 +545,9 @@ class _Walker:
         allowed = cpu._derived.prot_open and _EAA_ALLOWS[acc][pte & 0x3F]  # type: ignore[union-attr]
         denied = None if allowed else check_prot(cpu, acc, pte, False)
         if denied is not None:
-            raise self.raise_si(denied[0], "process", denied[1], level)
+            raise self.raise_si(denied[0], Stage.PROCESS, denied[1], level)
         if not pte & C.PTE_R or (acc == STORE and not pte & C.PTE_C):
-            pte = self.set_rc(acc, pte, pte_hra, "process")
+            pte = self.set_rc(acc, pte, pte_hra, _PROCESS)
         self.proc_pte = pte
         return gra, shift
 
@@ -718,7 +745,7 @@ def translate(
             gra = ea & C.EA_NOQUAD_MASK
         t.gra = gra
         if lpid or not hv:
-            ra, part_shift = w.partition_xlate(gra, acc, False, "data")
+            ra, part_shift = w.partition_xlate(gra, acc, False, DATA)
             page_shift = min(page_shift, part_shift)
         else:
             ra = gra
@@ -736,13 +763,13 @@ def _get_pate(w: _Walker, cpu: CpuState, d: _Derived, lpid: int) -> int:
     """Models QEMU ppc64_v3_get_pate + validate_pate; returns dw1, stores dw0 in ``w``."""
     ea = w.ea
     if d.ptcr_error is not None:
-        raise w.raise_hsi(w.acc, ea, C.DSISR_R_BADCONFIG, "partition-table", d.ptcr_error)
+        raise w.raise_hsi(w.acc, ea, C.DSISR_R_BADCONFIG, Stage.PARTITION_TABLE, d.ptcr_error)
     if lpid >= d.n_pates:
         raise w.raise_hsi(
             w.acc,
             ea,
             C.DSISR_R_BADCONFIG,
-            "partition-table",
+            Stage.PARTITION_TABLE,
             f"LPID {lpid} is beyond the partition table ({d.n_pates} entries)",
         )
     addr = (cpu.ptcr & C.PTCR_PATB) + 16 * lpid
@@ -754,8 +781,8 @@ def _get_pate(w: _Walker, cpu: CpuState, d: _Derived, lpid: int) -> int:
         dw0 = w.mem.load64(addr)
         dw1 = w.mem.load64(addr + 8)
     steps = w.steps
-    steps.append(("partition-table", 0, lpid, addr, addr, dw0, ""))
-    steps.append(("partition-table", 1, lpid, addr + 8, addr + 8, dw1, ""))
+    steps.append((_PARTITION_TABLE, 0, lpid, addr, addr, dw0, NO_PURPOSE))
+    steps.append((_PARTITION_TABLE, 1, lpid, addr + 8, addr + 8, dw1, NO_PURPOSE))
     if not dw0 & C.PATE0_HR:
         reason = f"PATE[{lpid}] has HR=0 (not a radix partition)"
     elif lpid == 0 and not d.hv:
@@ -765,4 +792,4 @@ def _get_pate(w: _Walker, cpu: CpuState, d: _Derived, lpid: int) -> int:
     else:
         w.p_root = RadixRoot.decode(dw0)
         return dw1
-    raise w.raise_hsi(w.acc, ea, C.DSISR_R_BADCONFIG, "partition-table", reason)
+    raise w.raise_hsi(w.acc, ea, C.DSISR_R_BADCONFIG, Stage.PARTITION_TABLE, reason)

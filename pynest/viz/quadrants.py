@@ -21,6 +21,8 @@ from matplotlib.figure import Figure
 
 from ..mmu import constants as C
 from ..mmu.formats import PartitionTableEntry, ProcessTableEntry, Pte
+from ..mmu.walk import DATA, NO_PURPOSE, PurposeKind, Tree
+from ..mmu.walk import Stage as WalkStage
 from ..mmu.xlate import CpuState, Translation
 from . import style as S
 
@@ -134,9 +136,9 @@ def quadrant_picture(
     if who is not None and t.lpid is not None and t.pid is not None:
         title += f" ({who(t.lpid, t.pid)})"
     stages: list[Stage] = []
-    part_purpose = ""
-    if stage == "partition":
-        part_purpose = reason[reason.rfind("(") + 1 : -1] if reason.endswith(")") else "data"
+    part_purpose = NO_PURPOSE
+    if fault is not None and stage == WalkStage.PARTITION:  # what the failed walk served
+        part_purpose = fault.purpose or DATA
     real = t.mode in ("hv-real", "guest-real")
     stopped = stage == "segment"
 
@@ -175,7 +177,7 @@ def quadrant_picture(
             state = "read"
         stages.append(Stage("prte", f"PRTE[{t.pid}]", state, lines))
         stopped = stopped or state == "fault"
-    elif not stopped and (stage == "process-table" or part_purpose.startswith("PRTE")):
+    elif not stopped and (stage == "process-table" or part_purpose.matches(PurposeKind.PRTE)):
         stages.append(Stage("prte", f"PRTE[{t.pid}]", "fault", _wrap(reason)))
         stopped = True
     else:
@@ -191,9 +193,9 @@ def quadrant_picture(
         stages.append(Stage("process", "process tree", "not reached"))
     else:
         leaf = proc[-1] if proc and proc[-1].raw & C.PTE_V and proc[-1].raw & C.PTE_L else None
-        two_d = any(s.purpose.startswith("process L") for s in _steps(t, "partition"))
+        two_d = any(s.purpose.matches(PurposeKind.TABLE) for s in _steps(t, Tree.PARTITION))
         walk = f"{len(proc)} level{'s' if len(proc) != 1 else ''} read" + (", 2-D" if two_d else "")
-        if stage == "process" or part_purpose.startswith("process L"):
+        if stage == "process" or part_purpose.matches(PurposeKind.TABLE):
             lines = (walk, *_wrap(reason, 2))
             stages.append(Stage("process", "process tree", "fault", lines))
             stopped = True
@@ -206,7 +208,7 @@ def quadrant_picture(
             stages.append(Stage("process", "process tree", "read", tuple(lines)))
 
     # partition-scoped tree for the data
-    data_reads = sum(1 for s in _steps(t, "partition") if s.purpose == "data")
+    data_reads = sum(1 for s in _steps(t, Tree.PARTITION) if s.purpose.matches(PurposeKind.DATA))
     p_title = "partition tree"
     if t.lpid == 0 and cpu.hv and not stopped:
         stages.append(
@@ -214,7 +216,7 @@ def quadrant_picture(
         )
     elif stopped:
         stages.append(Stage("partition", p_title, "not reached"))
-    elif part_purpose == "data":
+    elif part_purpose.matches(PurposeKind.DATA):
         stages.append(Stage("partition", p_title, "fault", (f"LPID {t.lpid}", *_wrap(reason, 2))))
     else:
         lines = (f"LPID {t.lpid}: {data_reads} reads", f"gRA {t.gra:#x}", f"→ hRA {t.ra:#x}")

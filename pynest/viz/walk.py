@@ -17,7 +17,6 @@ returns a Figure with two parts:
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -25,7 +24,16 @@ from matplotlib.figure import Figure
 
 from ..mmu import constants as C
 from ..mmu.formats import PartitionTableEntry, Pde, ProcessTableEntry, Pte, page_size_text
-from ..mmu.walk import WalkStep
+from ..mmu.walk import (
+    DATA,
+    NO_PURPOSE,
+    TABLE_PURPOSE,
+    Purpose,
+    PurposeKind,
+    Stage,
+    Tree,
+    WalkStep,
+)
 from ..mmu.xlate import Translation
 from . import style as S
 
@@ -139,16 +147,13 @@ class WalkRow:
         return text
 
 
-_PURPOSE_RE = re.compile(r"\(([^()]*)\)$")
-
-
-def _fault_purpose(t: Translation) -> str:
-    """For a partition-scoped fault, what the failed walk was for ("data", "PRTE[3]",
-    "process L2 entry"): the translator puts it in parentheses at the end of the reason."""
+def _fault_purpose(t: Translation) -> Purpose:
+    """For a partition-scoped fault, what the failed walk was for (the fault's
+    ``purpose``: data, a PRTE, a process-tree entry); a fault built without one (an
+    R/C fault of ``kvm.shadow.hw_translate``) counts as the data access."""
     if t.fault is None:
-        return ""
-    m = _PURPOSE_RE.search(t.fault.reason)
-    return m.group(1) if m else "data"
+        return NO_PURPOSE
+    return t.fault.purpose or DATA
 
 
 def _addr_text(s: WalkStep) -> str:
@@ -181,8 +186,8 @@ def walk_rows(t: Translation) -> list[WalkRow]:
     steps = t.steps
     fault = t.fault
     stage = fault.stage if fault is not None else ""
-    purpose = _fault_purpose(t) if stage == "partition" else ""
-    part_reads = Counter(s.purpose for s in steps if s.tree == "partition")
+    purpose = _fault_purpose(t) if stage == Stage.PARTITION else NO_PURPOSE
+    part_reads = Counter(s.purpose for s in steps if s.tree == Tree.PARTITION)
     rows: list[WalkRow] = []
 
     real_mode = t.mode in ("hv-real", "guest-real")
@@ -230,7 +235,7 @@ def walk_rows(t: Translation) -> list[WalkRow]:
     # --- process-table entry -----------------------------------------------------------------
     prte_step = next((s for s in steps if s.tree == "process-table"), None)
     pid_txt = f"[{t.pid}]" if t.pid is not None else ""
-    prte_reads = sum(n for p, n in part_reads.items() if p.startswith("PRTE"))
+    prte_reads = sum(n for p, n in part_reads.items() if p.matches(PurposeKind.PRTE))
     if real_mode:
         rows.append(
             WalkRow("prte", "PRTE", "unused", meaning="guest real mode: no process-scoped walk")
@@ -251,7 +256,7 @@ def walk_rows(t: Translation) -> list[WalkRow]:
                 note,
             )
         )
-    elif stage == "process-table" or (stage == "partition" and purpose.startswith("PRTE")):
+    elif stage == Stage.PROCESS_TABLE or purpose.matches(PurposeKind.PRTE):
         rows.append(
             WalkRow("prte", f"PRTE{pid_txt}", "fault", f"PID {t.pid}", meaning=fault.reason)
         )
@@ -268,8 +273,7 @@ def walk_rows(t: Translation) -> list[WalkRow]:
         title = f"L{level} · {LEVEL_NAMES[level]}"
         key = f"L{level}"
         s = by_level.get(level)
-        entry_purpose = f"process L{level} entry"
-        n_part = part_reads.get(entry_purpose, 0)
+        n_part = part_reads.get(TABLE_PURPOSE[level], 0)
         note = _partition_note(n_part, t.lpid)
         if real_mode:
             rows.append(WalkRow(key, title, "unused"))
@@ -278,7 +282,7 @@ def walk_rows(t: Translation) -> list[WalkRow]:
             size = page_size_text(1 << {1: 30, 2: 21}.get(leaf_level, 12))
             rows.append(WalkRow(key, title, "unused", meaning=f"not needed: {size} page"))
             continue
-        if stage == "partition" and purpose == entry_purpose:
+        if purpose.matches(PurposeKind.TABLE, level):
             rows.append(
                 WalkRow(
                     key,
@@ -348,7 +352,7 @@ def _result_row(t: Translation, part_reads: Counter) -> WalkRow:
         meaning = f"RA {t.ra:#x}: EA & 0x0FFF_FFFF_FFFF_FFFF, HRMOR ORed in if EA bit 0 = 0"
         return WalkRow("result", "result", "ok", meaning=meaning, note=reads)
     note = reads
-    data_reads = part_reads.get("data", 0)
+    data_reads = part_reads.get(DATA, 0)
     if data_reads:
         note = f"data gRA {t.gra:#x} → partition tree ({data_reads} reads); {reads}"
     return WalkRow("result", "result", "ok", meaning=f"RA {t.ra:#x} ({size} page)", note=note)
