@@ -24,7 +24,8 @@ from ..mmu import constants as C
 from ..mmu.builder import make_pde, make_pte
 from ..mmu.formats import Pde, Ptcr, Pte, decode_entry, page_size_text
 from ..mmu.xlate import CpuState, Translation, translate
-from ..scenarios.hv_process import ExerciseWorld, Page, dump_text, hv_process_world
+from ..scenarios.hv_process import dump_text, hv_process_world
+from ..scenarios.radix import MmuWorld, Page
 from .base import Exercise, FaultAnswer, LettersAnswer, NumberAnswer
 
 _PAGE_SHIFT = {C.PAGE_4K: 12, C.PAGE_64K: 16, C.PAGE_2M: 21, C.PAGE_1G: 30}
@@ -125,7 +126,7 @@ def _walk_page_size(t: Translation) -> int:
     return size
 
 
-def _pick_access(world: ExerciseWorld, rng: random.Random, case: str) -> tuple[int, str, Page]:
+def _pick_access(world: MmuWorld, rng: random.Random, case: str) -> tuple[int, str, Page]:
     pages = world.pages
     readable = [p for p in pages if "r" in p.perms or "w" in p.perms]
     small = [p for p in pages if p.size == C.PAGE_4K]

@@ -22,7 +22,7 @@ from __future__ import annotations
 from ..kvm.host import isolation_violations
 from .direct import direct_translate
 from .l1 import CODE_EA, DATA_EA, World, add_l2, migrated_l1, one_l1, two_l2s
-from .radix import RADIX_REFERENCE_IMAGE, MmuWorld, radix_host, radix_reference
+from .radix import RADIX_REFERENCE_IMAGE, MmuWorld, Page, radix_host, radix_reference
 
 __all__ = [
     "CODE_EA",
@@ -30,6 +30,7 @@ __all__ = [
     "RADIX_REFERENCE_IMAGE",
     "SCENARIOS",
     "MmuWorld",
+    "Page",
     "World",
     "add_l2",
     "direct_translate",

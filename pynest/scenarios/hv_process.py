@@ -15,41 +15,19 @@ the whole world.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
 
 from ..memory import PhysicalMemory
 from ..mmu import constants as C
 from ..mmu.builder import Allocator, PartitionTable, ProcessTable, RadixTree
 from ..mmu.xlate import CpuState
+from .radix import MmuWorld, Page
 
 PERMS = ("rw", "r", "rwx", "rx", "rw", "x")
 """EAA letter sets the generator picks from (w means the read/write bit); read/write
 twice as likely as the others."""
 
 
-@dataclass(frozen=True, slots=True)
-class Page:
-    """One page of a world: ``ea`` maps to real ``ra`` for ``size`` bytes with ``perms``."""
-
-    ea: int
-    ra: int
-    size: int
-    perms: str
-
-
-@dataclass
-class ExerciseWorld:
-    """Memory, the CPU that uses it, and what the process tree maps."""
-
-    seed: int
-    mem: PhysicalMemory
-    cpu: CpuState
-    pages: list[Page] = field(default_factory=list)
-    table_range: tuple[int, int] = (0, 0)
-    """Host real range holding every table (what :func:`memory_dump` lists)."""
-
-
-def hv_process_world(seed: int) -> ExerciseWorld:
+def hv_process_world(seed: int) -> MmuWorld:
     """A radix hypervisor running process PID (1..15) with four to five pages.
 
     Layout (host real): partition table at 0x100000 (PATS 0, 256 LPIDs), LPID 0's
@@ -107,15 +85,23 @@ def hv_process_world(seed: int) -> ExerciseWorld:
         add(other, 1 << 30, C.PAGE_1G, rng.choice(PERMS))
     pages.sort(key=lambda p: p.ea)
     cpu = CpuState(ptcr=ptab.ptcr, pidr=pid)
-    return ExerciseWorld(seed, mem, cpu, pages, (0x100000, alloc.next))
+    return MmuWorld(
+        "hv-process",
+        f"a radix hypervisor running PID {pid} with {len(pages)} pages (seed {seed})",
+        mem,
+        {"hv": cpu},
+        {"hv": pages},
+        seed=seed,
+        table_range=(0x100000, alloc.next),
+    )
 
 
-def memory_dump(world: ExerciseWorld) -> list[tuple[int, int]]:
+def memory_dump(world: MmuWorld) -> list[tuple[int, int]]:
     """(address, doubleword) of every non-zero doubleword holding a table, by address."""
     lo, hi = world.table_range
     return sorted((a, v) for a, v in world.mem.written() if lo <= a < hi and v)
 
 
-def dump_text(world: ExerciseWorld) -> str:
+def dump_text(world: MmuWorld) -> str:
     """:func:`memory_dump` as lines ``0x0000000000221400: 0x8000000000222009``."""
     return "\n".join(f"  {a:#08x}: {v:#018x}" for a, v in memory_dump(world))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..errors import check_int
 from ..memory import PhysicalMemory
@@ -17,13 +18,26 @@ from ..mmu.builder import Allocator, GuestSpace, PartitionTable, ProcessTable, R
 from ..mmu.xlate import CpuState
 
 
+class Page(NamedTuple):
+    """One page of a context: ``ea`` maps to ``ra`` (guest real for a guest) for ``size``
+    bytes with ``perms``."""
+
+    ea: int
+    ra: int
+    size: int
+    perms: str
+
+
 @dataclass
 class MmuWorld:
-    """Memory with radix tables and the CPU contexts that translate through them.
+    """Memory with radix tables and the CPU contexts that translate through them: the
+    one record of every MMU-only world (radix, quadrant and hv-process worlds).
 
     ``contexts`` maps a short name ("hv", "guest", ...) to the :class:`CpuState` of a
     thread using the tables; ``mappings`` lists, per context, (EA, address the process
-    tree maps it to -- guest real for a guest --, page size, permissions) of its pages.
+    tree maps it to -- guest real for a guest --, page size, permissions) of its pages
+    (a :class:`Page` or a plain 4-tuple). ``seed`` names a seeded world;
+    ``table_range`` is the host real range holding every table, when it is one range.
     """
 
     name: str
@@ -31,6 +45,18 @@ class MmuWorld:
     mem: PhysicalMemory
     contexts: dict[str, CpuState]
     mappings: dict[str, list[tuple[int, int, int, str]]] = field(default_factory=dict)
+    seed: int = 0
+    table_range: tuple[int, int] = (0, 0)
+
+    @property
+    def cpu(self) -> CpuState:
+        """The first context (the only one of a one-process world)."""
+        return next(iter(self.contexts.values()))
+
+    @property
+    def pages(self) -> list[Page]:
+        """The first context's pages, as :class:`Page` records."""
+        return [Page(*m) for m in next(iter(self.mappings.values()), [])]
 
 
 # The hand-checked image of the fact sheet's worked examples (radix-mmu.md section 7),
