@@ -19,12 +19,12 @@ from ..errors import FieldError
 from ..kvm.versions import has, row
 from ..mmu import constants as C
 from ..mmu.formats import page_size_text
+from ..scenarios.l1 import World
 from ..scenarios.shadow import (
     DSISR_NAMES,
     L2_MEM,
     LINEAR_EA,  # noqa: F401  (tests/snapshots imports it from here)
     PAGE_TABLES,
-    ShadowWorld,
     dsisr_text,
     shadow_size_of,
     shadow_world,
@@ -232,7 +232,7 @@ def _size_question(seed: int, rng: random.Random) -> Exercise:
     return Exercise("shadow", seed, question, PageSizeAnswer(size, mistakes), solution, hint)
 
 
-def _prepare(world: ShadowWorld, gpa: int, state: str) -> None:
+def _prepare(world: World, gpa: int, state: str) -> None:
     """Put the L1's PTE for the page holding ``gpa`` in ``state``."""
     l1, l2 = world.l1, world.l2
     if state == "unmapped":

@@ -11,11 +11,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from ..errors import PynestError, check_int
+from ..errors import ConfigError, PynestError, check_int
 from ..kvm.hcalls import H_CEDE
 from ..kvm.host import L0, L1Vm
 from ..kvm.l1 import L1, L2Guest
 from ..kvm.l2 import Hcall, Load, Program, Spin, Store
+from ..kvm.nested import NestedGuest
 from ..mmu import constants as C
 
 CODE_EA = 0x0000_0000_0001_0000
@@ -24,7 +25,9 @@ DATA_EA = 0x0000_0000_1000_0000
 
 @dataclass
 class World:
-    """An L0 and what runs on it; ``seed`` names the world."""
+    """An L0, one L1 (L0's view ``vm`` and the L1 kernel ``l1``) and its L2s: the one
+    record of every L1/L2 world (``one_l1``, ``two_l2s``, the shadow, nested and copy
+    worlds). ``seed`` names the world; ``data`` maps an L2's lpid to its data EAs."""
 
     seed: int
     l0: L0
@@ -32,6 +35,28 @@ class World:
     l1: L1
     l2s: list[L2Guest] = field(default_factory=list)
     data: dict[int, list[int]] = field(default_factory=dict)  # l2 lpid -> data EAs
+
+    @property
+    def l2(self) -> L2Guest:
+        """The first L2 (the only one of a one-L2 world such as the shadow world)."""
+        if not self.l2s:
+            raise ConfigError("this world has no L2")
+        return self.l2s[0]
+
+    @property
+    def gp(self) -> NestedGuest | None:
+        """L0's nested-guest struct for :attr:`l2` (None before its first H_ENTER_NESTED)."""
+        return self.vm.nested.find(self.l2.lpid)
+
+    @property
+    def l1_page(self) -> int:
+        """The page size the L1 maps :attr:`l2` with."""
+        return self.l2.page_size
+
+    @property
+    def backing(self) -> int:
+        """The page size L0 backs the L1's memory with."""
+        return self.vm.backing
 
     def run_all(self) -> dict[int, str]:
         """Run every L2 once; returns lpid -> why it stopped."""

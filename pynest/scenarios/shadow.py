@@ -18,13 +18,13 @@ from ..errors import AddressError, ConfigError, FieldError
 from ..kvm import shadow as S
 from ..kvm.events import Event
 from ..kvm.hcalls import H_CEDE
-from ..kvm.host import L0, L1Vm
-from ..kvm.l1 import L1, L2Guest
+from ..kvm.host import L0
+from ..kvm.l1 import L1
 from ..kvm.l2 import Hcall, Load, Program, Store
-from ..kvm.nested import NestedGuest
 from ..kvm.versions import DEFAULT_KERNEL
 from ..mmu import constants as C
 from ..mmu.formats import page_size_text
+from .l1 import World
 from .text import parse_number
 
 LINEAR_EA = 0xC000_0000_0000_0000
@@ -63,23 +63,6 @@ def dsisr_text(value: int) -> str:
     return " | ".join(names) if names else "0"
 
 
-@dataclass
-class ShadowWorld:
-    """L0, the L1 (L0's view ``vm`` and the L1 kernel ``l1``) and its one L2."""
-
-    l0: L0
-    vm: L1Vm
-    l1: L1
-    l2: L2Guest
-    l1_page: int
-    backing: int
-
-    @property
-    def gp(self) -> NestedGuest | None:
-        """L0's nested-guest struct for the L2 (None before its first H_ENTER_NESTED)."""
-        return self.vm.nested.find(self.l2.lpid)
-
-
 def shadow_world(
     l1_page: int = C.PAGE_64K,
     backing: int = C.PAGE_64K,
@@ -89,7 +72,7 @@ def shadow_world(
     perms: str = "rwx",
     set_rc: bool = True,
     l0_kernel: str = DEFAULT_KERNEL,
-) -> ShadowWorld:
+) -> World:
     """The world of this module (see its docstring).
 
     ``l1s_before`` other L1s are created first and ``l1_ram_before`` bytes of L1 memory
@@ -114,7 +97,7 @@ def shadow_world(
     l2 = l1.create_l2(L2_MEM, page_size=l1_page, pid=1, perms=perms, set_rc=set_rc)
     for gpa in range(0, L2_MEM, C.PAGE_2M):
         l1.l2_map(l2, LINEAR_EA + gpa, gpa, C.PAGE_2M, "rw", pid=0)
-    return ShadowWorld(l0, vm, l1, l2, l1_page, backing)
+    return World(0, l0, vm, l1, [l2])
 
 
 @dataclass(frozen=True)
@@ -186,7 +169,7 @@ def _in_tables(gpa: int) -> bool:
     return PAGE_TABLES[0] <= gpa < PAGE_TABLES[1]
 
 
-def check_l2_address(world: ShadowWorld, gpa: object, access: str = "load") -> int:
+def check_l2_address(world: World, gpa: object, access: str = "load") -> int:
     """``gpa`` as an L2 real address the L2 may touch, or a :class:`FieldError` /
     :class:`AddressError` that says why not."""
     value = parse_number(gpa, "L2 real address")
@@ -206,7 +189,7 @@ def check_l2_address(world: ShadowWorld, gpa: object, access: str = "load") -> i
     return value
 
 
-def touch(world: ShadowWorld, gpa: object, access: str = "load", value: int = 0x5EED) -> Touch:
+def touch(world: World, gpa: object, access: str = "load", value: int = 0x5EED) -> Touch:
     """The L2 loads from (or stores ``value`` to) L2 real ``gpa`` through its linear
     map, then cedes; the L1 runs it with H_ENTER_NESTED until it does."""
     addr = check_l2_address(world, gpa, access)
@@ -223,7 +206,7 @@ def touch(world: ShadowWorld, gpa: object, access: str = "load", value: int = 0x
     )
 
 
-def shadow_size_of(world: ShadowWorld, gpa: int) -> int | None:
+def shadow_size_of(world: World, gpa: int) -> int | None:
     """The size of the shadow PTE covering L2 real ``gpa`` now (None: none)."""
     gp = world.gp
     if gp is None:
@@ -234,7 +217,7 @@ def shadow_size_of(world: ShadowWorld, gpa: int) -> int | None:
     return None
 
 
-def _l1_pte_state(world: ShadowWorld, gpa: int, clear_bits: int | None) -> None:
+def _l1_pte_state(world: World, gpa: int, clear_bits: int | None) -> None:
     """The L1 maps the page holding ``gpa`` and, unless ``clear_bits`` is None, clears
     those bits of its PTE (None: no mapping at all)."""
     if clear_bits is None:
@@ -271,7 +254,7 @@ def reflection_table(gpa: int = 0x812340) -> str:
     return "\n".join(lines)
 
 
-def rmap_text(world: ShadowWorld, gpa: int) -> str:
+def rmap_text(world: World, gpa: int) -> str:
     """The nest rmap words L0 holds for the L1 frames of the host page (of the world's
     ``backing`` size) behind L2 real ``gpa``, decoded: L1 lpid, L2 real address and the
     single-entry bit (``kvmhv_insert_nest_rmap``, book3s_hv_nested.c)."""

@@ -32,10 +32,10 @@ from ..errors import ConfigError, PynestError
 from ..kvm.events import Event
 from ..mmu import constants as C
 from ..mmu.formats import page_size_text
+from ..scenarios.l1 import World
 from ..scenarios.shadow import (
     L2_MEM,
     PAGE_TABLES,
-    ShadowWorld,
     check_l2_address,
     shadow_world,
     touch,
@@ -135,7 +135,7 @@ class ShadowTreesExplorer(Explorer):
         self.seed = seed
         self.max_rows = max_rows
         self.plan = default_plan(seed)
-        self.world: ShadowWorld | None = None
+        self.world: World | None = None
         self.steps: list[Step] = []
         self.view: ShadowTreesView | None = None
         self.figure: Figure | None = None

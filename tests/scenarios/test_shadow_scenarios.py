@@ -35,3 +35,13 @@ def test_rmap_text_files_a_large_page_under_its_first_frame_from_5_0():
     assert "L2 real 0x810000" in out["4.20"] and "L2 real 0x9a0000" in out["4.20"]
     # 5.0: both under one frame (gfn aligned to the 2M page), a list of two entries
     assert out["5.0"].count("rmap[") == 1 and out["5.0"].count("single-entry bit 0") == 2
+
+
+def test_shadow_world_is_a_one_l2_world_with_its_sizes():
+    for l1_page in (C.PAGE_64K, C.PAGE_2M):
+        for backing in (C.PAGE_64K, C.PAGE_2M, C.PAGE_1G):
+            w = shadow_world(l1_page, backing)
+            assert (w.l1_page, w.backing) == (l1_page, backing)
+            assert w.l2s == [w.l2] and w.gp is None  # no H_ENTER_NESTED yet
+            touch(w, 0x812340)
+            assert w.gp is not None and w.gp.l1_lpid == w.l2.lpid
