@@ -20,7 +20,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from . import scenarios
 from .errors import PynestError
+from .exercises import GENERATORS, generate
+from .mmu import translate
+from .mmu.formats import Ptcr, page_size_text
 
 EXIT_USAGE = 2
 
@@ -47,8 +51,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_ptcr(args: argparse.Namespace) -> int:
-    from .mmu.formats import Ptcr
-
     value = parse_number(args.value, "PTCR")
     ptcr = Ptcr.decode(value)
     print(ptcr)
@@ -64,8 +66,6 @@ def _cmd_ptcr(args: argparse.Namespace) -> int:
 
 
 def _mmu_world(name: str):
-    from . import scenarios
-
     entry = scenarios.SCENARIOS.get(name)
     if entry is None:
         raise CliError(f"unknown scenario {name!r}; choose from {', '.join(scenarios.SCENARIOS)}")
@@ -78,8 +78,6 @@ def _mmu_world(name: str):
 
 
 def _cmd_walk(args: argparse.Namespace) -> int:
-    from .mmu import translate
-
     ea = parse_number(args.ea, "EA")
     world = _mmu_world(args.scenario)
     context = args.context or next(iter(world.contexts))
@@ -95,9 +93,6 @@ def _cmd_walk(args: argparse.Namespace) -> int:
 
 
 def _cmd_scenario(args: argparse.Namespace) -> int:
-    from . import scenarios
-    from .mmu.formats import page_size_text
-
     if args.name is None:
         width = max(map(len, scenarios.SCENARIOS))
         for name, (_, text) in scenarios.SCENARIOS.items():
@@ -133,8 +128,6 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
 
 
 def _cmd_exercise(args: argparse.Namespace) -> int:
-    from .exercises import GENERATORS, generate
-
     if args.kind is None:
         for kind in GENERATORS:
             print(kind)

@@ -19,13 +19,12 @@ import random
 from collections.abc import Callable
 
 from ..errors import FieldError
-from ..memory import PhysicalMemory
 from ..mmu import constants as C
 from ..mmu.builder import make_pde, make_pte
 from ..mmu.formats import Pde, Ptcr, Pte, decode_entry, page_size_text
-from ..mmu.xlate import CpuState, Translation, translate
+from ..mmu.xlate import Translation, translate
 from ..scenarios.hv_process import dump_text, hv_process_world
-from ..scenarios.radix import MmuWorld, Page
+from ..scenarios.radix import MmuWorld, Page, pate_lookup
 from .base import Exercise, FaultAnswer, LettersAnswer, NumberAnswer
 
 _PAGE_SHIFT = {C.PAGE_4K: 12, C.PAGE_64K: 16, C.PAGE_2M: 21, C.PAGE_1G: 30}
@@ -162,19 +161,6 @@ def _pick_access(world: MmuWorld, rng: random.Random, case: str) -> tuple[int, s
             return (region << 21) + (rng.randrange(C.PAGE_2M) & ~7), "load", p
 
 
-# ----------------------------------------------------------------------- partition table
-def _pate_lookup(ptcr: int, lpid: int) -> Translation:
-    """Let the model look PATE[lpid] up: a guest (or, for LPID 0, the hypervisor) of that
-    LPID translates EA 0 with this PTCR in empty memory. The first step read is the PATE;
-    a fault before any read is the bad-PTCR/LPID HDSI."""
-    mem = PhysicalMemory(1 << 30)
-    if lpid == 0:
-        cpu = CpuState(ptcr=ptcr)
-    else:
-        cpu = CpuState(ptcr=ptcr, lpidr=lpid, msr=C.MSR_GUEST_KERNEL)
-    return translate(mem, cpu, 0, "load", update_rc=False)
-
-
 def partition_entry(seed: int = 0) -> Exercise:
     """ "Where is the partition-table entry?" and friends, from a seeded PTCR."""
     rng = _rng("partition", seed)
@@ -236,7 +222,7 @@ def partition_entry(seed: int = 0) -> Exercise:
             + ("(the partition-scoped tree)." if dw == 0 else "(the process table).")
         )
         return Exercise("partition-table", seed, question, answer, solution)
-    t = _pate_lookup(ptcr, lpid)
+    t = pate_lookup(ptcr, lpid)
     question = (
         intro + f"A thread with LPIDR = {lpid} translates an address, so the MMU needs "
         f"PATE[{lpid}]. At which host real address does it read that entry's dw0? If the "

@@ -25,7 +25,7 @@ from ..errors import ConfigError, FieldError
 from ..memory import PhysicalMemory
 from ..mmu import constants as C
 from ..mmu.builder import Allocator, PartitionTable, ProcessTable, RadixTree, TranslatedSpace
-from ..mmu.walk import walk_tree
+from ..mmu.walk import WalkFault, walk_tree
 from ..mmu.xlate import CpuState, Translation, translate
 
 _LEVELS = {C.PAGE_4K: 4, C.PAGE_64K: 4, C.PAGE_2M: 3, C.PAGE_1G: 2}
@@ -248,8 +248,6 @@ def walk_3d(world: object, l2: object, ea: int) -> Walk3d:
     through L0's tree for the L1. The PATE reads are left out (they do not depend on
     the trees). Raises ConfigError when a stage has no mapping (run the L2s first).
     """
-    from ..mmu.walk import WalkFault
-
     vm = world.l1.vm  # type: ignore[attr-defined]
     mem = vm.l0.mem
     l0_root = vm.pgtable.root

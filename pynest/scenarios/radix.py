@@ -15,7 +15,7 @@ from ..errors import check_int
 from ..memory import PhysicalMemory
 from ..mmu import constants as C
 from ..mmu.builder import Allocator, GuestSpace, PartitionTable, ProcessTable, RadixTree
-from ..mmu.xlate import CpuState
+from ..mmu.xlate import CpuState, Translation, translate
 
 
 class Page(NamedTuple):
@@ -170,3 +170,15 @@ def radix_host(seed: int = 0) -> MmuWorld:
         contexts,
         mappings,
     )
+
+
+def pate_lookup(ptcr: int, lpid: int) -> Translation:
+    """Let the model look PATE[lpid] up: a guest (or, for LPID 0, the hypervisor) of that
+    LPID translates EA 0 with this PTCR in empty memory. The first step read is the PATE;
+    a fault before any read is the bad-PTCR/LPID HDSI."""
+    mem = PhysicalMemory(1 << 30)
+    if lpid == 0:
+        cpu = CpuState(ptcr=ptcr)
+    else:
+        cpu = CpuState(ptcr=ptcr, lpidr=lpid, msr=C.MSR_GUEST_KERNEL)
+    return translate(mem, cpu, 0, "load", update_rc=False)
