@@ -166,7 +166,7 @@ EXAMPLES: tuple[tuple[str, str, int, int, int, int, str, int, bool], ...] = (
         False,
     ),
 )
-"""Named cases of :func:`pynest.exercises.quadrants.quadrant_world`."""
+"""Named cases of :func:`pynest.scenarios.quadrants.quadrant_world`."""
 
 _OFFSET_LIMIT = 1 << 62
 

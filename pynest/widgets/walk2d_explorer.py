@@ -5,7 +5,7 @@ Controls, top to bottom:
 
 * **process page** / **partition page** -- the leaf size of the guest's process-scoped
   tree and of the hypervisor's partition-scoped tree (4K, 64K, 2M, 1G); each pair is a
-  :func:`pynest.exercises.walk2d.guest_world` built once and kept;
+  :func:`pynest.scenarios.guest.guest_world` built once and kept;
 * **example** -- the world's two mapped pages and an unmapped neighbour;
 * **EA** -- typed in hex or decimal;
 * **access k of N** -- lights the grid up to the k-th read (▶ plays the walk).
