@@ -13,8 +13,9 @@ Sources: ``arch/powerpc/kvm/book3s_hv_nested.c`` and ``book3s_64_mmu_radix.c``.
 **One deliberate hardware detail.** pynest's MMU follows QEMU 7.2, which sets R and C
 in a partition-scoped PTE itself. POWER9 does not: it raises an HDSI/HISI with
 DSISR[ATOMIC_RC] (the kernel's DSISR_SET_RC), and the nested-HV code depends on that
-(a shadow PTE has R only if the L1's PTE has R). :func:`hw_translate` therefore undoes
-a partition-scoped R/C update made while an L2 runs and turns it into that interrupt.
+(a shadow PTE has R only if the L1's PTE has R). :func:`hw_translate` therefore walks
+with ``translate(..., partition_rc="fault")``: where a partition-scoped PTE needs R or C
+while an L2 runs, the walk stops with that interrupt and writes nothing.
 
 Where the two agree :func:`hw_translate` changes nothing. One such case looks as if it
 could differ and does not: when the partition-scoped translation of a table read made
@@ -38,7 +39,7 @@ from ..mmu import constants as C
 from ..mmu.builder import OutOfTableMemory
 from ..mmu.formats import page_size_text
 from ..mmu.walk import leaves
-from ..mmu.xlate import CpuState, Fault, Translation, translate
+from ..mmu.xlate import CpuState, Translation, translate
 from .hcalls import H_NO_MEM, H_NOT_FOUND, H_PARAMETER, H_SUCCESS
 from .nested import (
     NestedGuest,
@@ -777,94 +778,32 @@ def nested_page_fault(vcpu: Vcpu) -> int:
 
 
 # ------------------------------------------------------------------ the hardware view
-def _drop_filled_entry(l0: L0, t: Translation) -> None:
-    """Remove the TLB entry that the walk of ``t`` has just filled, and no other.
-
-    A TLB may also hold a smaller entry for the same address (a hit is looked up from
-    the smallest page size up), so the entry is found by what the fill keyed it on: the
-    translation's LPID and PID, its page size (a size that is not a page size, a leaf
-    above level 1, is cached as 1G pieces) and the page of its EA, or of its guest real
-    address for a partition-scoped entry."""
-    size = t.page_size if t.page_size in C.PAGE_SIZES else C.PAGE_1G
-    addr = t.ea & C.EA_NOQUAD_MASK if t.pid is not None else (t.gra or 0)
-    key = (t.lpid, t.pid, size, addr & -size)
-    for e in l0.tlb:
-        if (e.lpid, e.pid, e.page_size, e.epn) == key:
-            l0.tlb.remove(e)
-            return
-
-
 def hw_translate(l0: L0, cpu: CpuState, ea: int, access: str) -> Translation:
     """One access as POWER9 performs it for a guest of L0, through L0's TLB.
 
-    :func:`pynest.mmu.translate` plus the POWER9 rule for partition-scoped R/C: when the
-    walk needed to set R or C in a partition-scoped (here: shadow) PTE, the update is
-    undone and the result is an HDSI (an HISI when that PTE maps the fetched instruction
-    itself) with DSISR_ATOMIC_RC (= the kernel's DSISR_SET_RC), PRTABLE_FAULT if the PTE
-    mapped a table the walk read, and ASDR = the guest real address concerned.
+    :func:`pynest.mmu.translate` with POWER9's rule for partition-scoped R/C
+    (``partition_rc="fault"``): where the walk needs R or C in a partition-scoped (here:
+    shadow) PTE it stops with an HDSI (an HISI when that PTE maps the fetched
+    instruction itself) with DSISR_ATOMIC_RC (= the kernel's DSISR_SET_RC),
+    PRTABLE_FAULT if the PTE maps a table the walk reads, and ASDR = the guest real
+    address concerned; nothing is written and the TLB is not filled.
 
     Everything else is translate()'s answer, including a fetch whose table read faults
     in partition scope: an HDSI with PRTABLE_FAULT and HDAR = the fetch's EA on POWER9
     as in QEMU 7.2 (``ppc_radix64_process_scoped_xlate`` passes access type 0, a load,
     for the PRTE and every PDE/PTE address). A note on the result says so.
     """
-    fetch_table_note = (
-        "POWER9 (as QEMU 7.2): a table read made for an instruction fetch "
-        "faults as an HDSI (HDAR = the fetch's EA), not an HISI"
-    )
-    t = translate(l0.mem, cpu, ea, access, tlb=l0.tlb)
-    part = [u for u in t.rc_updates if u.tree == "partition"]
-    if not part:
-        f = t.fault
-        if access == "fetch" and f is not None and f.cause & C.DSISR_PRTABLE_FAULT:
-            t.notes.append(fetch_table_note)
+    t = translate(l0.mem, cpu, ea, access, tlb=l0.tlb, partition_rc="fault")
+    f = t.fault
+    if f is None:
         return t
-    for u in reversed(part):
-        l0.mem.store64(u.hra, u.old)
-    if t.fault is None and t.lpid is not None and t.page_size is not None:
-        _drop_filled_entry(l0, t)
-    first = part[0]
-    steps = t.raw_steps
-    gra, table = t.gra, False
-    # Table reads are loads: they need only R. An update of a PTE that already had R
-    # (a store needing C) is the data access itself, even when the same shadow PTE also
-    # maps a table the walk read earlier.
-    for i, step in enumerate(steps if not first.old & C.PTE_R else ()):
-        if step[0] == "partition" and step[4] == first.hra:
-            nxt = next((s for s in steps[i + 1 :] if s[0] != "partition"), None)
-            if nxt is not None and nxt[0] in ("process", "process-table"):
-                gra, table = nxt[3], True
-            break
-    cause = C.DSISR_ATOMIC_RC | (C.DSISR_PRTABLE_FAULT if table else 0)
-    image = cpu.msr & ~C.SRR1_INTERRUPT_MASK
-    if access == "fetch" and not table:
-        f = Fault(
-            "HISI",
-            cause,
-            "partition",
-            "R/C update needed in a partition-scoped PTE",
-            hsrr0=ea,
-            hsrr1=image | cause,
-            asdr=gra,
+    if f.stage == "partition" and f.cause & C.DSISR_ATOMIC_RC:
+        t.notes.append("POWER9: partition-scoped R/C are not set by hardware; HDSI/HISI[ATOMIC_RC]")
+    if access == "fetch" and f.cause & C.DSISR_PRTABLE_FAULT:
+        t.notes.append(
+            "POWER9 (as QEMU 7.2): a table read made for an instruction fetch "
+            "faults as an HDSI (HDAR = the fetch's EA), not an HISI"
         )
-    else:
-        if access == "store" and not table:
-            cause |= C.DSISR_ISSTORE
-        f = Fault(
-            "HDSI",
-            cause,
-            "partition",
-            "R/C update needed in a partition-scoped PTE",
-            hdsisr=cause,
-            hdar=ea,
-            asdr=gra,
-            hsrr1=image,
-        )
-    t.fault = f
-    t.ra = None
-    t.notes.append("POWER9: partition-scoped R/C are not set by hardware; HDSI/HISI[ATOMIC_RC]")
-    if access == "fetch" and table:
-        t.notes.append(fetch_table_note)
     return t
 
 

@@ -1,6 +1,7 @@
-"""Issue 13 J: undoing a partition-scoped R/C update removes the TLB entry the walk
-filled, not a smaller entry for the same EA (which left the filled entry, with C in its
-cached PTE, to complete the next store with C=0 in the shadow PTE and in L0's PTE)."""
+"""Issue 13 J: a walk that needs partition-scoped R/C leaves no TLB entry caching the C
+it wanted, and a smaller entry for the same EA is kept (the first fix removed the entry
+the walk filled instead of the smaller one, which let the next store complete with C=0
+in the shadow PTE and in L0's PTE; since issue 14 the walk faults before filling)."""
 
 import pytest
 
@@ -95,9 +96,9 @@ def test_store_after_rc_undo_sets_c_in_shadow_and_l0_pte():
     assert l0.mem.read_u64(vm.mem_base + l1_gpa + 8) == 0xD1D1
 
 
-def test_the_undo_removes_exactly_the_filled_entry():
+def test_the_faulting_walk_keeps_the_smaller_entry_and_fills_none():
     """hw_translate directly: the store's walk needs C in the shadow PTE; afterwards the
-    smaller entry is still there, the filled 64K one is not, and memory is unchanged."""
+    smaller entry is still there, no 64K entry was filled, and memory is unchanged."""
     l0, vm, l1, l2, gp = _story()
     small_before = {e for e in l0.tlb if e.lpid == gp.shadow_lpid and e.covers(EA)}
     cpu = _cpu(l0, gp, l2)
@@ -108,14 +109,14 @@ def test_the_undo_removes_exactly_the_filled_entry():
     after = {e for e in l0.tlb if e.lpid == gp.shadow_lpid and e.covers(EA)}
     assert after == small_before  # the 4K entry kept, no 64K entry left behind
     assert _stale_c(l0, gp) == []
-    assert gp.shadow_pgtable.find_leaf(GPA)[1] == before  # the R/C update was undone
+    assert gp.shadow_pgtable.find_leaf(GPA)[1] == before  # no R/C was written
 
 
 @pytest.mark.parametrize("extra", [C.PAGE_4K, C.PAGE_64K])
 def test_a_filled_entry_with_no_smaller_neighbour_is_removed(extra):
     """Without a stale smaller entry (``extra`` is the L2's page size for EA) the rule
-    is the same: after the undo no entry for EA caches the C the walk wanted (the
-    walk's fill replaced the load's entry of the same size, and went with the undo)."""
+    is the same: the faulting store fills nothing, so the only entry for EA is the
+    load's, and it caches no C (it cannot serve a store: a store through it re-walks)."""
     l0, vm, l1, l2 = _world()
     if extra == C.PAGE_64K:
         tree = l1.process_tree(l2)
@@ -124,7 +125,10 @@ def test_a_filled_entry_with_no_smaller_neighbour_is_removed(extra):
     _run(l1, l2, Load(EA))
     gp, _pte = _shadow_pte(vm, l2)
     cpu = _cpu(l0, gp, l2)
+    S.hw_translate(l0, cpu, EA, "store")  # the first store: the walk faults
+    before = [e for e in l0.tlb if e.lpid == gp.shadow_lpid and e.covers(EA)]
     t = S.hw_translate(l0, cpu, EA, "store")
     assert t.fault is not None and t.fault.cause & C.DSISR_ATOMIC_RC
     assert _stale_c(l0, gp) == []
-    assert [e for e in l0.tlb if e.lpid == gp.shadow_lpid and e.covers(EA)] == []
+    after = [e for e in l0.tlb if e.lpid == gp.shadow_lpid and e.covers(EA)]
+    assert after == before and all(not e.part_pte & C.PTE_C for e in after)
