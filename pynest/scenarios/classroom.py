@@ -50,6 +50,7 @@ from ..kvm.nested import PRTB_MASK, PRTS_MASK
 from ..kvm.shadow import ShadowPte, shadow_leaves, shadow_ptes
 from ..kvm.versions import row as versions_row
 from ..mmu import constants as C
+from .classroom_prose import prose
 from .l1 import CODE_EA, World, add_l2
 
 #: The steps of the story, in order (the explorer's slider runs over them).
@@ -381,21 +382,14 @@ def _build(seed: int, new_ptcr: int | None) -> Story:
     rec.mark = 0
     rec.snap(
         "boot",
-        "L0 boots",
-        f"The host kernel (Linux {l0.kernel}) sets up its partition table (PTCR {l0.ptcr:#x}: "
-        f"{l0.ptab.num_lpids} rows of 16 bytes). Only row 0, the host itself, is in use; "
-        f"LPID {LPID_RSVD:#x} is reserved for partition switching.",
+        *prose("boot", kernel=l0.kernel, ptcr=l0.ptcr, rows=l0.ptab.num_lpids, rsvd=LPID_RSVD),
     )
 
     vm = l0.create_l1(256 << 20)
     rec.vm = vm
     rec.snap(
         "create-l1",
-        "L0 creates the L1 VM",
-        f"KVM on L0 creates a guest with nesting allowed: LPID {vm.lpid}, 256 MiB of host "
-        f"memory at {vm.mem_base:#x}, and real PATE[{vm.lpid}] pointing at the partition-"
-        "scoped tree that maps the L1's memory. The L1 has no table of its own yet "
-        "(l1_ptcr = 0).",
+        *prose("create-l1", lpid=vm.lpid, mem_base=vm.mem_base),
         l1_lpid=vm.lpid,
     )
 
@@ -404,11 +398,13 @@ def _build(seed: int, new_ptcr: int | None) -> Story:
     rc = l1.nested_init()
     rec.snap(
         "nested-init",
-        "L1.nested_init: H_SET_PARTITION_TABLE",
-        f"KVM loads inside the L1: kvmhv_nested_init allocates a {l1.ptb_bytes >> 10} KiB "
-        f"table ({l1.ptb_bytes // 16} rows) in L1 memory and registers it with "
-        f"H_SET_PARTITION_TABLE({l1.ptcr:#x}). L0 checks PRTS and that the base is L1 "
-        f"memory, stores l1_ptcr and returns {rc_name(rc)}.",
+        *prose(
+            "nested-init",
+            kib=l1.ptb_bytes >> 10,
+            rows=l1.ptb_bytes // 16,
+            ptcr=l1.ptcr,
+            rc=rc_name(rc),
+        ),
         rc=rc,
         ptcr=vm.l1_ptcr,
     )
@@ -478,12 +474,16 @@ def _build(seed: int, new_ptcr: int | None) -> Story:
     rb = (NEW_GPA & -size) | C.AP_OF_PAGE_SIZE[size] << 5
     rec.snap(
         "invalidate",
-        "The L1 unmaps it: H_TLB_INVALIDATE",
-        f"The L1 removes L2 real {NEW_GPA:#x} from its tree and, as it may not tlbie a "
-        f"guest's translations itself, asks L0: H_TLB_INVALIDATE(RIC=0 PRS=0 R=1, RS = "
-        f"lpid {a.lpid}, RB = {rb:#x}: IS=0, AP={C.AP_OF_PAGE_SIZE[size]}). L0 finds the "
-        f"shadow PTE behind that page and removes it ({before} -> {after} shadow PTEs): "
-        f"{rc_name(rc)}. The next touch will fault again.",
+        *prose(
+            "invalidate",
+            gpa=NEW_GPA,
+            lpid=a.lpid,
+            rb=rb,
+            ap=C.AP_OF_PAGE_SIZE[size],
+            before=before,
+            after=after,
+            rc=rc_name(rc),
+        ),
         l2=a.lpid,
         rc=rc,
         removed=before - after,
@@ -578,11 +578,7 @@ def _build(seed: int, new_ptcr: int | None) -> Story:
     left = len(vm.nested)
     rec.snap(
         "nested-exit",
-        "L1.nested_exit: H_SET_PARTITION_TABLE(0)",
-        f"KVM unloads in the L1: kvmhv_nested_exit deregisters with "
-        f"H_SET_PARTITION_TABLE(0) -> {rc_name(rc)}. l1_ptcr = 0, so H_ENTER_NESTED would "
-        f"now return H_NOT_AVAILABLE. {left} nested guest{'s' if left != 1 else ''} still "
-        "held by L0: 4.20 frees them only when the L1 VM goes.",
+        *prose("nested-exit", rc=rc_name(rc), left=left, plural_of=left),
         rc=rc,
         left=left,
     )
@@ -595,13 +591,7 @@ def _build(seed: int, new_ptcr: int | None) -> Story:
     freed = _count(ev, "nested-free")
     rec.snap(
         "release-all",
-        "L0 destroys the L1: release all",
-        f"The L1 VM shuts down; KVM on L0 (kvmppc_core_destroy_vm_hv) calls "
-        f"kvmhv_release_all_nested, which empties the nested table "
-        f"({freed} nested guest{'s' if freed != 1 else ''} freed with their shadow trees "
-        "and shadow LPIDs) and frees every memslot's nest rmap; "
-        f"then real PATE[{lpid}] is zeroed and LPID {lpid} returns to the allocator. "
-        "Only the host's row is left, as at step 1.",
+        *prose("release-all", freed=freed, lpid=lpid, plural_of=freed),
         freed=freed,
     )
     return Story(seed, new_ptcr, tuple(rec.steps), default)
