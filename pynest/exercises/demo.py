@@ -12,7 +12,6 @@ from ..kvm.nested import PRTB_MASK, PRTS_MASK
 from ..scenarios.classroom import (
     EMPTY_PTCR,
     PTCR_STEP,
-    STEP_KEYS,  # noqa: F401  (tests/snapshots imports it from here)
     classroom_story,
 )
 from .base import Exercise, NumberAnswer, ReturnCodeAnswer

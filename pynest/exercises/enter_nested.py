@@ -41,7 +41,6 @@ from ..scenarios.nested import (
     SLICE,
     copy_world,
     l2_with_pages,
-    run_program,  # noqa: F401  (tests/snapshots imports it from here)
 )
 from .base import Exercise, NumberAnswer, ReturnCodeAnswer
 

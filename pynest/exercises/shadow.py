@@ -23,7 +23,6 @@ from ..scenarios.l1 import World
 from ..scenarios.shadow import (
     DSISR_NAMES,
     L2_MEM,
-    LINEAR_EA,  # noqa: F401  (tests/snapshots imports it from here)
     PAGE_TABLES,
     dsisr_text,
     shadow_size_of,

@@ -12,13 +12,6 @@ from typing import Any
 import numpy as np
 from record import explorer_record, figure_record
 
-from pynest.exercises.demo import STEP_KEYS, classroom_story
-from pynest.exercises.enter_nested import copy_world, run_program
-from pynest.exercises.hcalls import set_ptbl_outcome
-from pynest.exercises.quadrants import DATA_EA, quadrant_world
-from pynest.exercises.shadow import LINEAR_EA, PAGE_TABLES, shadow_world, touch
-from pynest.exercises.tlbie import TlbieOp, lab
-from pynest.exercises.walk2d import guest_world
 from pynest.kvm import guest_state as G
 from pynest.kvm.hcalls import H_COPY_TOFROM_GUEST
 from pynest.kvm.host import L0, L1_LPCR
@@ -26,6 +19,13 @@ from pynest.kvm.races import explore, run_schedule
 from pynest.mmu import MSR_GUEST_KERNEL, CpuState, translate, translate_many
 from pynest.mmu import constants as C
 from pynest.scenarios import one_l1, radix_reference, two_l2s
+from pynest.scenarios.classroom import STEP_KEYS, classroom_story
+from pynest.scenarios.guest import guest_world
+from pynest.scenarios.nested import copy_world, run_program
+from pynest.scenarios.quadrants import DATA_EA, quadrant_world
+from pynest.scenarios.set_ptbl import set_ptbl_outcome
+from pynest.scenarios.shadow import LINEAR_EA, PAGE_TABLES, shadow_world, touch
+from pynest.scenarios.tlbie import TlbieOp, lab
 from pynest.viz import (
     address_map,
     classroom,
