@@ -270,22 +270,6 @@ def walk(
         level += 1
 
 
-def walk_tree(
-    mem: PhysicalMemory,
-    steps: list[tuple],
-    addr: int,
-    base: int,
-    nls: int,
-    tree_bits: int,
-    tree: str,
-    purpose: str = NO_PURPOSE,
-    xlate_entry: Callable[[int, int], int] | None = None,
-) -> Leaf:
-    """:func:`walk` with the root given as three numbers (kept for callers not yet
-    moved to :class:`~pynest.mmu.formats.RadixRoot`)."""
-    return walk(mem, steps, addr, RadixRoot(base, nls, tree_bits), tree, purpose, xlate_entry)
-
-
 def find_leaf(read_u64: Callable[[int], int], root: RadixRoot, addr: int) -> TreeLeaf | None:
     """The leaf :func:`walk` would reach for ``addr``, or None where it would fault.
 

@@ -10,7 +10,7 @@
   PRTE, tree), which the tests check against :func:`pynest.mmu.translate`;
 * :data:`ROWS`, :data:`COLUMNS`, :func:`access_cell` -- the grid a 2-D walk fills;
 * :func:`walk_3d` -- what a *third* dimension would cost: the model's own walker
-  (:func:`pynest.mmu.walk.walk_tree`) composed three deep over a real L0/L1/L2 world
+  (:func:`pynest.mmu.walk.walk`) composed three deep over a real L0/L1/L2 world
   (:func:`pynest.scenarios.two_l2s`). No hardware does this; it is the count that
   shadow page tables avoid.
 """
@@ -25,7 +25,8 @@ from ..errors import ConfigError, FieldError
 from ..memory import PhysicalMemory
 from ..mmu import constants as C
 from ..mmu.builder import Allocator, PartitionTable, ProcessTable, RadixTree, TranslatedSpace
-from ..mmu.walk import WalkFault, walk_tree
+from ..mmu.formats import RadixRoot
+from ..mmu.walk import WalkFault, walk
 from ..mmu.xlate import CpuState, Translation, translate
 
 _LEVELS = {C.PAGE_4K: 4, C.PAGE_64K: 4, C.PAGE_2M: 3, C.PAGE_1G: 2}
@@ -241,7 +242,7 @@ def walk_3d(world: object, l2: object, ea: int) -> Walk3d:
     """Translate L2 effective address ``ea`` the way a three-dimensional MMU would.
 
     Hardware only walks two dimensions (ISA v3.0B; QEMU ``ppc_radix64_xlate``): this
-    composes pynest's walker, :func:`pynest.mmu.walk.walk_tree`, three deep over the
+    composes pynest's walker, :func:`pynest.mmu.walk.walk`, three deep over the
     tables of a :func:`pynest.scenarios.two_l2s` world. Every L2 real address (the
     PRTE's, each process-table entry's, the data's) goes through the L1's tree for the
     L2, which is in L1 real memory, so each of *its* entry addresses and its result go
@@ -250,21 +251,19 @@ def walk_3d(world: object, l2: object, ea: int) -> Walk3d:
     """
     vm = world.l1.vm  # type: ignore[attr-defined]
     mem = vm.l0.mem
-    l0_root = vm.pgtable.root
-    l1_root = l2.tree.root  # type: ignore[attr-defined]
+    l0_root = RadixRoot(vm.pgtable.root, C.ROOT_NLS, 52)
+    l1_root = RadixRoot(l2.tree.root, C.ROOT_NLS, 52)  # type: ignore[attr-defined]
     steps: list[tuple] = []
 
     def l1_to_host(gra: int, purpose: str) -> int:
-        return walk_tree(mem, steps, gra, l0_root, C.ROOT_NLS, 52, "L0 tree", purpose)[2]
+        return walk(mem, steps, gra, l0_root, "L0 tree", purpose)[2]
 
     def l2_to_host(gra: int, purpose: str) -> int:
-        l1_ra = walk_tree(
+        l1_ra = walk(
             mem,
             steps,
             gra,
             l1_root,
-            C.ROOT_NLS,
-            52,
             "L1 tree",
             purpose,
             lambda pa, _lv: l1_to_host(pa, purpose),
@@ -278,13 +277,11 @@ def walk_3d(world: object, l2: object, ea: int) -> Walk3d:
         prte0 = mem.load64(prte_hra)
         steps.append(("process-table", 0, pid, prtb + 16 * pid, prte_hra, prte0, ""))
         prte_reads = len(steps)
-        gra = walk_tree(
+        gra = walk(
             mem,
             steps,
             ea & C.EA_NOQUAD_MASK,
-            prte0 & C.RPDB_MASK,
-            prte0 & C.RPDS_MASK,
-            52,
+            RadixRoot(prte0 & C.RPDB_MASK, prte0 & C.RPDS_MASK, 52),
             "L2 process",
             "",
             lambda pa, lv: l2_to_host(pa, f"process L{lv} entry"),
