@@ -12,6 +12,10 @@ Two kinds of access exist:
   ``ldq_phys`` on unassigned memory, a read beyond the end gives 0 and a write beyond
   the end is dropped, so a hostile table pointer yields a fault, never a Python error.
   Bus accesses are recorded in the access log when one is open.
+
+A fast table walker may skip ``load64`` and read the word map itself: :meth:`bus_words`
+gives it (read-only) while no access log is open, None while one is, so a logged walk
+is always recorded. :meth:`written` lists the contents in address order.
 """
 
 from __future__ import annotations
@@ -171,6 +175,15 @@ class PhysicalMemory:
         return other
 
     # ------------------------------------------------------------------ bus
+    def bus_words(self) -> dict[int, int] | None:
+        """The word map for a bus reader that inlines ``load64``, or None while an access
+        log is open (then every read must go through ``load64`` to be recorded).
+
+        Keys are 8-byte aligned addresses inside memory, values non-zero doublewords; an
+        absent key reads 0, as ``load64`` does. The map is live and must not be written:
+        stores go through ``store64`` (or the API) so the frame index stays right."""
+        return self._dw if self._log is None else None
+
     def load64(self, addr: int) -> int:
         """Bus read of the doubleword at ``addr & ~7``; 0 beyond the end of memory."""
         addr &= ~7

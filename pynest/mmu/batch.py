@@ -80,7 +80,7 @@ class _Snapshot:
     def __init__(self, mem: PhysicalMemory) -> None:
         import numpy as np
 
-        items = sorted(mem._dw.items())
+        items = list(mem.written())
         self.keys = np.fromiter((a for a, _ in items), dtype=np.uint64, count=len(items))
         self.values = np.fromiter((v for _, v in items), dtype=np.uint64, count=len(items))
         if not len(self.keys):  # searchsorted needs something to land on

@@ -229,11 +229,11 @@ def walk(
     Raises :class:`WalkFault`.
 
     Table addresses here are always 8-byte aligned (every base is masked to at least
-    256 bytes), so the bus read is the memory's dict lookup, inlined for speed; with an
-    access log open the logged ``load64`` is used instead.
+    256 bytes), so the bus read is a look-up in ``mem.bus_words()``, inlined for speed; with
+    an access log open the logged ``load64`` is used instead.
     """
-    load = mem.load64 if mem._log is not None else None
-    words = mem._dw
+    words = mem.bus_words()
+    load = mem.load64 if words is None else None
     base, nls, remaining = root
     index = (addr >> ((remaining - nls) & 63)) & ((1 << nls) - 1)
     if xlate_entry is None:

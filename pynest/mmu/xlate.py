@@ -367,9 +367,9 @@ class _Walker:
         self.update_rc = update_rc
         self.t = t
         self.steps = t.raw_steps
-        # the bus read: the memory's dict when no access log is open (table addresses are
-        # always 8-byte aligned, and nothing is stored beyond the end), else load64
-        self.words = mem._dw if mem._log is None else None
+        # the bus read: the memory's word map when no access log is open (table addresses
+        # are always 8-byte aligned, and nothing is stored beyond the end), else load64
+        self.words = mem.bus_words()
         self.proc_pte: int | None = None
         self.part_pte: int | None = None
         self.qemu_quirk = qemu_quirk

@@ -213,7 +213,7 @@ def test_capacity_never_exceeded_and_eviction_is_lru(capacity, ops):
         assert list(small._lru) == list(ref) and set(small.entries) == set(ref)
         assert set(small._verdicts) <= set(small.entries)
         assert small.evictions == evicted
-    assert mem_small._dw == mem_big._dw
+    assert list(mem_small.written()) == list(mem_big.written())
 
 
 def test_verdicts_are_bounded_after_churn():
