@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     rate_1d = best_rate(lambda: translate(mem, hv, HV_EA, "load", update_rc=False), n)
     rate_2d = best_rate(lambda: translate(mem, guest, GUEST_EA, "load", update_rc=False), n)
     rate_tlb = best_rate(lambda: translate(mem, hv, HV_EA, "load", tlb=tlb), n * 5)
-    forget = tlb._recent.clear
+    forget = tlb.forget_hits
 
     def full_lookup_hit() -> None:
         forget()

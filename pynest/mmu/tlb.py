@@ -137,8 +137,9 @@ class Tlb:
     _verdicts: dict[_Key, tuple[TlbEntry, dict[tuple[int, int, int, int], bool]]] = field(
         default_factory=dict, repr=False, compare=False
     )
-    # answers of recent hits, keyed (id(cpu), access name, EA >> 12): see remember()
-    _recent: dict[tuple[int, int, int], tuple] = field(
+    # answers of recent hits and their entry keys, keyed (id(cpu), access name, EA >> 12):
+    # see remember() and recall()
+    _recent: dict[tuple[int, str, int], tuple[tuple, _Key]] = field(
         default_factory=dict, repr=False, compare=False
     )
 
@@ -216,12 +217,13 @@ class Tlb:
         keep: bool = True,
     ) -> tuple:
         """Keep the answer of a hit so that the same access to the same 4 KiB page by the
-        same :class:`CpuState` object is answered by one dictionary look-up.
+        same :class:`CpuState` object is answered by :meth:`recall` in one look-up.
 
         The answer depends only on what :meth:`lookup_for` reads: the cached entry, which
         is fixed until the TLB changes, and registers of a CpuState, which is immutable.
         The key holds ``id(cpu)`` and the value the object itself, so an id is never
         reused while its answer is kept. Every change to ``entries`` forgets them all.
+        Returns the answer (cpu, mode, lpid, pid, RA page, gRA page or None, size, notes).
         """
         gra_page = None if gra == ra else gra & -size
         kept = (cpu, mode, lpid, pid, ra & -size, gra_page, size, tuple(notes))
@@ -229,8 +231,37 @@ class Tlb:
             recent = self._recent
             if len(recent) >= 4096:
                 recent.clear()
-            recent[(id(cpu), access, ea >> 12)] = kept
+            entry_key = (lpid, pid, size, ea & C.EA_NOQUAD_MASK & -size)
+            recent[(id(cpu), access, ea >> 12)] = (kept, entry_key)
         return kept
+
+    def recall(self, cpu: CpuState, access: str, ea: int) -> tuple | None:
+        """The answer :meth:`remember` kept for this CpuState object, access name and
+        4 KiB page of ``ea``, or None. A recalled hit counts as a hit and makes its entry
+        the most recently used, as the full :meth:`lookup_for` would."""
+        try:
+            held = self._recent.get((id(cpu), access, ea >> 12))
+        except TypeError:  # an unhashable access: the caller's checks name it
+            return None
+        if held is None or held[0][0] is not cpu:
+            return None
+        kept, entry_key = held
+        try:
+            self._lru.move_to_end(entry_key)
+        except KeyError:  # put in ``entries`` directly: start tracking it now
+            self._lru[entry_key] = None
+        self.hits += 1
+        return kept
+
+    @property
+    def remembered(self) -> int:
+        """How many hit answers :meth:`recall` can give now (0 after any TLB change)."""
+        return len(self._recent)
+
+    def forget_hits(self) -> None:
+        """Forget the remembered hit answers (every change to the TLB does this); the
+        next hits take the full :meth:`lookup_for`. For tests and benchmarks."""
+        self._recent.clear()
 
     def _put(self, entry: TlbEntry) -> None:
         """Install ``entry`` as the most recently used, evicting the least recently used

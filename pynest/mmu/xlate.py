@@ -680,12 +680,8 @@ def translate(
     if tlb is not None and update_rc and not qemu_7_2_quirk:
         # A repeated hit: the same CpuState object (so a valid one), access and 4 KiB
         # page as a hit that Tlb.remember() kept; nothing else can match its key.
-        try:
-            remembered = tlb._recent.get((id(cpu), access, ea >> 12))
-        except TypeError:  # an unhashable access: named by the check below
-            remembered = None
-        if remembered is not None and remembered[0] is cpu:
-            tlb.hits += 1
+        remembered = tlb.recall(cpu, access, ea)
+        if remembered is not None:
             return _tlb_hit_record(ea, access, remembered)
     if not isinstance(cpu, CpuState):
         raise ConfigError(f"cpu must be a CpuState, got {type(cpu).__name__}")

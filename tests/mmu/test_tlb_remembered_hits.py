@@ -88,12 +88,13 @@ def _record(t):
 def test_remembered_hits_answer_as_the_full_lookup(data):
     pool = data.draw(st.lists(an_access(), min_size=1, max_size=4))
     ops = data.draw(st.lists(operation(pool), min_size=12, max_size=40))
+    capacity = data.draw(st.sampled_from([1, 2, 3, 64]))  # small ones evict by recency
     mem_fast, mem_full = WORLD.mem.copy(), WORLD.mem.copy()
-    fast, full = Tlb(), Tlb()
+    fast, full = Tlb(capacity=capacity), Tlb(capacity=capacity)
     for op in ops:
         if op[0] == "xlate":
             _, cpu, ea, access = op
-            full._recent.clear()
+            full.forget_hits()
             a = translate(mem_fast, cpu, ea, access, tlb=fast)
             b = translate(mem_full, cpu, ea, access, tlb=full)
             assert _record(a) == _record(b)
@@ -106,7 +107,9 @@ def test_remembered_hits_answer_as_the_full_lookup(data):
         else:
             fast.flush_all()
             full.flush_all()
-        assert (fast.hits, fast.misses) == (full.hits, full.misses)
+        assert (fast.hits, fast.misses, fast.evictions) == (
+            full.hits, full.misses, full.evictions
+        )  # fmt: skip
         assert sorted(map(str, fast)) == sorted(map(str, full))
     assert list(mem_fast.written()) == list(mem_full.written())
 
@@ -122,7 +125,7 @@ def _warm():
 
 def test_a_repeated_hit_is_remembered_and_counted():
     mem, hv, tlb = _warm()
-    assert len(tlb._recent) == 1
+    assert tlb.remembered == 1
     t = translate(mem, hv, 0x10000FF8, "load", tlb=tlb)  # same 4 KiB page, other offset
     assert (t.ra, t.gra, t.page_size, t.tlb_hit, t.pid, t.lpid) == (
         0x3000FF8, 0x3000FF8, C.PAGE_4K, True, 5, 0
@@ -131,11 +134,45 @@ def test_a_repeated_hit_is_remembered_and_counted():
     assert (tlb.hits, tlb.misses) == (2, 1)
 
 
+def test_a_remembered_hit_makes_its_entry_the_most_recently_used():
+    world = radix_reference()
+    mem, hv = world.mem, world.contexts["hv"]
+    tlb = Tlb(capacity=2)
+    a, b = 0x10000ABC, 0x10001ABC
+    pte = C.PTE_V | 0xF  # a process-scoped PTE the hypervisor may load through
+
+    def entry(ea: int) -> TlbEntry:  # LPID 0, PID 5: what the "hv" context looks up
+        return TlbEntry(
+            0, 5, ea & -C.PAGE_4K, C.PAGE_4K, 0x7000000 + (ea & 0xF000), None, pte, None
+        )
+
+    translate(mem, hv, a, "load", tlb=tlb)  # miss: walks and fills a
+    tlb.insert(entry(b))  # use order a, b
+    translate(mem, hv, a, "load", tlb=tlb)  # full look-up: b, a; a remembered
+    translate(mem, hv, b, "load", tlb=tlb)  # full look-up: a, b; b remembered
+    assert tlb.remembered == 2
+    assert translate(mem, hv, a, "load", tlb=tlb).tlb_hit  # recalled: b, a
+    tlb.insert(entry(0x10002ABC))  # a full TLB: the least recently used (b) goes
+    assert tlb.evictions == 1 and tlb.lookup(0, 5, b) is None
+    assert tlb.lookup(0, 5, a) is not None
+
+
+def test_recall_answers_only_the_same_cpu_object_access_and_page():
+    mem, hv, tlb = _warm()
+    assert tlb.recall(hv, "load", 0x10000FF8) is not None
+    assert tlb.recall(hv.replace(), "load", 0x10000ABC) is None  # equal, not the same object
+    assert tlb.recall(hv, "store", 0x10000ABC) is None
+    assert tlb.recall(hv, "load", 0x10001ABC) is None
+    assert tlb.recall(hv, ["load"], 0x10000ABC) is None  # unhashable: no answer, no error
+    tlb.forget_hits()
+    assert tlb.remembered == 0 and tlb.recall(hv, "load", 0x10000ABC) is None
+
+
 def test_tlbie_forgets_remembered_hits():
     mem, hv, tlb = _warm()
     # tlbie RB = EPN | IS 0 | AP 0 (4K), RS = PID 5 | LPID 0, PRS 1: this page only
     tlb.tlbie(0x10000000, 5 << 32, ric=0, prs=1)
-    assert not tlb._recent
+    assert not tlb.remembered
     t = translate(mem, hv, 0x10000ABC, "load", tlb=tlb)
     assert not t.tlb_hit and t.memory_reads == 9 and t.ra == 0x3000ABC
 
@@ -150,7 +187,7 @@ def test_remove_takes_one_entry_and_forgets_remembered_hits():
     mem, hv, tlb = _warm()
     (entry,) = list(tlb)
     tlb.remove(entry)
-    assert len(tlb) == 0 and not tlb._recent
+    assert len(tlb) == 0 and not tlb.remembered
     tlb.remove(entry)  # already gone: nothing happens
 
 
@@ -180,16 +217,16 @@ def test_bad_input_is_refused_even_with_a_warm_tlb():
 
 def test_the_qemu_quirk_is_never_answered_from_or_into_remembered_hits():
     mem, hv, tlb = _warm()
-    tlb._recent.clear()
+    tlb.forget_hits()
     for _ in range(3):
         t = translate(mem, hv, 0x10000ABC, "load", tlb=tlb, qemu_7_2_quirk=True)
-        assert t.tlb_hit and not tlb._recent
+        assert t.tlb_hit and not tlb.remembered
     world = radix_reference()
     mem, cpu, tlb = world.mem, world.contexts["hv-quadrant1"], Tlb()
     ea = 1 << 62 | 0x12345678
     for _ in range(2):
         t = translate(mem, cpu, ea, "load", tlb=tlb)  # the ISA's 2-D walk, then a hit
-    assert t.tlb_hit and t.ra == 0xA01678 and not t.notes and tlb._recent
+    assert t.tlb_hit and t.ra == 0xA01678 and not t.notes and tlb.remembered
     t = translate(mem, cpu, ea, "load", tlb=tlb, qemu_7_2_quirk=True)
     assert t.tlb_hit and t.notes == [
         "QEMU 7.2 quirk: guest table addresses used as host real addresses"
