@@ -190,7 +190,7 @@ class PhysicalMemory:
         in_range = 0 <= addr < self.size
         value = self._dw.get(addr, 0) if in_range else 0
         if self._log is not None:
-            self._log.append(Access("read", addr, value, in_range))
+            self._log.append(Access(kind="read", addr=addr, value=value, in_range=in_range))
         return value
 
     def store64(self, addr: int, value: int) -> None:
@@ -200,7 +200,9 @@ class PhysicalMemory:
         if in_range:
             self._set(addr, value & U64_MASK)
         if self._log is not None:
-            self._log.append(Access("write", addr, value & U64_MASK, in_range))
+            self._log.append(
+                Access(kind="write", addr=addr, value=value & U64_MASK, in_range=in_range)
+            )
 
     @contextmanager
     def access_log(self) -> Iterator[list[Access]]:

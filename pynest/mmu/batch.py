@@ -290,7 +290,7 @@ def translate_many(
         else:
             interrupt[i] = INTERRUPT_CODES[t.fault.interrupt]
             cause[i] = _scalar_cause(t.fault)
-    return BatchTranslation(eas, ra, size, interrupt, cause)
+    return BatchTranslation(eas=eas, ra=ra, page_size=size, interrupt=interrupt, cause=cause)
 
 
 def _scalar_cause(fault) -> int:

@@ -223,7 +223,7 @@ class RadixTree:
     @property
     def walk_root(self) -> RadixRoot:
         """The root as the walk takes it (what ``dw0`` names)."""
-        return RadixRoot(self.root, C.ROOT_NLS, C.RADIX_TREE_BITS)
+        return RadixRoot(rpdb=self.root, rpds=C.ROOT_NLS, tree_bits=C.RADIX_TREE_BITS)
 
     def __repr__(self) -> str:
         return f"RadixTree(root={self.root:#x}, {len(self.tables)} tables)"

@@ -200,7 +200,7 @@ class PartitionTableEntry(_Record):
     @property
     def root(self) -> RadixRoot:
         """The partition-scoped tree's root (what the walk starts from)."""
-        return RadixRoot(self.rpdb, self.rpds, self.tree_bits)
+        return RadixRoot(rpdb=self.rpdb, rpds=self.rpds, tree_bits=self.tree_bits)
 
     def __str__(self) -> str:
         kind = "radix (HR=1)" if self.hr else "HPT (HR=0: not a radix partition)"
@@ -299,7 +299,7 @@ class ProcessTableEntry(_Record):
     @property
     def root(self) -> RadixRoot:
         """The process-scoped tree's root (what the walk starts from)."""
-        return RadixRoot(self.rpdb, self.rpds, self.tree_bits)
+        return RadixRoot(rpdb=self.rpdb, rpds=self.rpds, tree_bits=self.tree_bits)
 
     def __str__(self) -> str:
         return "PRTE: process-scoped " + _tree_text("", self.tree_bits, self.rpdb, self.rpds)

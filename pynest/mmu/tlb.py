@@ -300,8 +300,11 @@ class Tlb:
         if t.pid is not None and part_pte is not None and t.gra is not None:
             gra = t.gra & -size
         self._put(
-            TlbEntry(t.lpid, t.pid, addr & -size, size, t.ra & -size, gra, proc_pte, part_pte)
-        )
+            TlbEntry(
+                lpid=t.lpid, pid=t.pid, epn=addr & -size, page_size=size, rpn=t.ra & -size,
+                gra=gra, proc_pte=proc_pte, part_pte=part_pte,
+            )
+        )  # fmt: skip
         for tree, _level, index, _addr, hra, raw, _purpose in t.raw_steps:
             if tree in ("process", "partition") and not raw & C.PTE_L:
                 _note(self.pwc, (t.lpid, t.pid if tree == "process" else None, hra), PWC_ENTRIES)
@@ -364,7 +367,7 @@ class Tlb:
             removed = tuple(self.entries.values())
             n_pwc, n_tab = len(self.pwc), len(self.table_cache)
             self.flush_all()
-            return TlbieResult(removed, n_pwc, n_tab)
+            return TlbieResult(removed=removed, removed_pwc=n_pwc, removed_tables=n_tab)
         if ric == 3:
             return TlbieResult(invalid="RIC=3 is reserved")
         is_ = rbf.is_
@@ -423,7 +426,7 @@ class Tlb:
                 if match(klpid, kpid) and (kpid is not None) == bool(prs):
                     del self.table_cache[key]
                     n_tab += 1
-        return TlbieResult(tuple(removed), n_pwc, n_tab)
+        return TlbieResult(removed=tuple(removed), removed_pwc=n_pwc, removed_tables=n_tab)
 
 
 def _note(cache: dict, key: tuple, bound: int) -> None:

@@ -289,7 +289,9 @@ def find_leaf(read_u64: Callable[[int], int], root: RadixRoot, addr: int) -> Tre
             return None
         remaining -= nls
         if entry & _L:
-            return TreeLeaf(addr & -(1 << remaining), slot, entry, remaining, level)
+            return TreeLeaf(
+                addr=addr & -(1 << remaining), slot=slot, pte=entry, shift=remaining, level=level
+            )
         nls = entry & _NLS
         base = entry & _NLB & ~((8 << nls) - 1)
     return None  # a directory at level 3: the walk faults at level 4
@@ -349,7 +351,7 @@ def _leaves_below(
             continue
         addr = prefix | (((slot - table) >> 3) << shift)
         if entry & _L:
-            out.append(TreeLeaf(addr, slot, entry, shift, level))
+            out.append(TreeLeaf(addr=addr, slot=slot, pte=entry, shift=shift, level=level))
             continue
         sub = entry & _NLS
         if not valid_level(level + 1, shift, sub):

@@ -382,26 +382,33 @@ class _Walker:
     def raise_segi(self, reason: str) -> _Stop:
         """QEMU ppc_radix64_raise_segi: DSEG (DAR = EA) or ISEG."""
         if self.acc == FETCH:
-            f = Fault("ISEG", 0, Stage.SEGMENT, reason, srr0=self.ea, srr1=self._srr1_image())
+            f = Fault(
+                interrupt="ISEG", cause=0, stage=Stage.SEGMENT, reason=reason,
+                srr0=self.ea, srr1=self._srr1_image(),
+            )  # fmt: skip
         else:
-            f = Fault("DSEG", 0, Stage.SEGMENT, reason, dar=self.ea, srr1=self._srr1_image())
+            f = Fault(
+                interrupt="DSEG", cause=0, stage=Stage.SEGMENT, reason=reason,
+                dar=self.ea, srr1=self._srr1_image(),
+            )  # fmt: skip
         return _Stop(f)
 
     def raise_si(self, cause: int, stage: Stage, reason: str, level: int | None = None) -> _Stop:
         """QEMU ppc_radix64_raise_si: DSI (DSISR = cause | store, DAR = EA) or ISI."""
         if self.acc == FETCH:
             f = Fault(
-                "ISI", cause, stage, reason, level, srr0=self.ea, srr1=self._srr1_image() | cause
-            )
+                interrupt="ISI", cause=cause, stage=stage, reason=reason, level=level,
+                srr0=self.ea, srr1=self._srr1_image() | cause,
+            )  # fmt: skip
         else:
             if self.acc == STORE:
                 cause |= C.DSISR_ISSTORE
             f = Fault(
-                "DSI",
-                cause,
-                stage,
-                reason,
-                level,
+                interrupt="DSI",
+                cause=cause,
+                stage=stage,
+                reason=reason,
+                level=level,
                 dsisr=cause,
                 dar=self.ea,
                 srr1=self._srr1_image(),
@@ -422,11 +429,11 @@ class _Walker:
         ``purpose``: what a failed partition-scoped walk served."""
         if acc == FETCH:
             f = Fault(
-                "HISI",
-                cause,
-                stage,
-                reason,
-                level,
+                interrupt="HISI",
+                cause=cause,
+                stage=stage,
+                reason=reason,
+                level=level,
                 hsrr0=self.ea,
                 hsrr1=self._srr1_image() | cause,
                 asdr=gra,
@@ -436,11 +443,11 @@ class _Walker:
             if acc == STORE:
                 cause |= C.DSISR_ISSTORE
             f = Fault(
-                "HDSI",
-                cause,
-                stage,
-                reason,
-                level,
+                interrupt="HDSI",
+                cause=cause,
+                stage=stage,
+                reason=reason,
+                level=level,
                 hdsisr=cause,
                 hdar=self.ea,
                 asdr=gra,
@@ -458,7 +465,7 @@ class _Walker:
         new = pte | (C.PTE_R | C.PTE_C if acc == STORE else C.PTE_R)
         if new != pte and self.update_rc:
             self.mem.store64(hra, new)
-            self.t.rc_updates.append(RcUpdate(tree, hra, pte, new))
+            self.t.rc_updates.append(RcUpdate(tree=tree, hra=hra, old=pte, new=new))
             return new
         return pte
 
@@ -698,7 +705,8 @@ def translate(
         if not ea >> 63:
             ra |= cpu.hrmor
         return Translation(
-            ea, access, "hv-real", ra, None, C.PAGE_4K, None, None, quadrant, ra, [], [], False, []
+            ea=ea, access=access, mode="hv-real", ra=ra, page_size=C.PAGE_4K,
+            quadrant=quadrant, gra=ra,
         )  # fmt: skip
     if not d.radix:
         raise ConfigError(
@@ -721,9 +729,7 @@ def translate(
                 keep=not qemu_7_2_quirk,  # the fast path above never serves the quirk
             )  # fmt: skip
             return _tlb_hit_record(ea, access, remembered)
-    t = Translation(
-        ea, access, mode, None, None, None, None, None, quadrant, None, [], [], False, notes
-    )
+    t = Translation(ea=ea, access=access, mode=mode, quadrant=quadrant, notes=notes)
     w = _Walker(mem, cpu, ea, acc, update_rc, t, qemu_7_2_quirk, partition_rc == "fault")
     try:
         if ids is None:
