@@ -86,9 +86,9 @@ class CpuState:
     amr: int = 0
     iamr: int = 0
     hrmor: int = 0
-    # what translate() derives from these registers, computed once per object (see
-    # _derive); not a register, so not compared, hashed or shown
-    _derived: _Derived | None = field(default=None, init=False, repr=False, compare=False)
+    # what translate() reads off these registers, derived by __post_init__ (the object is
+    # immutable, so it never goes stale); not a register, so not compared, hashed or shown
+    _derived: _Derived = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("ptcr", "lpcr", "msr", "amr", "iamr", "hrmor"):
@@ -99,6 +99,7 @@ class CpuState:
             # Problem state never runs with relocation off: writing MSR[PR]=1 (mtmsrd, rfid,
             # and QEMU 7.2's hreg_store_msr) also sets MSR[EE], MSR[IR] and MSR[DR].
             object.__setattr__(self, "msr", self.msr | C.MSR_EE | C.MSR_IR | C.MSR_DR)
+        object.__setattr__(self, "_derived", _Derived(self))
 
     @property
     def hv(self) -> bool:
@@ -124,7 +125,7 @@ class CpuState:
 
 class _Derived:
     """What translation reads off a :class:`CpuState` and never changes (the object is
-    immutable): computed on its first translation and kept on it."""
+    immutable): built by ``CpuState.__post_init__`` from the validated registers."""
 
     __slots__ = (
         "hv",
@@ -159,12 +160,6 @@ class _Derived:
         self.n_pates = 1 << (pats + 8)
         # privileged state with AMR/IAMR key 0 open: EAA alone decides a process PTE
         self.prot_open = not (msr & C.MSR_PR or cpu.amr >> 62 or cpu.iamr >> 62)
-
-
-def _derive(cpu: CpuState) -> _Derived:
-    d = _Derived(cpu)
-    object.__setattr__(cpu, "_derived", d)
-    return d
 
 
 @dataclass(frozen=True, slots=True)
@@ -549,7 +544,7 @@ class _Walker:
         acc = self.acc
         # privileged state with AMR/IAMR key 0 open leaves EAA alone to decide (the
         # privilege bit matters only in problem state): the table answers when it allows
-        allowed = cpu._derived.prot_open and _EAA_ALLOWS[acc][pte & 0x3F]  # type: ignore[union-attr]
+        allowed = cpu._derived.prot_open and _EAA_ALLOWS[acc][pte & 0x3F]
         denied = None if allowed else check_prot(cpu, acc, pte, False)
         if denied is not None:
             raise self.raise_si(denied[0], Stage.PROCESS, denied[1], level)
@@ -696,7 +691,7 @@ def translate(
         acc = ACCESS_TYPES[access]
     except (KeyError, TypeError):
         acc = _access_type(access)  # raises the error that names the bad value
-    d = cpu._derived or _derive(cpu)
+    d = cpu._derived
     hv = d.hv
     reloc = d.reloc[acc]
     quadrant = ea >> 62

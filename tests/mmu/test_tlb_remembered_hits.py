@@ -9,6 +9,9 @@ record, counter and TLB content must agree.
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -238,10 +241,8 @@ def test_what_a_cpustate_derives_follows_its_own_registers():
     world = radix_reference()
     mem, hv = world.mem, world.contexts["hv"]
     assert translate(mem, hv, 0x10000ABC, "load", update_rc=False).ra == 0x3000ABC
-    assert hv._derived is not None  # derived on the first translation, kept on the object
-    # replace() builds a new object: it derives again from its own registers
+    # replace() builds a new object: its __post_init__ derives from its own registers
     blocked = hv.replace(amr=1 << 62)  # AMR key 0: no reads
-    assert blocked._derived is None
     t = translate(mem, blocked, 0x10000ABC, "load", update_rc=False)
     assert t.fault.interrupt == "DSI" and "AMR/IAMR key 0 blocks it" in t.fault.reason
     assert blocked == hv.replace(amr=1 << 62)  # the derived state is not compared
@@ -253,3 +254,15 @@ def test_what_a_cpustate_derives_follows_its_own_registers():
     t = translate(mem, bad, 0x10000ABC, "load", update_rc=False)
     assert t.fault.interrupt == "HDSI" and "not aligned" in t.fault.reason
     assert translate(mem, hv, 0x10000ABC, "load", update_rc=False).ra == 0x3000ABC
+
+
+def test_a_copied_or_pickled_cpustate_translates_as_the_original():
+    world = radix_reference()
+    mem, hv = world.mem, world.contexts["hv"]
+    blocked = hv.replace(amr=1 << 62)
+    for cpu in (hv, blocked):
+        for other in (copy.deepcopy(cpu), pickle.loads(pickle.dumps(cpu))):
+            assert other == cpu and hash(other) == hash(cpu)
+            a = translate(mem, cpu, 0x10000ABC, "load", update_rc=False)
+            b = translate(mem, other, 0x10000ABC, "load", update_rc=False)
+            assert (a.ra, a.fault) == (b.ra, b.fault)
