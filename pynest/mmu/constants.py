@@ -1,8 +1,8 @@
 """Architected constants of the POWER9 radix MMU (ISA v3.0B Book III).
 
 Names follow Linux ``arch/powerpc/include/asm/reg.h`` and QEMU ``target/ppc/cpu.h``.
-Each mask is the Python value of the ISA bit or field (MSB-0 numbering, see
-:mod:`pynest.bits`).
+Each mask is the Python value of the ISA bit or field; the ISA numbers bits MSB-0, so
+ISA bit ``b`` of a doubleword is ``1 << (63 - b)``.
 """
 
 from __future__ import annotations
