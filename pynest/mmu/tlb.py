@@ -137,9 +137,9 @@ class Tlb:
     _verdicts: dict[_Key, tuple[TlbEntry, dict[tuple[int, int, int, int], bool]]] = field(
         default_factory=dict, repr=False, compare=False
     )
-    # answers of recent hits and their entry keys, keyed (id(cpu), access name, EA >> 12):
-    # see remember() and recall()
-    _recent: dict[tuple[int, str, int], tuple[tuple, _Key]] = field(
+    # answers of recent hits (ending with their entry's key), keyed (id(cpu), access
+    # name, EA >> 12): see remember() and recall()
+    _recent: dict[tuple[int, str, int], tuple] = field(
         default_factory=dict, repr=False, compare=False
     )
 
@@ -223,16 +223,17 @@ class Tlb:
         is fixed until the TLB changes, and registers of a CpuState, which is immutable.
         The key holds ``id(cpu)`` and the value the object itself, so an id is never
         reused while its answer is kept. Every change to ``entries`` forgets them all.
-        Returns the answer (cpu, mode, lpid, pid, RA page, gRA page or None, size, notes).
+        Returns the answer (cpu, mode, lpid, pid, RA page, gRA page or None, size, notes,
+        the entry's key).
         """
         gra_page = None if gra == ra else gra & -size
-        kept = (cpu, mode, lpid, pid, ra & -size, gra_page, size, tuple(notes))
+        entry_key = (lpid, pid, size, ea & C.EA_NOQUAD_MASK & -size)
+        kept = (cpu, mode, lpid, pid, ra & -size, gra_page, size, tuple(notes), entry_key)
         if keep:
             recent = self._recent
             if len(recent) >= 4096:
                 recent.clear()
-            entry_key = (lpid, pid, size, ea & C.EA_NOQUAD_MASK & -size)
-            recent[(id(cpu), access, ea >> 12)] = (kept, entry_key)
+            recent[(id(cpu), access, ea >> 12)] = kept
         return kept
 
     def recall(self, cpu: CpuState, access: str, ea: int) -> tuple | None:
@@ -243,15 +244,14 @@ class Tlb:
             held = self._recent.get((id(cpu), access, ea >> 12))
         except TypeError:  # an unhashable access: the caller's checks name it
             return None
-        if held is None or held[0][0] is not cpu:
+        if held is None or held[0] is not cpu:
             return None
-        kept, entry_key = held
         try:
-            self._lru.move_to_end(entry_key)
+            self._lru.move_to_end(held[8])
         except KeyError:  # put in ``entries`` directly: start tracking it now
-            self._lru[entry_key] = None
+            self._lru[held[8]] = None
         self.hits += 1
-        return kept
+        return held
 
     @property
     def remembered(self) -> int:

@@ -300,7 +300,7 @@ class Translation:
 def _tlb_hit_record(ea: int, access: str, remembered: tuple) -> Translation:
     """The Translation of a TLB hit from what :meth:`Tlb.remember` kept, set slot by slot:
     on this hot path that costs half of the dataclass constructor (same record)."""
-    _, mode, lpid, pid, rpn, gpn, size, notes = remembered
+    _, mode, lpid, pid, rpn, gpn, size, notes, _ = remembered
     offset = ea & (size - 1)
     t = object.__new__(Translation)
     t.ea = ea
