@@ -129,3 +129,79 @@ def test_a_planted_upward_import_is_caught(tmp_path):
     (root / "mmu" / "x.py").write_text("def f():\n    from ..viz import walk\n")
     (root / "viz" / "walk.py").write_text("from ..mmu import x\n")
     assert violations(root) == ["pynest/mmu/x.py:2: mmu (layer 3) imports pynest.viz (layer 6)"]
+
+
+# ----------------------------------------------------------------- inside pynest/kvm
+#: the kernel's dependency order, bottom-up: a kvm module may import at module top only
+#: kvm modules of a strictly lower rank (constants and records first, book3s_hv.c's
+#: dispatch and the L1 on top)
+KVM_ORDER: dict[str, int] = {
+    "constants": 0,  # hvcall.h, reg.h, pgtable.h, kvm_book3s_64.h, kvm_asm.h names
+    "versions": 0,
+    "events": 0,
+    "guest_state": 1,  # struct hv_guest_state and the register sanitising
+    "host": 2,  # L0 / L1Vm / Vcpu data
+    "radix": 3,  # book3s_64_mmu_radix.c's shadow-tree edits, the nest rmap
+    "nested": 4,  # book3s_hv_nested.c lifecycle, ptbl cache, H_SET_PARTITION_TABLE
+    "shadow": 5,  # nested page fault, tlbie emulation, H_COPY_TOFROM_GUEST
+    "l2": 6,  # H_ENTER_NESTED and the L2 run loop
+    "hcalls": 7,  # kvmppc_pseries_do_hcall
+    "l1": 8,  # the L1 kernel
+    "races": 8,
+    "__init__": 9,
+}
+
+#: function-level pynest imports still left in pynest/kvm (file, imported module): each
+#: closes a cycle from the L0 data record up to a policy module above it
+KVM_LATE_IMPORTS = {
+    ("host.py", "pynest.kvm.nested"),  # L0.vm_nested_init / release_all_nested
+    ("host.py", "pynest.kvm.radix"),  # L0 memslot unmap -> remove_nest_rmap_range
+}
+
+
+def _top_level_imports(path: Path) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """(module-top runtime imports, function-level imports) of ``path``; imports under
+    ``if TYPE_CHECKING:`` are annotations only and in neither list."""
+    every = imports_of(path)
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {
+        n.lineno
+        for node in tree.body
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for n in ast.walk(node)
+        if isinstance(n, (ast.Import, ast.ImportFrom))
+    }
+    top = {n.lineno for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))}
+    return (
+        [(line, t) for line, t in every if line in top],
+        [(line, t) for line, t in every if line not in top and line not in typing_only],
+    )
+
+
+def test_every_kvm_module_has_a_rank():
+    mods = {p.stem for p in (PYNEST / "kvm").glob("*.py")}
+    assert mods == set(KVM_ORDER), (
+        f"ranked but absent / present but unranked: {mods ^ set(KVM_ORDER)}"
+    )
+
+
+def test_kvm_modules_import_only_modules_below_them():
+    found = []
+    for path in sorted((PYNEST / "kvm").glob("*.py")):
+        for line, target in _top_level_imports(path)[0]:
+            parts = target.split(".")
+            if parts[:2] != ["pynest", "kvm"] or len(parts) < 3:
+                continue
+            if KVM_ORDER[parts[2]] >= KVM_ORDER[path.stem]:
+                found.append(f"kvm/{path.name}:{line}: imports {target}")
+    assert found == []
+
+
+def test_kvm_function_level_imports_are_only_the_known_cycles():
+    """No new function-level pynest import in pynest/kvm; the set shrinks as cycles go."""
+    late = {
+        (path.name, target)
+        for path in sorted((PYNEST / "kvm").glob("*.py"))
+        for _line, target in _top_level_imports(path)[1]
+    }
+    assert late == KVM_LATE_IMPORTS

@@ -1,4 +1,7 @@
-"""Hcall numbers, H_* return codes and L0's dispatcher for the nested hcalls.
+"""L0's dispatcher for the nested hcalls (book3s_hv.c ``kvmppc_pseries_do_hcall``).
+
+The hcall numbers and H_* codes live in :mod:`pynest.kvm.constants` (re-exported here
+for the callers that import them from this module).
 
 Values are those of Linux ``arch/powerpc/include/asm/hvcall.h`` (checked against the
 header: the four nested opcodes 0xF800..0xF80C and every return code below). An hcall
@@ -13,113 +16,83 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, check_int
+from .constants import (
+    H_AUTHORITY as H_AUTHORITY,
+)
+from .constants import (
+    H_BAD_MODE as H_BAD_MODE,
+)
+from .constants import (
+    H_CEDE as H_CEDE,
+)
+from .constants import (
+    H_CONFER as H_CONFER,
+)
+from .constants import (
+    H_COPY_TOFROM_GUEST,
+    H_ENTER_NESTED,
+    H_FUNCTION,
+    H_INTERRUPT,
+    H_SET_PARTITION_TABLE,
+    H_TLB_INVALIDATE,
+    H_TOO_HARD,
+    NESTED_HCALLS,
+    hcall_name,
+    rc_name,
+)
+from .constants import (
+    H_NO_MEM as H_NO_MEM,
+)
+from .constants import (
+    H_NOT_AVAILABLE as H_NOT_AVAILABLE,
+)
+from .constants import (
+    H_NOT_FOUND as H_NOT_FOUND,
+)
+from .constants import (
+    H_P2 as H_P2,
+)
+from .constants import (
+    H_PARAMETER as H_PARAMETER,
+)
+from .constants import (
+    H_PROD as H_PROD,
+)
+from .constants import (
+    H_RPT_INVALIDATE as H_RPT_INVALIDATE,
+)
+from .constants import (
+    H_RTAS as H_RTAS,
+)
+from .constants import (
+    H_SUCCESS as H_SUCCESS,
+)
+from .constants import (
+    RETURN_CODES as RETURN_CODES,
+)
+from .constants import (
+    U64 as U64,
+)
+from .constants import (
+    to_signed as to_signed,
+)
+from .l2 import enter_nested_guest
+from .nested import set_partition_table
+from .shadow import copy_tofrom_guest_nested, do_nested_tlbie
 from .versions import has
 
 if TYPE_CHECKING:
     from .host import L1Vm
 
-# ----------------------------------------------------------------- return codes
-H_SUCCESS = 0
-H_BUSY = 1
-H_CLOSED = 2
-H_NOT_AVAILABLE = 3
-H_CONSTRAINED = 4
-H_PARTIAL = 5
-H_TOO_HARD = 9999  # internal to KVM, never returned to a guest
-H_HARDWARE = -1
-H_FUNCTION = -2
-H_PRIVILEGE = -3
-H_PARAMETER = -4
-H_BAD_MODE = -5
-H_PTEG_FULL = -6
-H_NOT_FOUND = -7
-H_RESERVED_DABR = -8
-H_NO_MEM = -9
-H_AUTHORITY = -10
-H_PERMISSION = -11
-H_P2 = -55
-H_P3 = -56
-H_P4 = -57
-H_P5 = -58
-H_P6 = -59
-H_P7 = -60
-H_P8 = -61
-H_P9 = -62
-H_TOO_BIG = -64
-H_OVERLAP = -68
-H_INTERRUPT = -69
-
-RETURN_CODES: dict[int, str] = {
-    value: name
-    for name, value in dict(globals()).items()
-    if name.startswith("H_") and isinstance(value, int)
-}
-
-# ----------------------------------------------------------------- opcodes
-H_CEDE = 0xE0
-H_CONFER = 0xE4
-H_PROD = 0xE8
-H_RTAS = 0xF000
-H_RPT_INVALIDATE = 0x448  # define in 5.11, KVM L0 handler by 5.14; not modelled
-# Platform-specific hcalls used for nested HV KVM
-H_SET_PARTITION_TABLE = 0xF800
-H_ENTER_NESTED = 0xF804
-H_TLB_INVALIDATE = 0xF808
-H_COPY_TOFROM_GUEST = 0xF80C  # Linux 5.0 (versions row "h-copy-tofrom-guest")
-
-NESTED_HCALLS = (H_SET_PARTITION_TABLE, H_ENTER_NESTED, H_TLB_INVALIDATE, H_COPY_TOFROM_GUEST)
-
-HCALL_NAMES: dict[int, str] = {
-    H_CEDE: "H_CEDE",
-    H_CONFER: "H_CONFER",
-    H_PROD: "H_PROD",
-    H_RTAS: "H_RTAS",
-    H_RPT_INVALIDATE: "H_RPT_INVALIDATE",
-    H_SET_PARTITION_TABLE: "H_SET_PARTITION_TABLE",
-    H_ENTER_NESTED: "H_ENTER_NESTED",
-    H_TLB_INVALIDATE: "H_TLB_INVALIDATE",
-    H_COPY_TOFROM_GUEST: "H_COPY_TOFROM_GUEST",
-}
-
-# Return codes are 64-bit register values: -4 arrives in r3 as 0xFFFF...FFFC.
-U64 = (1 << 64) - 1
-
-
-def hcall_name(nr: int) -> str:
-    """``H_ENTER_NESTED`` for 0xF804; ``hcall 0x...`` for opcodes pynest does not name."""
-    return HCALL_NAMES.get(nr, f"hcall {nr:#x}")
-
-
-def rc_name(rc: int, trap: bool = False) -> str:
-    """``H_PARAMETER`` for -4; with ``trap`` (an H_ENTER_NESTED result) values from 0x100
-    up are trap numbers and print as ``trap 0xe00``."""
-    if trap and rc >= 0x100 and rc != H_TOO_HARD:
-        return f"trap {rc:#x}"
-    return RETURN_CODES.get(rc, f"rc {rc}")
-
-
-def to_signed(r3: int) -> int:
-    """A 64-bit register value read as the signed return code it carries."""
-    r3 &= U64
-    return r3 - (1 << 64) if r3 >> 63 else r3
-
 
 def _handler(nr: int) -> Callable[..., int]:
-    # Imported lazily: the handlers' modules import this one for the codes.
+    """The ``kvmppc_pseries_do_hcall`` case for nested hcall ``nr`` (book3s_hv.c)."""
     if nr == H_SET_PARTITION_TABLE:
-        from .nested import set_partition_table
-
         return lambda vm, a, vcpu: set_partition_table(vm, a[0])
     if nr == H_ENTER_NESTED:
-        from .l2 import enter_nested_guest
-
         return lambda vm, a, vcpu: enter_nested_guest(vm, a[0], a[1], vcpu)
     if nr == H_TLB_INVALIDATE:
-        from .shadow import do_nested_tlbie
-
         return lambda vm, a, vcpu: do_nested_tlbie(vm, a[0], a[1], a[2])
-    from .shadow import copy_tofrom_guest_nested
-
     return lambda vm, a, vcpu: copy_tofrom_guest_nested(vm, a[0], a[1], a[2], a[3], a[4], a[5])
 
 

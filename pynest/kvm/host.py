@@ -482,7 +482,7 @@ class L1Vm:
         removes every shadow PTE still pointing at that host page
         (``kvmhv_remove_nest_rmap_range``). Returns the old PTE, or None if unbacked.
         """
-        from .shadow import remove_nest_rmap_range
+        from .radix import remove_nest_rmap_range
 
         found = self.find_pte(gpa)
         if found is None:

@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from ..errors import AddressError, ConfigError, check_int
 from ..mmu import constants as C
 from ..mmu.builder import Allocator, ProcessTable, RadixTree, TranslatedSpace
-from .guest_state import HV_GUEST_STATE_VERSION, PT_REGS_SIZE, HvGuestState, PtRegs
-from .hcalls import (
+from .constants import (
+    DSISR_NOHPTE,
+    DSISR_PROTFAULT,
+    DSISR_SET_RC,
     H_CEDE,
     H_COPY_TOFROM_GUEST,
     H_ENTER_NESTED,
@@ -28,8 +30,10 @@ from .hcalls import (
     H_SET_PARTITION_TABLE,
     H_SUCCESS,
     H_TLB_INVALIDATE,
-    do_hcall,
+    SRR1_ISI_N_G_OR_CIP,
 )
+from .guest_state import HV_GUEST_STATE_VERSION, PT_REGS_SIZE, HvGuestState, PtRegs
+from .hcalls import do_hcall
 from .host import KVM_MAX_NESTED_GUESTS, KVMPPC_NR_LPIDS, L1Vm, LpidAllocator
 from .l2 import Program
 from .versions import DEFAULT_KERNEL, L1_KERNELS, check_kernel, version_key
@@ -396,8 +400,6 @@ class L1:
 
     def _handle_storage(self, l2: L2Guest, trap: int, hv: HvGuestState, regs: PtRegs) -> str:
         """The L1's ``kvmppc_book3s_radix_page_fault`` for its guest; "" to re-enter."""
-        from .shadow import DSISR_NOHPTE, DSISR_PROTFAULT, DSISR_SET_RC, SRR1_ISI_N_G_OR_CIP
-
         dsisr = hv.hdsisr if trap == 0xE00 else regs.msr & 0x783F_0000
         gpa = hv.asdr & ~0xFFF
         if dsisr & DSISR_SET_RC:

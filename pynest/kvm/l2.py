@@ -25,6 +25,28 @@ from typing import TYPE_CHECKING
 from ..errors import ArgumentTypeError, ConfigError, FieldError, check_int
 from ..mmu import constants as C
 from ..mmu.xlate import CpuState
+from .constants import (
+    DSISR_ISSTORE,
+    DSISR_SRR1_MATCH_64S,
+    EINTR,
+    H_AUTHORITY,
+    H_BAD_MODE,
+    H_INTERRUPT,
+    H_NOT_AVAILABLE,
+    H_P2,
+    H_PARAMETER,
+    H_TOO_HARD,
+    HSRR1_HISI_WRITE,
+    RESUME_GUEST,
+    RESUME_HOST,
+    TRAP_H_DATA_STORAGE,
+    TRAP_H_EMUL_ASSIST,
+    TRAP_H_INST_STORAGE,
+    TRAP_HV_DECREMENTER,
+    TRAP_SYSCALL,
+    U64,
+    hcall_name,
+)
 from .guest_state import (
     HV_GUEST_STATE_V1_SIZE,
     HV_GUEST_STATE_VERSION,
@@ -39,27 +61,8 @@ from .guest_state import (
     sanitise_hv_regs,
     save_hv_regs,
 )
-from .hcalls import (
-    H_AUTHORITY,
-    H_BAD_MODE,
-    H_INTERRUPT,
-    H_NOT_AVAILABLE,
-    H_P2,
-    H_PARAMETER,
-    H_TOO_HARD,
-    hcall_name,
-)
 from .nested import get_nested, put_nested, update_ptbl_cache
-from .shadow import (
-    DSISR_ISSTORE,
-    DSISR_SRR1_MATCH_64S,
-    EINTR,
-    HSRR1_HISI_WRITE,
-    RESUME_GUEST,
-    RESUME_HOST,
-    hw_translate,
-    nested_page_fault,
-)
+from .shadow import hw_translate, nested_page_fault
 from .versions import has
 
 if TYPE_CHECKING:
@@ -67,16 +70,9 @@ if TYPE_CHECKING:
     from .nested import NestedGuest
 
 NR_CPUS = 2048  # CONFIG_NR_CPUS of the ppc64 pseries/powernv defconfigs
-TRAP_SYSTEM_RESET = 0x100
-TRAP_HV_DECREMENTER = 0x980
-TRAP_SYSCALL = 0xC00
-TRAP_H_DATA_STORAGE = 0xE00
-TRAP_H_INST_STORAGE = 0xE20
-TRAP_H_EMUL_ASSIST = 0xE40
 #: L0's own timer, counted in L2 ops: after this many ops without an exit the host's
 #: decrementer is due and the L2 takes an HDEC exit to L0 (see :func:`run_single_vcpu`).
 MAX_OPS_PER_ENTRY = 1_000_000
-U64 = (1 << 64) - 1  # NIA arithmetic wraps at 2^64
 MAX_RESUMES = 1000  # re-entries without the L1 in one H_ENTER_NESTED before a signal
 L0_TICK = "L0 timer tick"  # the detail of the exit L0's own decrementer causes
 

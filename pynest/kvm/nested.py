@@ -31,8 +31,12 @@ from typing import TYPE_CHECKING
 
 from ..mmu import constants as C
 from ..mmu.builder import OutOfTableMemory, RadixTree
-from .hcalls import H_PARAMETER, H_SUCCESS
+from .constants import (
+    H_PARAMETER,
+    H_SUCCESS,
+)
 from .host import KVM_MAX_NESTED_GUESTS, RADIX_PGD_INDEX_SIZE
+from .radix import free_pgtable_radix
 
 if TYPE_CHECKING:
     from .host import L0, L1Vm
@@ -252,8 +256,6 @@ def alloc_nested(vm: L1Vm, l1_lpid: int) -> NestedGuest | None:
 def release_nested(gp: NestedGuest) -> None:
     """``kvmhv_release_nested``: free the shadow tree, zero the real PATE of the shadow
     LPID (which flushes the TLB for it), free the LPID and the struct."""
-    from .shadow import free_pgtable_radix
-
     vm = gp.l1_host
     l0 = vm.l0
     if gp.shadow_pgtable is not None:
@@ -387,8 +389,6 @@ def update_ptbl_cache(gp: NestedGuest) -> None:
 def flush_nested(gp: NestedGuest) -> None:
     """``kvmhv_flush_nested`` (tlbie RIC=2 for an lpid): drop the whole shadow tree,
     flush the shadow LPID, re-read the L1's entry and remove the guest if it is 0."""
-    from .shadow import free_pgtable_radix
-
     free_pgtable_radix(gp)
     gp.l1_host.l0.flush_lpid(gp.shadow_lpid)
     update_ptbl_cache(gp)

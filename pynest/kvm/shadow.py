@@ -1,4 +1,4 @@
-"""Shadow page tables: nested page faults, the nested rmap, and tlbie emulation.
+"""The nested page fault, tlbie emulation and H_COPY_TOFROM_GUEST (book3s_hv_nested.c).
 
 The hardware runs an L2 with its *shadow* LPID: the real partition-table entry names
 L0's shadow tree (L2 guest real -> host real) and the L2's own process table. A miss in
@@ -8,7 +8,9 @@ must see, and otherwise inserts a shadow PTE combining the L1's and L0's mapping
 Invalidations come from the L1 (H_TLB_INVALIDATE, emulated by
 ``kvmhv_emulate_priv_tlbie``) and from L0 taking an L1 page away (the nested rmap).
 
-Sources: ``arch/powerpc/kvm/book3s_hv_nested.c`` and ``book3s_64_mmu_radix.c``.
+Sources: ``arch/powerpc/kvm/book3s_hv_nested.c`` (4.20; H_COPY_TOFROM_GUEST from 5.0).
+The shadow tree's edits and the nest rmap it stands on are :mod:`pynest.kvm.radix`
+(re-exported here for the callers that import them from this module).
 
 **One deliberate hardware detail.** pynest's MMU follows QEMU 7.2, which sets R and C
 in a partition-scoped PTE itself. POWER9 does not: it raises an HDSI/HISI with
@@ -37,10 +39,48 @@ from typing import TYPE_CHECKING
 
 from ..mmu import constants as C
 from ..mmu.builder import OutOfTableMemory
-from ..mmu.formats import page_size_text
-from ..mmu.walk import leaves
 from ..mmu.xlate import CpuState, Translation, translate
-from .hcalls import H_NO_MEM, H_NOT_FOUND, H_PARAMETER, H_SUCCESS
+from .constants import (
+    _PAGE_ACCESSED,
+    _PAGE_DIRTY,
+    _PAGE_EXEC,
+    _PAGE_PRESENT,
+    _PAGE_PTE,
+    _PAGE_READ,
+    _PAGE_WRITE,
+    DSISR_BAD_COPYPASTE,
+    DSISR_BAD_FAULT_64S,
+    DSISR_BADACCESS,
+    DSISR_ISSTORE,
+    DSISR_NOEXEC_OR_G,
+    DSISR_NOHPTE,
+    DSISR_PROTFAULT,
+    DSISR_PRTABLE_FAULT,
+    DSISR_SET_RC,
+    DSISR_UNSUPP_MMU,
+    EAGAIN,
+    EFAULT,
+    EINVAL,
+    ENOENT,
+    ENOMEM,
+    H_NO_MEM,
+    H_NOT_FOUND,
+    H_PARAMETER,
+    H_SUCCESS,
+    PMD_SHIFT,
+    PTE_RPN_MASK,
+    RESUME_GUEST,
+    RESUME_HOST,
+    RMAP_NESTED_GPA_MASK,
+    RMAP_NESTED_LPID_SHIFT,
+    SRR1_ISI_N_G_OR_CIP,
+    SRR1_MSR_BITS,
+    TREE_ADDR_MASK,
+    U64,
+)
+from .constants import (
+    RMAP_NESTED_IS_SINGLE_ENTRY as RMAP_NESTED_IS_SINGLE_ENTRY,
+)
 from .nested import (
     NestedGuest,
     flush_nested,
@@ -50,66 +90,26 @@ from .nested import (
     tlb_unlock,
     update_ptbl_cache,
 )
+from .radix import (
+    ShadowPte as ShadowPte,
+)
+from .radix import (
+    _event,
+    create_shadow_pte,
+    free_pgtable_radix,
+    invalidate_shadow_pte,
+    shadow_leaves,
+)
+from .radix import (
+    rmap_head as rmap_head,
+)
+from .radix import (
+    shadow_ptes as shadow_ptes,
+)
 from .versions import has
 
 if TYPE_CHECKING:
     from .host import L0, L1Vm, Vcpu
-
-# errno values the kernel paths return (negated)
-EINVAL, ENOENT, EFAULT, EAGAIN, EINTR, ENOMEM = 22, 2, 14, 11, 4, 12
-RESUME_GUEST = 0
-RESUME_HOST = 2  # RESUME_FLAG_HOST
-
-# Linux PTE bits (asm/book3s/64/pgtable.h); equal to the ISA EAA/R/C bits
-_PAGE_EXEC, _PAGE_WRITE, _PAGE_READ = 0x1, 0x2, 0x4
-_PAGE_DIRTY, _PAGE_ACCESSED = 0x80, 0x100
-_PAGE_PRESENT, _PAGE_PTE = C.PTE_V, C.PTE_L
-PTE_RPN_MASK = 0x01FF_FFFF_FFFF_F000
-PMD_SHIFT, PUD_SHIFT = 21, 30
-
-# DSISR bits (asm/reg.h)
-DSISR_NOHPTE = 0x4000_0000
-DSISR_NOEXEC_OR_G = 0x1000_0000
-DSISR_PROTFAULT = 0x0800_0000
-DSISR_BADACCESS = 0x0400_0000
-DSISR_ISSTORE = 0x0200_0000
-DSISR_UNSUPP_MMU = 0x0008_0000
-DSISR_SET_RC = 0x0004_0000
-DSISR_PRTABLE_FAULT = 0x0002_0000
-DSISR_BAD_COPYPASTE = 0x0000_0008
-DSISR_BAD_FAULT_64S = (
-    0x8000_0000
-    | DSISR_BADACCESS
-    | 0x0010_0000  # DSISR_BAD_FAULT_32S
-    | 0x2000_0000
-    | DSISR_UNSUPP_MMU
-    | DSISR_PRTABLE_FAULT
-    | 0x4000  # ATTR_CONFLICT, ICSWX_NO_CT
-    | DSISR_BAD_COPYPASTE
-    | 0x4
-    | 0x2  # BAD_AMO, BAD_CI_LDST
-)
-SRR1_ISI_N_G_OR_CIP = 0x1000_0000
-SRR1_MSR_BITS = ~0x783F_0000 & (2**64 - 1)
-DSISR_SRR1_MATCH_64S = (
-    DSISR_NOHPTE
-    | DSISR_NOEXEC_OR_G
-    | DSISR_PROTFAULT
-    | 0x0020_0000  # KEYFAULT
-    | DSISR_UNSUPP_MMU
-    | DSISR_SET_RC
-    | DSISR_PRTABLE_FAULT
-)
-HSRR1_HISI_WRITE = 0x0001_0000
-
-# nested rmap entries (asm/kvm_book3s_64.h, 4.20 layout)
-RMAP_NESTED_LPID_MASK = 0xFFF0_0000_0000_0000
-RMAP_NESTED_LPID_SHIFT = 52
-RMAP_NESTED_GPA_MASK = 0x000F_FFFF_FFFF_F000
-RMAP_NESTED_IS_SINGLE_ENTRY = 0x1
-
-TREE_ADDR_MASK = (1 << 52) - 1  # the address bits a 52-bit tree's indices use
-U64 = (1 << 64) - 1
 
 _P9_RADIX_BITS = (5, 9, 9, 13)  # p9_supported_radix_bits, indexed by level (3 = root)
 _AP_SHIFT = {0: 12, 5: 16, 1: 21, 2: 30}  # radix AP encodings (mmu_psize_defs[].ap)
@@ -234,387 +234,6 @@ def translate_addr_nested(
     if vcpu.trap == C.VEC_HISI:
         vcpu.regs.msr = (vcpu.regs.msr & SRR1_MSR_BITS) | flags
     return RESUME_HOST, None
-
-
-# ------------------------------------------------------------------ shadow tree edits
-def _event(vm: L1Vm, kind: str, gp: NestedGuest | None, **kw: object) -> None:
-    vm.l0.events.append(
-        kind,
-        "L0",
-        lpid=vm.lpid,
-        l2_lpid=gp.l1_lpid if gp else None,
-        shadow_lpid=gp.shadow_lpid if gp else None,
-        **kw,
-    )  # type: ignore[arg-type]
-
-
-def shadow_leaves(
-    gp: NestedGuest, lo: int = 0, hi: int = 1 << 52
-) -> list[tuple[int, int, int, int]]:
-    """Every shadow PTE of ``gp`` overlapping L2 guest real [lo, hi): (addr, slot, pte,
-    shift), as the hardware walk of the shadow tree reaches them
-    (:func:`pynest.mmu.walk.leaves`)."""
-    tree = gp.shadow_pgtable
-    if tree is None:
-        return []
-    found = leaves(gp.l1_host.l0.mem.nonzero_u64, tree.walk_root, lo, hi)
-    return [(leaf.addr, leaf.slot, leaf.pte, leaf.shift) for leaf in found]
-
-
-@dataclass(frozen=True, slots=True)
-class ShadowPte:
-    """One leaf of L0's shadow tree for an L2: L2 real ``gpa`` -> host real ``hpa``, with
-    the raw ``pte`` (what notebooks and explorers list; see :func:`shadow_ptes`)."""
-
-    l1_lpid: int
-    shadow_lpid: int
-    gpa: int
-    hpa: int
-    size: int
-    pte: int
-
-    @property
-    def perms(self) -> str:
-        """EAA letters (r, w, x; "-" for none), then " R", " C" or " RC" when set."""
-        pte = self.pte
-        eaa = "".join(ch for bit, ch in ((0x4, "r"), (0x2, "w"), (0x1, "x")) if pte & bit)
-        rc = ("R" if pte & C.PTE_R else "") + ("C" if pte & C.PTE_C else "")
-        return (eaa or "-") + (f" {rc}" if rc else "")
-
-    def __str__(self) -> str:
-        return (
-            f"shadow    L2 {self.l1_lpid} (LPID {self.shadow_lpid})  L2 real {self.gpa:#010x} -> "
-            f"{self.hpa:#012x} {page_size_text(self.size)}"
-        )
-
-
-def shadow_ptes(gp: NestedGuest) -> list[ShadowPte]:
-    """Every shadow PTE of ``gp`` as a record, in L2 real address order (what
-    :func:`shadow_leaves` finds, decoded)."""
-    out = []
-    for addr, _slot, pte, shift in shadow_leaves(gp):
-        size = 1 << shift
-        out.append(ShadowPte(gp.l1_lpid, gp.shadow_lpid, addr, pte & C.PTE_RPN & -size, size, pte))
-    return out
-
-
-def unmap_shadow_pte(gp: NestedGuest, gpa: int, slot: int, pte: int, shift: int) -> None:
-    """``kvmppc_unmap_pte`` on a shadow tree: clear the PTE, then a partition-scoped
-    tlbie of that page for the shadow LPID (``kvmppc_radix_tlbie_page``)."""
-    vm = gp.l1_host
-    vm.l0.mem.write_u64(slot, 0)
-    size = 1 << shift
-    n = vm.l0.flush_page(gp.shadow_lpid, gpa & -size, size) if size in C.PAGE_SIZES else 0
-    _event(vm, "shadow-remove", gp, gpa=gpa & -size, hpa=pte & PTE_RPN_MASK & -size, size=size)
-    if n:
-        _event(vm, "tlbie", gp, gpa=gpa & -size, size=size, detail=f"{n} TLB entries")
-
-
-def free_pgtable_radix(gp: NestedGuest) -> int:
-    """``kvmppc_free_pgtable_radix`` on the shadow tree: every shadow PTE and every
-    lower-level table goes; the (now empty) PGD stays. No TLB flush here: callers
-    follow with ``kvmhv_flush_lpid`` or a partition-table update. Returns the count."""
-    tree = gp.shadow_pgtable
-    if tree is None:
-        return 0
-    vm = gp.l1_host
-    l0 = vm.l0
-    leaves = shadow_leaves(gp)
-    for base in tree.tables[1:]:
-        l0.table_alloc.free(base)
-    for slot, _entry in l0.mem.nonzero_u64(tree.root, 8 << C.ROOT_NLS):
-        l0.mem.write_u64(slot, 0)
-    tree.tables = [tree.root]
-    _event(vm, "shadow-flush", gp, detail=f"{len(leaves)} shadow PTEs dropped")
-    return len(leaves)
-
-
-def _new_table(gp: NestedGuest, nls: int) -> int | None:
-    """``pud_alloc_one`` / ``kvmppc_pmd_alloc`` / ``kvmppc_pte_alloc`` for the shadow
-    tree: a zeroed table of ``2**nls`` entries charged to the L1 (see
-    :class:`~pynest.kvm.host.TableAllocator`), or None (NULL) with an "error" event
-    naming the L1 and its budget when none can be had."""
-    vm = gp.l1_host
-    try:
-        base = vm.table_alloc.alloc(8 << nls)
-    except OutOfTableMemory as e:
-        _event(vm, "error", gp, detail=vm.enomem_detail(e))
-        return None
-    vm.l0.mem.write(base, bytes(8 << nls))
-    gp.shadow_pgtable.tables.append(base)  # type: ignore[union-attr]
-    return base
-
-
-def _free_table(gp: NestedGuest, base: int) -> None:
-    """``pud_free`` / ``kvmppc_pmd_free`` / ``kvmppc_pte_free``: give a table back."""
-    gp.shadow_pgtable.tables.remove(base)  # type: ignore[union-attr]
-    gp.l1_host.l0.table_alloc.free(base)
-
-
-def _unmap_unexpected(gp: NestedGuest, gpa: int, slot: int, pte: int, shift: int) -> None:
-    """A leaf met in a table that ``kvmppc_create_pte`` frees on the fault path
-    (``kvmppc_unmap_free_pte`` / ``kvmppc_unmap_free_pmd`` with ``full`` false: "ptes
-    are not expected", WARN_ON_ONCE). The kernel unmaps it with
-    ``kvmppc_unmap_pte(kvm, p, pte_pfn(*p) << PAGE_SHIFT, shift, NULL, lpid)``: the
-    tlbie names the leaf's *host* address, not its L2 address, so a TLB entry for the
-    L2 address survives (4.20.1, unchanged in later kernels). The L1 normally
-    invalidated those pages first and the table is empty."""
-    vm = gp.l1_host
-    l0 = vm.l0
-    size = 1 << shift
-    hpa = pte & PTE_RPN_MASK & -size
-    l0.mem.write_u64(slot, 0)
-    n = l0.flush_page(gp.shadow_lpid, hpa, size)
-    _event(
-        vm,
-        "shadow-remove",
-        gp,
-        gpa=gpa,
-        hpa=hpa,
-        size=size,
-        detail="unexpected: under a freed table (WARN_ON_ONCE); tlbie at its host address",
-    )
-    if n:
-        _event(vm, "tlbie", gp, gpa=hpa, size=size, detail=f"{n} TLB entries")
-
-
-def _unmap_free_pte(gp: NestedGuest, base: int, nls: int, prefix: int) -> None:
-    """``kvmppc_unmap_free_pte(kvm, pte, false, lpid)``: unmap any leaf, free the table."""
-    l0 = gp.l1_host.l0
-    shift = 12 if nls == 9 else 16
-    for slot, entry in l0.mem.nonzero_u64(base, 8 << nls):
-        gpa = prefix | (((slot - base) >> 3) << shift)
-        _unmap_unexpected(gp, gpa, slot, entry, shift)
-    _free_table(gp, base)
-
-
-def _unmap_free_pmd(gp: NestedGuest, base: int, prefix: int) -> None:
-    """``kvmppc_unmap_free_pmd(kvm, pmd, false, lpid)``: unmap any 2M leaf, free every
-    PTE table below (``pmd_clear`` each), then the PMD table."""
-    l0 = gp.l1_host.l0
-    for slot, entry in l0.mem.nonzero_u64(base, 8 << 9):
-        gpa = prefix | (((slot - base) >> 3) << PMD_SHIFT)
-        if not entry & _PAGE_PRESENT:
-            continue
-        if entry & _PAGE_PTE:
-            _unmap_unexpected(gp, gpa, slot, entry, PMD_SHIFT)
-        else:
-            nls = entry & C.PDE_NLS
-            _unmap_free_pte(gp, entry & C.PDE_NLB & ~((8 << nls) - 1), nls, gpa)
-            l0.mem.write_u64(slot, 0)
-    _free_table(gp, base)
-
-
-def _unmap_free_entry_table(gp: NestedGuest, slot: int, pde: int, gpa: int, level: int) -> None:
-    """``kvmppc_unmap_free_pmd_entry_table`` (``level`` 1) /
-    ``kvmppc_unmap_free_pud_entry_table`` (``level`` 2): clear the directory entry,
-    flush the shadow LPID's page-walk cache (``kvmppc_radix_flush_pwc``: tlbie RIC=1
-    IS=2 PRS=0), then unmap and free what was below."""
-    l0 = gp.l1_host.l0
-    l0.mem.write_u64(slot, 0)
-    l0.tlb.tlbie(2 << 10, gp.shadow_lpid, ric=1, prs=0, r=1)
-    nls = pde & C.PDE_NLS
-    base = pde & C.PDE_NLB & ~((8 << nls) - 1)
-    if level == 1:
-        _unmap_free_pte(gp, base, nls, gpa & -(1 << PMD_SHIFT))
-    else:
-        _unmap_free_pmd(gp, base, gpa & -(1 << PUD_SHIFT))
-
-
-def _set_leaf(
-    gp: NestedGuest, slot: int, pte: int, n_gpa: int, shift: int, rmap: tuple[int, int] | None
-) -> int:
-    """``kvmppc_radix_set_pte_at`` then ``kvmhv_insert_nest_rmap``: returns 0."""
-    vm = gp.l1_host
-    vm.l0.mem.write_u64(slot, pte)
-    size = 1 << shift
-    ra = pte & PTE_RPN_MASK & -size
-    _event(vm, "shadow-insert", gp, gpa=n_gpa, hpa=ra, size=size, detail=f"pte {pte:#018x}")
-    if rmap is not None:
-        insert_nest_rmap(vm, *rmap)
-    return 0
-
-
-def _update_leaf(gp: NestedGuest, slot: int, old: int, pte: int, n_gpa: int, shift: int) -> int:
-    """A leaf of the same size is already there ("someone else set the same thing" /
-    "add our extra bits"): the same PTE is left alone; another value is written in
-    place and its page flushed. Returns 0."""
-    vm = gp.l1_host
-    size = 1 << shift
-    if old != pte:
-        vm.l0.mem.write_u64(slot, pte)
-        vm.l0.flush_page(gp.shadow_lpid, n_gpa, size)
-    ra = pte & PTE_RPN_MASK & -size
-    _event(vm, "shadow-insert", gp, gpa=n_gpa, hpa=ra, size=size, detail=f"pte {pte:#018x}")
-    return 0
-
-
-def create_shadow_pte(
-    gp: NestedGuest, pte: int, n_gpa: int, shift: int, rmap: tuple[int, int] | None = None
-) -> int:
-    """Insert ``pte`` for ``[n_gpa, n_gpa + 2**shift)`` in the shadow tree: 0, -ENOMEM
-    or -EAGAIN.
-
-    Models ``kvmppc_create_pte`` (4.20.1 ``book3s_64_mmu_radix.c``) on
-    ``gp->shadow_pgtable`` at level 2 (1G, a PUD entry), 1 (2M, a PMD entry) or 0 (L0's
-    PAGE_SIZE, in a PTE table of 2^9 entries under a 4K L0, 2^5 under a 64K one):
-
-    * a missing PUD, PMD or PTE table on the way is allocated (charged to the L1);
-      when it cannot be, -ENOMEM (what was changed so far stays, as in the kernel);
-    * a larger leaf in the way (a 1G or 2M page around a smaller one) is unmapped
-      (``kvmppc_unmap_pte``) and a table takes its place; if that table cannot be
-      allocated the kernel returns -EAGAIN first ("we raced"), leaving the leaf;
-    * a lower-level table where the new leaf goes (a PMD or PTE table under a 1G or 2M
-      leaf) is removed and freed with everything in it
-      (``kvmppc_unmap_free_pud_entry_table`` / ``..._pmd_entry_table``);
-    * a leaf of the same size is updated in place (:func:`_update_leaf`).
-
-    ``rmap`` = (gfn, entry) is added to the nested rmap when a new leaf is set
-    (``kvmhv_insert_nest_rmap``), as the kernel does inside ``kvmppc_create_pte``.
-    """
-    vm = gp.l1_host
-    mem = vm.l0.mem
-    tree = gp.shadow_pgtable
-    assert tree is not None
-    level = {PUD_SHIFT: 2, PMD_SHIFT: 1}.get(shift, 0)
-    pte_nls = 9 if vm.page_shift == 12 else 5  # RADIX_PTE_INDEX_SIZE
-    # pgd -> pud table
-    pgd_slot = tree.root + 8 * ((n_gpa >> 39) & ((1 << C.ROOT_NLS) - 1))
-    pgd = mem.read_u64(pgd_slot)
-    if not pgd & _PAGE_PRESENT:
-        new = _new_table(gp, 9)
-        if new is None:
-            return -ENOMEM
-        pgd = C.PTE_V | new | 9  # pgd_populate
-        mem.write_u64(pgd_slot, pgd)
-    pud_slot = (pgd & C.PDE_NLB & ~((8 << 9) - 1)) + 8 * ((n_gpa >> PUD_SHIFT) & 511)
-    pud = mem.read_u64(pud_slot)
-    if pud & _PAGE_PRESENT and pud & _PAGE_PTE:  # a 1G leaf
-        if level == 2:
-            return _update_leaf(gp, pud_slot, pud, pte, n_gpa, shift)
-        new_pmd = _new_table(gp, 9)
-        if new_pmd is None:
-            return -EAGAIN
-        unmap_shadow_pte(gp, n_gpa & -(1 << PUD_SHIFT), pud_slot, pud, PUD_SHIFT)
-        pud = C.PTE_V | new_pmd | 9  # pud_populate
-        mem.write_u64(pud_slot, pud)
-    if level == 2:
-        if pud:
-            _unmap_free_entry_table(gp, pud_slot, pud, n_gpa, 2)
-        return _set_leaf(gp, pud_slot, pte, n_gpa, shift, rmap)
-    if not pud & _PAGE_PRESENT:
-        new = _new_table(gp, 9)
-        if new is None:
-            return -ENOMEM
-        pud = C.PTE_V | new | 9
-        mem.write_u64(pud_slot, pud)
-    pmd_slot = (pud & C.PDE_NLB & ~((8 << 9) - 1)) + 8 * ((n_gpa >> PMD_SHIFT) & 511)
-    pmd = mem.read_u64(pmd_slot)
-    if pmd & _PAGE_PRESENT and pmd & _PAGE_PTE:  # a 2M leaf
-        if level == 1:
-            return _update_leaf(gp, pmd_slot, pmd, pte, n_gpa, shift)
-        new_ptep = _new_table(gp, pte_nls)
-        if new_ptep is None:
-            return -EAGAIN
-        unmap_shadow_pte(gp, n_gpa & -(1 << PMD_SHIFT), pmd_slot, pmd, PMD_SHIFT)
-        pmd = C.PTE_V | new_ptep | pte_nls  # pmd_populate
-        mem.write_u64(pmd_slot, pmd)
-    if level == 1:
-        if pmd:
-            _unmap_free_entry_table(gp, pmd_slot, pmd, n_gpa, 1)
-        return _set_leaf(gp, pmd_slot, pte, n_gpa, shift, rmap)
-    if not pmd & _PAGE_PRESENT:
-        new = _new_table(gp, pte_nls)
-        if new is None:
-            return -ENOMEM
-        pmd = C.PTE_V | new | pte_nls
-        mem.write_u64(pmd_slot, pmd)
-    nls = pmd & C.PDE_NLS
-    ptep = (pmd & C.PDE_NLB & ~((8 << nls) - 1)) + 8 * ((n_gpa >> (21 - nls)) & ((1 << nls) - 1))
-    old = mem.read_u64(ptep)
-    if old & _PAGE_PRESENT:
-        return _update_leaf(gp, ptep, old, pte, n_gpa, shift)
-    return _set_leaf(gp, ptep, pte, n_gpa, shift, rmap)
-
-
-def insert_nest_rmap(vm: L1Vm, gfn: int, rmap: int) -> bool:
-    """``kvmhv_insert_nest_rmap``: add ``rmap`` to L1 page ``gfn``'s list unless an
-    entry with the same LPID and GPA is there. Returns whether it was added.
-
-    Nothing takes an entry out when its shadow PTE goes (4.20.1 ``kvmppc_unmap_pte``
-    returns before ``kvmhv_remove_nest_rmap_range`` for a shadow LPID), so stale
-    entries are kernel-faithful. They leave only through :func:`remove_nest_rmap_range`
-    (L0 unmaps the L1 page; a stale entry then unmaps nothing) or ``release_all_nested``
-    (``kvmhv_free_memslot_nest_rmap``)."""
-    chain = vm.rmap.setdefault(gfn, [])
-    mask = RMAP_NESTED_LPID_MASK | RMAP_NESTED_GPA_MASK
-    if any(not (r ^ rmap) & mask for r in chain):
-        return False
-    chain.append(rmap)
-    vm.l0.events.append(
-        "rmap-insert",
-        "L0",
-        lpid=vm.lpid,
-        l2_lpid=rmap >> RMAP_NESTED_LPID_SHIFT,
-        gpa=rmap & RMAP_NESTED_GPA_MASK,
-        l1_gpa=gfn << vm.page_shift,
-    )
-    return True
-
-
-def rmap_head(vm: L1Vm, gfn: int) -> int | list[int]:
-    """What ``memslot->arch.rmap[gfn]`` holds in the kernel: 0, a single entry stored
-    inline with RMAP_NESTED_IS_SINGLE_ENTRY, or (shown as a list) an llist."""
-    chain = vm.rmap.get(gfn, [])
-    if not chain:
-        return 0
-    if len(chain) == 1:
-        return chain[0] | RMAP_NESTED_IS_SINGLE_ENTRY
-    return list(reversed(chain))  # llist_add pushes at the head
-
-
-def remove_nest_rmap_range(vm: L1Vm, gpa: int, hpa: int, nbytes: int) -> int:
-    """``kvmhv_remove_nest_rmap_range``: L0 unmapped L1 pages [gpa, gpa+nbytes) that
-    were at host ``hpa``; remove every shadow PTE that still maps that host memory.
-
-    Each L1 frame's list is taken whole; an entry whose nested guest is gone, or whose
-    shadow PTE now points elsewhere (a stale entry), is just dropped. Returns how many
-    shadow PTEs were removed.
-    """
-    mask = PTE_RPN_MASK & ~(nbytes - 1)
-    hpa &= mask
-    removed = 0
-    first = gpa >> vm.page_shift
-    for gfn in range(first, first + (nbytes >> vm.page_shift)):
-        for rmap in vm.rmap.pop(gfn, []):
-            n_gpa = rmap & RMAP_NESTED_GPA_MASK
-            gp = vm.nested.find(rmap >> RMAP_NESTED_LPID_SHIFT)
-            if gp is None or gp.shadow_pgtable is None:
-                continue
-            found = gp.shadow_pgtable.find_leaf(n_gpa)
-            if found is not None and found[1] & mask == hpa:
-                unmap_shadow_pte(gp, n_gpa, found[0], found[1], found[2])
-                removed += 1
-    return removed
-
-
-def invalidate_shadow_pte(gp: NestedGuest, gpa: int) -> tuple[bool, int]:
-    """``kvmhv_invalidate_shadow_pte``: unmap the shadow PTE covering ``gpa`` if any;
-    returns (removed, its shift or L0's PAGE_SHIFT).
-
-    The lookup (``find_kvm_nested_guest_pte`` -> ``__find_linux_pte``) indexes the tree
-    with ``pgd_index()`` .. ``pte_index()``, which use only the 52 address bits the tree
-    translates: an address with higher bits set (an L1's tlbie EPN may hold any value)
-    finds the PTE of its low 52 bits, and that is the page unmapped and flushed.
-    """
-    gpa &= TREE_ADDR_MASK
-    vm = gp.l1_host
-    found = gp.shadow_pgtable.find_leaf(gpa) if gp.shadow_pgtable is not None else None
-    if found is None:
-        return False, vm.page_shift
-    slot, pte, shift = found
-    unmap_shadow_pte(gp, gpa, slot, pte, shift)
-    return True, shift
 
 
 # ------------------------------------------------------------------ the page fault

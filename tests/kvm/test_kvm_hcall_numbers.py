@@ -1,6 +1,6 @@
 """Hcall opcodes and return codes: the values of Linux arch/powerpc/include/asm/hvcall.h."""
 
-from pynest.kvm import hcalls as H
+from pynest.kvm import constants as H
 
 
 def test_nested_opcodes_match_hvcall_h():
