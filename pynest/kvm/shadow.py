@@ -337,29 +337,29 @@ def nested_page_fault(vcpu: Vcpu) -> int:
             detail=f"L1 guest page shift ({l1_shift}) less than our own ({page_shift})",
         )
         return -EINVAL
-    gpa = gpte.raddr
-    gfn = gpa >> page_shift
+    l1_gpa = gpte.raddr
+    gfn = l1_gpa >> page_shift
     if not vm.is_visible_gfn(gfn):  # no memslot: an L1 device, or a bad table address
         if dsisr & (DSISR_PRTABLE_FAULT | DSISR_BADACCESS):
             vcpu.queued_dsi = (ea, dsisr)
             return RESUME_GUEST
         if not has(vm.l0.kernel, "nested-mmio"):
-            _event(vm, "error", gp, ea=ea, l1_gpa=gpa, detail="emulated MMIO passthrough?")
+            _event(vm, "error", gp, ea=ea, l1_gpa=l1_gpa, detail="emulated MMIO passthrough?")
             return -EINVAL
         vcpu.mmio_needed = True
-        _event(vm, "error", gp, ea=ea, l1_gpa=gpa, detail="MMIO: no memslot, L0 emulates")
+        _event(vm, "error", gp, ea=ea, l1_gpa=l1_gpa, detail="MMIO: no memslot, L0 emulates")
         return RESUME_HOST
-    found = vm.find_pte(gpa)
+    found = vm.find_pte(l1_gpa)
     if found is None or (writing and not found[1] & _PAGE_WRITE):
         try:
-            pte, shift = vm.instantiate_page(gpa, writing)
+            pte, shift = vm.instantiate_page(l1_gpa, writing)
         except OutOfTableMemory:  # kvmppc_book3s_instantiate_page: -ENOMEM
             return -ENOMEM
     else:
         _slot, pte, shift = found
     kernel = vm.l0.kernel
     if has(kernel, "rmap-gfn-aligned"):
-        gfn = (gpa & ~((1 << shift) - 1)) >> page_shift
+        gfn = (l1_gpa & ~((1 << shift) - 1)) >> page_shift
     perm = 0
     perm |= 0 if gpte.may_read else _PAGE_READ
     perm |= 0 if gpte.may_write else _PAGE_WRITE
@@ -370,7 +370,7 @@ def nested_page_fault(vcpu: Vcpu) -> int:
     pte &= ~perm
     if shift > l1_shift:
         actual = PMD_SHIFT if PMD_SHIFT < l1_shift else page_shift
-        pte |= gpa & ((1 << shift) - (1 << actual))
+        pte |= l1_gpa & ((1 << shift) - (1 << actual))
         shift = actual
     n_gpa &= ~((1 << shift) - 1)
     _event(
@@ -379,7 +379,7 @@ def nested_page_fault(vcpu: Vcpu) -> int:
         gp,
         ea=ea,
         gpa=n_gpa,
-        l1_gpa=gpa,
+        l1_gpa=l1_gpa,
         size=1 << shift,
         dsisr=dsisr,
         detail=(
