@@ -251,8 +251,8 @@ def walk_3d(world: object, l2: object, ea: int) -> Walk3d:
     """
     vm = world.l1.vm  # type: ignore[attr-defined]
     mem = vm.l0.mem
-    l0_root = RadixRoot(vm.pgtable.root, C.ROOT_NLS, 52)
-    l1_root = RadixRoot(l2.tree.root, C.ROOT_NLS, 52)  # type: ignore[attr-defined]
+    l0_root = RadixRoot(rpdb=vm.pgtable.root, rpds=C.ROOT_NLS, tree_bits=52)
+    l1_root = RadixRoot(rpdb=l2.tree.root, rpds=C.ROOT_NLS, tree_bits=52)  # type: ignore[attr-defined]
     steps: list[tuple] = []
 
     def l1_to_host(gra: int, purpose: str) -> int:
@@ -281,7 +281,7 @@ def walk_3d(world: object, l2: object, ea: int) -> Walk3d:
             mem,
             steps,
             ea & C.EA_NOQUAD_MASK,
-            RadixRoot(prte0 & C.RPDB_MASK, prte0 & C.RPDS_MASK, 52),
+            RadixRoot(rpdb=prte0 & C.RPDB_MASK, rpds=prte0 & C.RPDS_MASK, tree_bits=52),
             "L2 process",
             "",
             lambda pa, lv: l2_to_host(pa, f"process L{lv} entry"),

@@ -133,7 +133,11 @@ def _l1_tree_rows(vm: L1Vm, root: int) -> list[TreeRow]:
         seen.add(base)
         return True
 
-    found = leaves(read_table, RadixRoot(root, C.ROOT_NLS, C.RADIX_TREE_BITS), descend=descend)
+    found = leaves(
+        read_table,
+        RadixRoot(rpdb=root, rpds=C.ROOT_NLS, tree_bits=C.RADIX_TREE_BITS),
+        descend=descend,
+    )
     return [
         TreeRow(f.addr, f.pte & C.PTE_RPN & -(1 << f.shift), 1 << f.shift, f.pte) for f in found
     ]
