@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import random
 
-from ..memory import PhysicalMemory
 from ..mmu import constants as C
-from ..mmu.builder import Allocator, PartitionTable, ProcessTable, RadixTree
+from ..mmu.builder import RadixTree
 from ..mmu.xlate import CpuState
-from .radix import MmuWorld, Page
+from .radix import MmuWorld, Page, radix_hypervisor
 
 PERMS = ("rw", "r", "rwx", "rx", "rw", "x")
 """EAA letter sets the generator picks from (w means the read/write bit); read/write
@@ -38,13 +37,8 @@ def hv_process_world(seed: int) -> MmuWorld:
     elsewhere.
     """
     rng = random.Random(seed)
-    mem = PhysicalMemory(8 << 30)
-    alloc = Allocator(0x100000, 0x800000)
-    ptab = PartitionTable.create(mem, alloc)
-    host = RadixTree(mem, alloc)
-    host.map(0, 0, C.PAGE_1G, "rwx", r=True, c=True)
-    prtab = ProcessTable.create(mem, alloc)
-    ptab.set_entry(0, host, prtab)
+    h = radix_hypervisor(8 << 30, 0x100000, 0x800000)
+    mem, alloc, ptab, prtab = h.mem, h.alloc, h.ptab, h.prtab
     pid = rng.randrange(1, 16)
     proc = RadixTree(mem, alloc)
     prtab.set_entry(pid, proc)

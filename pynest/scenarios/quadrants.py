@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..memory import PhysicalMemory
 from ..mmu import constants as C
-from ..mmu.builder import Allocator, GuestSpace, PartitionTable, ProcessTable, RadixTree
+from ..mmu.builder import RadixTree
 from ..mmu.xlate import CpuState
-from .radix import MmuWorld
+from .radix import MmuWorld, add_radix_guest, radix_hypervisor
 
 DATA_EA = 0x1000_0000
 """The effective page every tree maps (data); the code page follows it."""
@@ -106,23 +105,11 @@ def quadrant_world() -> MmuWorld:
     0x6000000, each guest's process table and trees in its own guest real memory.
     Contexts: ``hv`` (LPIDR 7, PIDR 5), ``guest`` and ``user`` (LPIDR 7, PIDR 3).
     """
-    mem = PhysicalMemory(256 << 20)
-    alloc = Allocator(0x100000, 0x1000000)
-    ptab = PartitionTable.create(mem, alloc)
-    host = RadixTree(mem, alloc)  # LPID 0's partition tree: translates the PRTE address
-    host.map(0, 0, C.PAGE_1G, "rwx", r=True, c=True)
-    prtab = ProcessTable.create(mem, alloc)
-    ptab.set_entry(0, host, prtab)
-    tables = {0: (prtab, mem, alloc)}
+    h = radix_hypervisor(256 << 20, 0x100000, 0x1000000)
+    mem, ptab = h.mem, h.ptab
+    tables = {0: (h.prtab, mem, h.alloc)}
     for lpid, base in _GUEST_BASE.items():
-        part = RadixTree(mem, alloc)
-        for gra in range(0, _GUEST_SIZE, C.PAGE_2M):
-            part.map(gra, base + gra, C.PAGE_2M, "rwx")
-        space = GuestSpace(mem, part)
-        galloc = Allocator(0x10000, 0x800000)
-        gprtab = ProcessTable.create(space, galloc)
-        ptab.set_entry(lpid, part, gprtab)
-        tables[lpid] = (gprtab, space, galloc)
+        tables[lpid] = add_radix_guest(h, lpid, base, _GUEST_SIZE, 0x10000, 0x800000)
     for info in TREES:
         table, space, talloc = tables[info.lpid]
         tree = RadixTree(space, talloc)

@@ -86,6 +86,48 @@ RADIX_REFERENCE_IMAGE = {
 }
 
 
+class HostTables(NamedTuple):
+    """A radix hypervisor's own tables in host real memory."""
+
+    mem: PhysicalMemory
+    alloc: Allocator  # where the host's tables go
+    ptab: PartitionTable
+    host: RadixTree  # LPID 0's partition-scoped tree
+    prtab: ProcessTable  # LPID 0's process table
+
+
+def radix_hypervisor(mem_size: int, table_start: int, table_end: int) -> HostTables:
+    """Host memory of ``mem_size`` bytes with, allocated in this order from
+    ``[table_start, table_end)``: the partition table, LPID 0's partition tree (one
+    identity 1G leaf with R and C: QEMU 7.2 translates process-table addresses through
+    it) and LPID 0's process table, PATE[0] naming both."""
+    mem = PhysicalMemory(mem_size)
+    alloc = Allocator(table_start, table_end)
+    ptab = PartitionTable.create(mem, alloc)
+    host = RadixTree(mem, alloc)
+    host.map(0, 0, C.PAGE_1G, "rwx", r=True, c=True)
+    prtab = ProcessTable.create(mem, alloc)
+    ptab.set_entry(0, host, prtab)
+    return HostTables(mem, alloc, ptab, host, prtab)
+
+
+def add_radix_guest(
+    h: HostTables, lpid: int, base: int, size: int, table_start: int, table_end: int
+) -> tuple[ProcessTable, GuestSpace, Allocator]:
+    """Guest ``lpid``: a partition tree mapping guest real ``[0, size)`` to host real
+    ``base`` onwards with 2M rwx leaves, and a process table in the guest's own real
+    memory, allocated from ``[table_start, table_end)``; PATE[lpid] names both.
+    Returns (process table, the guest real space, its table allocator)."""
+    part = RadixTree(h.mem, h.alloc)
+    for gra in range(0, size, C.PAGE_2M):
+        part.map(gra, base + gra, C.PAGE_2M, "rwx")
+    space = GuestSpace(h.mem, part)
+    galloc = Allocator(table_start, table_end)
+    gprtab = ProcessTable.create(space, galloc)
+    h.ptab.set_entry(lpid, part, gprtab)
+    return gprtab, space, galloc
+
+
 def radix_reference() -> MmuWorld:
     """The worked examples of the fact sheet: a hypervisor process (PID 5) with a 4K and
     a 2M page, and a guest (LPID 7, PID 3) whose one 4K page needs the 2-D walk."""
@@ -122,21 +164,10 @@ def radix_host(seed: int = 0) -> MmuWorld:
     """
     check_int("seed", seed, bits=64)
     rng = random.Random(seed)
-    mem = PhysicalMemory(4 << 30)
-    alloc = Allocator(0x100000, 0x4000000)
-    ptab = PartitionTable.create(mem, alloc)
-    host = RadixTree(mem, alloc)
-    host.map(0, 0, C.PAGE_1G, "rwx", r=True, c=True)
-    prtab = ProcessTable.create(mem, alloc)
-    ptab.set_entry(0, host, prtab)
-    guest_base, guest_size = 0x8000000, 64 << 20
-    part = RadixTree(mem, alloc)
-    for gra in range(0, guest_size, C.PAGE_2M):
-        part.map(gra, guest_base + gra, C.PAGE_2M, "rwx")
-    gspace = GuestSpace(mem, part)
-    galloc = Allocator(0x100000, 0x800000)
-    gprtab = ProcessTable.create(gspace, galloc)
-    ptab.set_entry(5, part, gprtab)
+    h = radix_hypervisor(4 << 30, 0x100000, 0x4000000)
+    mem, alloc, ptab, prtab = h.mem, h.alloc, h.ptab, h.prtab
+    guest_size = 64 << 20
+    gprtab, gspace, galloc = add_radix_guest(h, 5, 0x8000000, guest_size, 0x100000, 0x800000)
 
     contexts: dict[str, CpuState] = {}
     mappings: dict[str, list[tuple[int, int, int, str]]] = {}
