@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from ..errors import FieldError
 from ..kvm.host import L0
-from ..kvm.nested import (
+from ..kvm.nested_table import (
     XA_CHUNK_SHIFT,
     XA_NODE_BYTES,
     NestedArray,
