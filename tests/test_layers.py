@@ -140,22 +140,16 @@ KVM_ORDER: dict[str, int] = {
     "versions": 0,
     "events": 0,
     "guest_state": 1,  # struct hv_guest_state and the register sanitising
-    "host": 2,  # L0 / L1Vm / Vcpu data
-    "radix": 3,  # book3s_64_mmu_radix.c's shadow-tree edits, the nest rmap
-    "nested": 4,  # book3s_hv_nested.c lifecycle, ptbl cache, H_SET_PARTITION_TABLE
+    "nested_table": 1,  # struct kvm_nested_guest and the nested_guests table
+    "radix": 2,  # book3s_64_mmu_radix.c's shadow-tree edits, the nest rmap
+    "nested": 3,  # book3s_hv_nested.c lifecycle, ptbl cache, H_SET_PARTITION_TABLE
+    "host": 4,  # L0 / L1Vm / Vcpu and the VM lifecycle (kvmppc_core_init/destroy_vm_hv)
     "shadow": 5,  # nested page fault, tlbie emulation, H_COPY_TOFROM_GUEST
     "l2": 6,  # H_ENTER_NESTED and the L2 run loop
     "hcalls": 7,  # kvmppc_pseries_do_hcall
     "l1": 8,  # the L1 kernel
     "races": 8,
     "__init__": 9,
-}
-
-#: function-level pynest imports still left in pynest/kvm (file, imported module): each
-#: closes a cycle from the L0 data record up to a policy module above it
-KVM_LATE_IMPORTS = {
-    ("host.py", "pynest.kvm.nested"),  # L0.vm_nested_init / release_all_nested
-    ("host.py", "pynest.kvm.radix"),  # L0 memslot unmap -> remove_nest_rmap_range
 }
 
 
@@ -197,11 +191,12 @@ def test_kvm_modules_import_only_modules_below_them():
     assert found == []
 
 
-def test_kvm_function_level_imports_are_only_the_known_cycles():
-    """No new function-level pynest import in pynest/kvm; the set shrinks as cycles go."""
-    late = {
-        (path.name, target)
+def test_kvm_has_no_function_level_imports():
+    """Every pynest import in pynest/kvm is at module top: the order above holds with no
+    late import closing a cycle."""
+    late = [
+        f"kvm/{path.name}:{line}: {target}"
         for path in sorted((PYNEST / "kvm").glob("*.py"))
-        for _line, target in _top_level_imports(path)[1]
-    }
-    assert late == KVM_LATE_IMPORTS
+        for line, target in _top_level_imports(path)[1]
+    ]
+    assert late == []

@@ -161,3 +161,10 @@ TRAP_SYSCALL = 0xC00
 TRAP_H_DATA_STORAGE = 0xE00
 TRAP_H_INST_STORAGE = 0xE20
 TRAP_H_EMUL_ASSIST = 0xE40
+
+# ----------------------------------------------------------------- LPIDs and tables
+LPID_RSVD = 0x3FF  # asm/reg.h (4.20): reserved LPID for partition switching
+KVMPPC_NR_LPIDS = LPID_RSVD + 1  # asm/kvm_book3s_asm.h (4.20)
+KVM_MAX_NESTED_GUESTS = KVMPPC_NR_LPIDS  # asm/kvm_host.h (4.20)
+PATB_SIZE_SHIFT = 16  # asm/book3s/64/mmu.h: the bare-metal partition table is 64 KiB
+RADIX_PGD_INDEX_SIZE = 13  # the Linux radix PGD has 2^13 entries

@@ -13,12 +13,15 @@ Limits are those of the 4.20 kernel the series was merged in: 1024 hardware LPID
 ``KVM_MAX_NESTED_GUESTS``. L0's own page size is ``PAGE_SHIFT`` 16 (64 KiB) by default, as
 in ppc64 distribution kernels; it matters because an L1 mapping smaller than L0's page
 cannot be shadowed (``__kvmhv_nested_page_fault`` returns -EINVAL).
+
+This module stands on :mod:`pynest.kvm.radix` (the nest rmap an unmap clears) and
+:mod:`pynest.kvm.nested` (the nested guests a destroyed VM releases), which name
+:class:`L1Vm` for annotations only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from ..errors import AddressError, ConfigError, check_int
 from ..memory import PhysicalMemory
@@ -33,18 +36,13 @@ from ..mmu.builder import (
 )
 from ..mmu.tlb import Tlb
 from ..mmu.walk import leaves
+from .constants import KVMPPC_NR_LPIDS, LPID_RSVD, PATB_SIZE_SHIFT, RADIX_PGD_INDEX_SIZE
 from .events import EventLog
 from .guest_state import PtRegs
+from .nested import release_all_nested
+from .nested_table import NestedTable, vm_nested_init
+from .radix import remove_nest_rmap_range
 from .versions import DEFAULT_KERNEL, L0_KERNELS, check_kernel
-
-if TYPE_CHECKING:
-    from .nested import NestedTable
-
-LPID_RSVD = 0x3FF  # asm/reg.h (4.20): reserved LPID for partition switching
-KVMPPC_NR_LPIDS = LPID_RSVD + 1  # asm/kvm_book3s_asm.h (4.20)
-KVM_MAX_NESTED_GUESTS = KVMPPC_NR_LPIDS  # asm/kvm_host.h (4.20)
-PATB_SIZE_SHIFT = 16  # asm/book3s/64/mmu.h: the bare-metal partition table is 64 KiB
-RADIX_PGD_INDEX_SIZE = 13  # the Linux radix PGD has 2^13 entries
 
 # kvmppc_core_vcpu_create_hv: the facilities a guest may use (HFSCR), FSCR bit numbers
 # TAR 8, EBB 7, BHRB 4, PM 3, DSCR 2, VECVSX 1, FP 0.
@@ -364,8 +362,6 @@ class L1Vm:
         nr_vcpus: int,
         table_limit: int = DEFAULT_TABLE_LIMIT,
     ) -> None:
-        from .nested import vm_nested_init
-
         self.l0 = l0
         self.lpid = lpid
         self.mem_base = mem_base
@@ -377,8 +373,7 @@ class L1Vm:
         self.table_alloc = ChargedTables(l0.table_alloc, self)
         self.pgtable = RadixTree(l0.mem, self.table_alloc)  # kvmppc_init_vm_radix
         self.l1_ptcr = 0
-        self.nested: NestedTable
-        vm_nested_init(self)
+        self.nested: NestedTable = vm_nested_init(l0.nested_table)
         self.rmap: dict[int, list[int]] = {}
         self.programs: dict[int, object] = {}  # l1_lpid -> l2.Program ("instruction memory")
         msr = C.MSR_GUEST_KERNEL | (C.MSR_LE if little_endian else 0)
@@ -482,8 +477,6 @@ class L1Vm:
         removes every shadow PTE still pointing at that host page
         (``kvmhv_remove_nest_rmap_range``). Returns the old PTE, or None if unbacked.
         """
-        from .radix import remove_nest_rmap_range
-
         found = self.find_pte(gpa)
         if found is None:
             return None
@@ -695,8 +688,6 @@ class L0:
         (``kvmppc_free_radix``: every table, then the PGD), release all nested guests
         (their shadow trees), clear the PATE, free the LPID. Every table charged to the
         L1 is given back."""
-        from .nested import release_all_nested
-
         tree = vm.pgtable
         for slot, _entry in self.mem.nonzero_u64(tree.root, 8 << C.ROOT_NLS):
             self.mem.write_u64(slot, 0)  # pgd_clear

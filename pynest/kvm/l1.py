@@ -30,11 +30,13 @@ from .constants import (
     H_SET_PARTITION_TABLE,
     H_SUCCESS,
     H_TLB_INVALIDATE,
+    KVM_MAX_NESTED_GUESTS,
+    KVMPPC_NR_LPIDS,
     SRR1_ISI_N_G_OR_CIP,
 )
 from .guest_state import HV_GUEST_STATE_VERSION, PT_REGS_SIZE, HvGuestState, PtRegs
 from .hcalls import do_hcall
-from .host import KVM_MAX_NESTED_GUESTS, KVMPPC_NR_LPIDS, L1Vm, LpidAllocator
+from .host import L1Vm, LpidAllocator
 from .l2 import Program
 from .versions import DEFAULT_KERNEL, L1_KERNELS, check_kernel, version_key
 

@@ -67,7 +67,7 @@ from .versions import has
 
 if TYPE_CHECKING:
     from .host import L1Vm, Vcpu
-    from .nested import NestedGuest
+    from .nested_table import NestedGuest
 
 NR_CPUS = 2048  # CONFIG_NR_CPUS of the ppc64 pseries/powernv defconfigs
 #: L0's own timer, counted in L2 ops: after this many ops without an exit the host's

@@ -51,7 +51,7 @@ Everything is a record (:class:`Interleaving`, :class:`TraceStep`, :class:`Final
 :class:`RaceViolation`); :func:`run_schedule` replays one schedule.
 
 The nested table is the 4.20 ``nested_guests[]`` array with ``max_nested_lpid``
-(:class:`~pynest.kvm.nested.NestedArray`), shadow LPIDs come from the hardware LPID
+(:class:`~pynest.kvm.nested_table.NestedArray`), shadow LPIDs come from the hardware LPID
 bitmap (:class:`~pynest.kvm.host.LpidAllocator`; LPID 0 is the host's, 1 the L1's). The
 first two races keep only ``mmu_lock``: in the kernel the flush part of the remove path
 also runs under ``gp->tlb_lock``, which orders the two ``kvmhv_remove_nested`` calls of
@@ -66,8 +66,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..errors import ConfigError, check_int
-from .host import KVM_MAX_NESTED_GUESTS, LpidAllocator
-from .nested import NestedArray
+from .constants import KVM_MAX_NESTED_GUESTS
+from .host import LpidAllocator
+from .nested_table import NestedArray
 
 __all__ = [
     "PARTNERS",

@@ -33,7 +33,7 @@ from .constants import (
 
 if TYPE_CHECKING:
     from .host import L1Vm
-    from .nested import NestedGuest
+    from .nested_table import NestedGuest
 
 
 # ------------------------------------------------------------------ shadow tree edits

@@ -16,7 +16,7 @@ from ..kvm.hcalls import H_CEDE
 from ..kvm.host import L0, L1Vm
 from ..kvm.l1 import L1, L2Guest
 from ..kvm.l2 import Hcall, Load, Program, Spin, Store
-from ..kvm.nested import NestedGuest
+from ..kvm.nested_table import NestedGuest
 from ..mmu import constants as C
 
 CODE_EA = 0x0000_0000_0001_0000

@@ -29,8 +29,8 @@ import ipywidgets as w
 from matplotlib.figure import Figure
 
 from ..errors import ConfigError
+from ..kvm.constants import KVM_MAX_NESTED_GUESTS
 from ..kvm.hcalls import H_CEDE
-from ..kvm.host import KVM_MAX_NESTED_GUESTS
 from ..kvm.l2 import Hcall, Program
 from ..kvm.nested import PRTS_MASK
 from ..mmu import constants as C

@@ -24,7 +24,7 @@ from pynest.exercises.hcalls import (
 from pynest.kvm.hcalls import H_FUNCTION, H_PARAMETER, H_SUCCESS
 from pynest.kvm.host import L0
 from pynest.kvm.l1 import L1, ptb_order_and_ptcr
-from pynest.kvm.nested import idr_memory_cost
+from pynest.kvm.nested_table import idr_memory_cost
 from pynest.scenarios.set_ptbl import set_ptbl_outcome
 
 MB = 1 << 20

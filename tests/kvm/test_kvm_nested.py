@@ -6,6 +6,7 @@ from pynest.kvm import nested as N
 from pynest.kvm.hcalls import H_FUNCTION, H_PARAMETER, H_SET_PARTITION_TABLE, H_SUCCESS, do_hcall
 from pynest.kvm.host import L0
 from pynest.kvm.l1 import L1, ptb_order_and_ptcr
+from pynest.kvm.nested_table import nested_table_costs
 
 
 # ------------------------------------------------------------- H_SET_PARTITION_TABLE
@@ -138,8 +139,8 @@ def test_update_ptbl_cache_unreadable_entry(vm, l1, l0):
 
 
 def test_memory_cost_of_the_two_tables():
-    costs = N.nested_table_costs([1, 2])
+    costs = nested_table_costs([1, 2])
     assert costs["array"] == 8 * 1024 + 4  # nested_guests[1024] pointers + max_nested_lpid
     assert costs["dynamic"] == 24 + 576  # one xarray node
-    assert N.nested_table_costs([])["dynamic"] == 24
-    assert N.nested_table_costs(list(range(1, 1024)))["dynamic"] > costs["array"]
+    assert nested_table_costs([])["dynamic"] == 24
+    assert nested_table_costs(list(range(1, 1024)))["dynamic"] > costs["array"]

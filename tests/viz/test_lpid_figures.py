@@ -7,7 +7,7 @@ dw0 is HR | RTS (0x40000000000000a0) | shadow root | 13 and dw1 is the L1's dw1.
 
 from matplotlib.figure import Figure
 
-from pynest.kvm.nested import nested_table_costs
+from pynest.kvm.nested_table import nested_table_costs
 from pynest.kvm.races import explore, run_schedule
 from pynest.mmu import constants as C
 from pynest.scenarios import one_l1, two_l2s

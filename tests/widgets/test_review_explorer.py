@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pynest.errors import ConfigError
-from pynest.kvm.nested import idr_memory_cost
+from pynest.kvm.nested_table import idr_memory_cost
 from pynest.viz.review import REVIEW_POINTS, cost_record, draw_table_costs, lpid_pattern, point
 from pynest.widgets.review_explorer import NestedTableCostExplorer, ReviewThreadExplorer
 
