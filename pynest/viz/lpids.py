@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch
 
-from ..kvm.host import KVM_MAX_NESTED_GUESTS, LPID_RSVD
-from ..kvm.nested import PRTB_MASK, PRTS_MASK, nested_table_costs
+from ..kvm.constants import KVM_MAX_NESTED_GUESTS, LPID_RSVD
+from ..kvm.nested import PRTB_MASK, PRTS_MASK
+from ..kvm.nested_table import nested_table_costs
 from . import style as S
 
 if TYPE_CHECKING:

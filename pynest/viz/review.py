@@ -40,10 +40,11 @@ from matplotlib.figure import Figure
 
 from ..errors import ConfigError
 from ..kvm import nested as N
+from ..kvm.constants import KVM_MAX_NESTED_GUESTS
 from ..kvm.hcalls import H_SET_PARTITION_TABLE, H_SUCCESS, rc_name
-from ..kvm.host import KVM_MAX_NESTED_GUESTS, L0
+from ..kvm.host import L0
 from ..kvm.l1 import L1
-from ..kvm.nested import XA_CHUNK_SHIFT, XA_NODE_BYTES, NestedArray, idr_memory_cost
+from ..kvm.nested_table import XA_CHUNK_SHIFT, XA_NODE_BYTES, NestedArray, idr_memory_cost
 from ..kvm.races import Exploration, Interleaving, explore
 from ..kvm.versions import row
 from ..scenarios import two_l2s

@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from ..errors import ConfigError
 from ..kvm.host import L1Vm
 from ..kvm.l1 import L2Guest
-from ..kvm.nested import NestedGuest
+from ..kvm.nested_table import NestedGuest
 from ..kvm.shadow import shadow_leaves
 from ..mmu import constants as C
 from ..mmu.formats import RadixRoot, page_size_text
