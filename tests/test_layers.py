@@ -200,3 +200,72 @@ def test_kvm_has_no_function_level_imports():
         for line, target in _top_level_imports(path)[1]
     ]
     assert late == []
+
+
+# ----------------------------------------------------------------- private fields
+#: kernel names that start with an underscore (asm/book3s/64/pgtable.h) are not private
+KERNEL_UNDERSCORE = ("_PAGE_",)
+
+
+def _names_defined_in(tree: ast.AST) -> set[str]:
+    """Every function, class, attribute (``x._a = ...`` / a class field) and global the
+    module itself defines: a private name it may use on any of its own objects."""
+    out: set[str] = set()
+    for n in ast.walk(tree):
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(n.name)
+        elif isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store):
+            out.add(n.attr)
+        elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            out.add(n.id)
+        elif isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name):
+            out.add(n.target.id)
+        elif isinstance(n, ast.Call) and getattr(n.func, "id", "") == "setattr":
+            if len(n.args) > 1 and isinstance(n.args[1], ast.Constant):
+                out.add(str(n.args[1].value))
+        elif isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "__setattr__":
+            if len(n.args) > 1 and isinstance(n.args[1], ast.Constant):
+                out.add(str(n.args[1].value))
+    return out
+
+
+def _private(name: str) -> bool:
+    return (
+        name.startswith("_")
+        and not name.startswith("__")
+        and not name.endswith("_")  # IPython's _repr_*_ protocol
+        and not name.startswith(KERNEL_UNDERSCORE)
+    )
+
+
+def private_reads(root: Path) -> list[str]:
+    """Each place a pynest module reads another module's private name: ``from m import
+    _x``, or ``obj._x`` for an ``_x`` the reading module does not define itself."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        own = _names_defined_in(tree)
+        rel = path.relative_to(root.parent)
+        for n in ast.walk(tree):
+            if isinstance(n, ast.ImportFrom):
+                for a in n.names:
+                    if _private(a.name):
+                        found.append(f"{rel}:{n.lineno}: imports {a.name}")
+            elif isinstance(n, ast.Attribute) and _private(n.attr) and n.attr not in own:
+                found.append(f"{rel}:{n.lineno}: reads {ast.unparse(n)}")
+    return found
+
+
+def test_no_module_reads_another_modules_private_names():
+    assert private_reads(PYNEST) == []
+
+
+def test_a_planted_private_read_is_caught(tmp_path):
+    root = tmp_path / "pynest"
+    root.mkdir()
+    (root / "a.py").write_text("class T:\n    def __init__(self):\n        self._x = 1\n")
+    (root / "b.py").write_text("from .a import T, _y\n\ndef f(t):\n    return t._x\n")
+    assert private_reads(root) == [
+        "pynest/b.py:1: imports _y",
+        "pynest/b.py:4: reads t._x",
+    ]

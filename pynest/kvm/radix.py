@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 
 
 # ------------------------------------------------------------------ shadow tree edits
-def _event(vm: L1Vm, kind: str, gp: NestedGuest | None, **kw: object) -> None:
+def nested_event(vm: L1Vm, kind: str, gp: NestedGuest | None, **kw: object) -> None:
+    """Log an L0 event about nested guest ``gp`` of ``vm`` (its L1 and shadow LPIDs)."""
     vm.l0.events.append(
         kind,
         "L0",
@@ -105,9 +106,11 @@ def unmap_shadow_pte(gp: NestedGuest, gpa: int, slot: int, pte: int, shift: int)
     vm.l0.mem.write_u64(slot, 0)
     size = 1 << shift
     n = vm.l0.flush_page(gp.shadow_lpid, gpa & -size, size) if size in C.PAGE_SIZES else 0
-    _event(vm, "shadow-remove", gp, gpa=gpa & -size, hpa=pte & PTE_RPN_MASK & -size, size=size)
+    nested_event(
+        vm, "shadow-remove", gp, gpa=gpa & -size, hpa=pte & PTE_RPN_MASK & -size, size=size
+    )
     if n:
-        _event(vm, "tlbie", gp, gpa=gpa & -size, size=size, detail=f"{n} TLB entries")
+        nested_event(vm, "tlbie", gp, gpa=gpa & -size, size=size, detail=f"{n} TLB entries")
 
 
 def free_pgtable_radix(gp: NestedGuest) -> int:
@@ -125,7 +128,7 @@ def free_pgtable_radix(gp: NestedGuest) -> int:
     for slot, _entry in l0.mem.nonzero_u64(tree.root, 8 << C.ROOT_NLS):
         l0.mem.write_u64(slot, 0)
     tree.tables = [tree.root]
-    _event(vm, "shadow-flush", gp, detail=f"{len(leaves)} shadow PTEs dropped")
+    nested_event(vm, "shadow-flush", gp, detail=f"{len(leaves)} shadow PTEs dropped")
     return len(leaves)
 
 
@@ -138,7 +141,7 @@ def _new_table(gp: NestedGuest, nls: int) -> int | None:
     try:
         base = vm.table_alloc.alloc(8 << nls)
     except OutOfTableMemory as e:
-        _event(vm, "error", gp, detail=vm.enomem_detail(e))
+        nested_event(vm, "error", gp, detail=vm.enomem_detail(e))
         return None
     vm.l0.mem.write(base, bytes(8 << nls))
     gp.shadow_pgtable.tables.append(base)  # type: ignore[union-attr]
@@ -165,7 +168,7 @@ def _unmap_unexpected(gp: NestedGuest, gpa: int, slot: int, pte: int, shift: int
     hpa = pte & PTE_RPN_MASK & -size
     l0.mem.write_u64(slot, 0)
     n = l0.flush_page(gp.shadow_lpid, hpa, size)
-    _event(
+    nested_event(
         vm,
         "shadow-remove",
         gp,
@@ -175,7 +178,7 @@ def _unmap_unexpected(gp: NestedGuest, gpa: int, slot: int, pte: int, shift: int
         detail="unexpected: under a freed table (WARN_ON_ONCE); tlbie at its host address",
     )
     if n:
-        _event(vm, "tlbie", gp, gpa=hpa, size=size, detail=f"{n} TLB entries")
+        nested_event(vm, "tlbie", gp, gpa=hpa, size=size, detail=f"{n} TLB entries")
 
 
 def _unmap_free_pte(gp: NestedGuest, base: int, nls: int, prefix: int) -> None:
@@ -229,7 +232,7 @@ def _set_leaf(
     vm.l0.mem.write_u64(slot, pte)
     size = 1 << shift
     ra = pte & PTE_RPN_MASK & -size
-    _event(vm, "shadow-insert", gp, gpa=n_gpa, hpa=ra, size=size, detail=f"pte {pte:#018x}")
+    nested_event(vm, "shadow-insert", gp, gpa=n_gpa, hpa=ra, size=size, detail=f"pte {pte:#018x}")
     if rmap is not None:
         insert_nest_rmap(vm, *rmap)
     return 0
@@ -245,7 +248,7 @@ def _update_leaf(gp: NestedGuest, slot: int, old: int, pte: int, n_gpa: int, shi
         vm.l0.mem.write_u64(slot, pte)
         vm.l0.flush_page(gp.shadow_lpid, n_gpa, size)
     ra = pte & PTE_RPN_MASK & -size
-    _event(vm, "shadow-insert", gp, gpa=n_gpa, hpa=ra, size=size, detail=f"pte {pte:#018x}")
+    nested_event(vm, "shadow-insert", gp, gpa=n_gpa, hpa=ra, size=size, detail=f"pte {pte:#018x}")
     return 0
 
 

@@ -94,10 +94,10 @@ from .radix import (
     ShadowPte as ShadowPte,
 )
 from .radix import (
-    _event,
     create_shadow_pte,
     free_pgtable_radix,
     invalidate_shadow_pte,
+    nested_event,
     shadow_leaves,
 )
 from .radix import (
@@ -257,7 +257,7 @@ def handle_nested_set_rc(vcpu: Vcpu, gp: NestedGuest, n_gpa: int, gpte: Gpte, ds
             return -EINVAL
         slot, pte, _shift = tree_pte
         vm.l0.mem.write_u64(slot, pte | need)
-        _event(
+        nested_event(
             vm,
             "rc-update",
             gp,
@@ -329,7 +329,7 @@ def nested_page_fault(vcpu: Vcpu) -> int:
     l1_shift = gpte.page_shift
     page_shift = vm.page_shift
     if l1_shift < page_shift:
-        _event(
+        nested_event(
             vm,
             "error",
             gp,
@@ -344,10 +344,10 @@ def nested_page_fault(vcpu: Vcpu) -> int:
             vcpu.queued_dsi = (ea, dsisr)
             return RESUME_GUEST
         if not has(vm.l0.kernel, "nested-mmio"):
-            _event(vm, "error", gp, ea=ea, l1_gpa=l1_gpa, detail="emulated MMIO passthrough?")
+            nested_event(vm, "error", gp, ea=ea, l1_gpa=l1_gpa, detail="emulated MMIO passthrough?")
             return -EINVAL
         vcpu.mmio_needed = True
-        _event(vm, "error", gp, ea=ea, l1_gpa=l1_gpa, detail="MMIO: no memslot, L0 emulates")
+        nested_event(vm, "error", gp, ea=ea, l1_gpa=l1_gpa, detail="MMIO: no memslot, L0 emulates")
         return RESUME_HOST
     found = vm.find_pte(l1_gpa)
     if found is None or (writing and not found[1] & _PAGE_WRITE):
@@ -373,7 +373,7 @@ def nested_page_fault(vcpu: Vcpu) -> int:
         pte |= l1_gpa & ((1 << shift) - (1 << actual))
         shift = actual
     n_gpa &= ~((1 << shift) - 1)
-    _event(
+    nested_event(
         vm,
         "nested-fault",
         gp,
@@ -610,7 +610,7 @@ def copy_tofrom_guest_nested(
             or copy_tofrom_guest_radix(vm.l0, gp.shadow_lpid, pid, eaddr, src, n) is None
         ):
             rc = H_NOT_FOUND
-    _event(
+    nested_event(
         vm,
         "copy",
         gp,

@@ -32,7 +32,7 @@ from .xlate import (
     LOAD,
     STORE,
     CpuState,
-    _access_type,
+    access_type,
     quadrant_ids,
     translate,
 )
@@ -229,7 +229,7 @@ def translate_many(
         raise ConfigError(f"mem must be a PhysicalMemory, got {type(mem).__name__}")
     if not isinstance(cpu, CpuState):
         raise ConfigError(f"cpu must be a CpuState, got {type(cpu).__name__}")
-    acc = _access_type(access)
+    acc = access_type(access)
     if isinstance(eas, np.ndarray):
         if eas.ndim != 1:
             raise ArgumentTypeError(f"eas must be one-dimensional, got shape {eas.shape}")

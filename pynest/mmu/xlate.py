@@ -636,7 +636,9 @@ def quadrant_ids(cpu: CpuState, ea: int) -> tuple[int, int] | None:
     return None
 
 
-def _access_type(access: str) -> int:
+def access_type(access: str) -> int:
+    """The ``ACCESS_TYPES`` code of ``'load'``, ``'store'`` or ``'fetch'``; a FieldError
+    names any other value."""
     try:
         return ACCESS_TYPES[access]
     except (KeyError, TypeError):
@@ -690,7 +692,7 @@ def translate(
     try:
         acc = ACCESS_TYPES[access]
     except (KeyError, TypeError):
-        acc = _access_type(access)  # raises the error that names the bad value
+        acc = access_type(access)  # raises the error that names the bad value
     d = cpu._derived
     hv = d.hv
     reloc = d.reloc[acc]

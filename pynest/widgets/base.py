@@ -80,7 +80,7 @@ def png_bytes(fig: Figure, dpi: int = S.DPI) -> bytes:
     return buf.getvalue()
 
 
-def _in_kernel() -> bool:
+def in_kernel() -> bool:
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython comes with ipywidgets
@@ -170,7 +170,7 @@ class Explorer:
         self.status.value = f"<div style='font-size:15px;color:{colour}'>{html.escape(text)}</div>"
 
     def _show(self, figures: list[Figure]) -> None:
-        if not _in_kernel():
+        if not in_kernel():
             return
         from IPython.display import Image, clear_output, display
 

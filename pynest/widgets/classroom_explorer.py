@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from ..errors import FieldError
 from ..scenarios.classroom import PTCR_STEP, STEP_KEYS, Story, classroom_story
 from ..viz.classroom import draw_classroom_step
-from .base import Explorer, _in_kernel, png_bytes, text_box
+from .base import Explorer, in_kernel, png_bytes, text_box
 
 _BIG = w.Layout(width="150px", height="48px")
 _ALIASES = {
@@ -163,7 +163,7 @@ class ClassroomDemoExplorer(Explorer):
     def _show(self, figures: list[Figure]) -> None:
         """As the base class, but each step's PNG is rendered once: a presenter going
         back and forth gets the picture at once (rendering one takes ~0.5 s)."""
-        if not _in_kernel():
+        if not in_kernel():
             return
         from IPython.display import Image, clear_output, display
 
