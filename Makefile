@@ -95,6 +95,8 @@ test: $(STAMP)
 	$(PY) -m ruff check .
 	@echo "== ruff format --check"
 	$(PY) -m ruff format --check .
+	@echo "== mypy (strict: pynest/mmu, pynest/kvm; [tool.mypy] in pyproject.toml)"
+	$(PY) -m mypy
 	@echo "== pytest: unit and property tests"
 	MPLBACKEND=Agg $(PY) -m pytest --durations=12 --basetemp=$(CACHE)/pytest-unit tests
 ifneq ($(NOTEBOOKS),)

@@ -30,6 +30,7 @@ from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from itertools import islice
+from typing import Any
 
 from ..errors import ConfigError, check_int
 
@@ -146,7 +147,7 @@ class EventLog:
         """How many of the oldest events have left the ring (the first held ``seq``)."""
         return self._appended - len(self._events)
 
-    def append(self, kind: str, actor: str, **values: object) -> Event:
+    def append(self, kind: str, actor: str, **values: Any) -> Event:
         """Record one event; ``kind`` must be in :data:`KINDS`, ``actor`` in L0/L1/L2."""
         if kind not in KINDS:
             raise ConfigError(f"unknown event kind {kind!r}; known kinds: {sorted(KINDS)}")
@@ -155,7 +156,7 @@ class EventLog:
         unknown = set(values) - _FIELD_NAMES
         if unknown:
             raise ConfigError(f"unknown event fields {sorted(unknown)}")
-        ev = Event(self._appended, kind, actor, **values)  # type: ignore[arg-type]
+        ev = Event(self._appended, kind, actor, **values)
         self._events.append(ev)
         self._appended += 1
         self.appended[kind] += 1
@@ -236,7 +237,7 @@ class EventLog:
         """The sequence of kinds (handy for asserting a flow)."""
         return [ev.kind for ev in self._from(start)]
 
-    def count(self, kind: str, **match: object) -> int:
+    def count(self, kind: str, **match: Any) -> int:
         """How many held events match (see :meth:`filter`)."""
         return len(self.filter(kind, **match))
 

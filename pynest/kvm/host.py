@@ -22,6 +22,7 @@ This module stands on :mod:`pynest.kvm.radix` (the nest rmap an unmap clears) an
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..errors import AddressError, ConfigError, check_int
 from ..memory import PhysicalMemory
@@ -40,9 +41,12 @@ from .constants import KVMPPC_NR_LPIDS, LPID_RSVD, PATB_SIZE_SHIFT, RADIX_PGD_IN
 from .events import EventLog
 from .guest_state import PtRegs
 from .nested import release_all_nested
-from .nested_table import NestedTable, vm_nested_init
+from .nested_table import NestedGuest, NestedTable, vm_nested_init
 from .radix import remove_nest_rmap_range
 from .versions import DEFAULT_KERNEL, L0_KERNELS, check_kernel
+
+if TYPE_CHECKING:
+    from .l2 import Program
 
 # kvmppc_core_vcpu_create_hv: the facilities a guest may use (HFSCR), FSCR bit numbers
 # TAR 8, EBB 7, BHRB 4, PM 3, DSCR 2, VECVSX 1, FP 0.
@@ -279,7 +283,7 @@ class Vcpu:
     fault_dsisr: int = 0
     fault_gpa: int = 0
     emul_inst: int = 0
-    nested: object | None = None
+    nested: NestedGuest | None = None
     nested_vcpu_id: int = 0
     pending_signal: bool = False
     mmio_needed: bool = False
@@ -375,7 +379,7 @@ class L1Vm:
         self.l1_ptcr = 0
         self.nested: NestedTable = vm_nested_init(l0.nested_table)
         self.rmap: dict[int, list[int]] = {}
-        self.programs: dict[int, object] = {}  # l1_lpid -> l2.Program ("instruction memory")
+        self.programs: dict[int, Program] = {}  # l1_lpid -> its "instruction memory"
         msr = C.MSR_GUEST_KERNEL | (C.MSR_LE if little_endian else 0)
         self.vcpus = [Vcpu(i, msr=msr) for i in range(nr_vcpus)]
         self.space = L1Space(self)
@@ -778,11 +782,11 @@ def isolation_violations(l0: L0) -> list[Violation]:
         owners[vm.lpid] = (vm, vm.pgtable, C.PATE0_HR | vm.pgtable.dw0, "L1 tree")
         running = [v.nested for v in vm.vcpus if v.nested is not None]
         for gp in [*vm.nested.values(), *running]:
-            tree = gp.shadow_pgtable  # type: ignore[union-attr]
-            if tree is None or gp.freed:  # type: ignore[union-attr]
+            tree = gp.shadow_pgtable
+            if tree is None or gp.freed:
                 continue
             dw0 = C.PATE0_HR | C.POWER9_RTS_FIELD | tree.root | RADIX_PGD_INDEX_SIZE
-            owners[gp.shadow_lpid] = (vm, tree, dw0, "shadow tree")  # type: ignore[union-attr]
+            owners[gp.shadow_lpid] = (vm, tree, dw0, "shadow tree")
     ptab = l0.ptab
     for addr, dw0 in l0.mem.nonzero_u64(ptab.base, 16 * ptab.num_lpids):
         lpid, dw = divmod(addr - ptab.base, 16)

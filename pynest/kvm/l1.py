@@ -34,6 +34,7 @@ from .constants import (
     KVMPPC_NR_LPIDS,
     SRR1_ISI_N_G_OR_CIP,
 )
+from .events import EventLog
 from .guest_state import HV_GUEST_STATE_VERSION, PT_REGS_SIZE, HvGuestState, PtRegs
 from .hcalls import do_hcall
 from .host import L1Vm, LpidAllocator
@@ -69,9 +70,9 @@ def ptb_order_and_ptcr(table_pa: int, kernel: str = DEFAULT_KERNEL) -> tuple[int
     return 1 << order, table_pa | (order - 12)
 
 
-def _check_l2_gpa(l2: L2Guest, gpa: object) -> None:
-    check_int("gpa", gpa)
-    if gpa >= l2.mem_size:  # type: ignore[operator]
+def _check_l2_gpa(l2: L2Guest, value: object) -> None:
+    gpa = check_int("gpa", value)
+    if gpa >= l2.mem_size:
         raise AddressError(
             f"gpa must be below L2 {l2.lpid}'s mem_size {l2.mem_size:#x}, got {gpa:#x}"
         )
@@ -167,7 +168,8 @@ class L1:
         return f"L1(lpid {self.vm.lpid}, PTCR {self.ptcr:#x}, L2s {sorted(self.l2s)})"
 
     @property
-    def events(self):  # noqa: ANN201 - the L0 log, shared
+    def events(self) -> EventLog:
+        """The L0 log, shared by every actor."""
         return self.vm.l0.events
 
     def hcall(self, nr: int, *args: int, vcpu: int = 0) -> int:

@@ -80,9 +80,9 @@ L0_TICK = "L0 timer tick"  # the detail of the exit L0's own decrementer causes
 # ------------------------------------------------------------------ programs
 def _check_register(name: str, value: object) -> None:
     """A 64-bit register value, written signed (-2**63..-1) or unsigned (0..2**64-1)."""
-    check_int(name, value, minimum=-(1 << 63))
-    if value >= 1 << 64:  # type: ignore[operator]
-        raise FieldError(f"{name} must fit in 64 bits, got {value:#x}")
+    number = check_int(name, value, minimum=-(1 << 63))
+    if number >= 1 << 64:
+        raise FieldError(f"{name} must fit in 64 bits, got {number:#x}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,12 +220,12 @@ def _step(vcpu: Vcpu, gp: NestedGuest, cpu: CpuState) -> bool:
     regs = vcpu.regs
     nip = regs.nip
     program = vm.programs.get(gp.l1_lpid)
-    op = program.op_at(nip) if program is not None else None  # type: ignore[attr-defined]
-    if op is None:
+    op = program.op_at(nip) if program is not None else None
+    if program is None or op is None:
         vcpu.emul_inst = 0
         _exit(vcpu, gp, TRAP_H_EMUL_ASSIST, "no instruction here (illegal instruction)")
         return True
-    if program.fetch:  # type: ignore[union-attr]
+    if program.fetch:
         t = hw_translate(l0, cpu, nip, "fetch")
         f = t.fault
         if f is not None:
@@ -298,7 +298,8 @@ def handle_nested_exit(vcpu: Vcpu) -> int:
     fault DSISR is taken from HSRR1, plus ISSTORE when HISI_WRITE is set); every other
     trap, including 0xC00 (an hcall from the L2) and 0xE40, goes to the L1.
     """
-    gp: NestedGuest = vcpu.nested  # type: ignore[assignment]
+    gp = vcpu.nested
+    assert gp is not None, "a nested exit of a vcpu that runs no L2"
     trap = vcpu.trap
     if trap == TRAP_HV_DECREMENTER:
         return RESUME_GUEST
@@ -347,7 +348,7 @@ def run_single_vcpu(vcpu: Vcpu, gp: NestedGuest, hdec_exp: int, lpcr: int) -> in
         vcpu.queued_dsi = None
         _guest_interrupt(vcpu, gp, "DSI queued by L0", ea, dsisr)
     if vcpu.mmio_needed and vcpu.trap == TRAP_H_DATA_STORAGE:
-        op = vm.programs[gp.l1_lpid].op_at(vcpu.regs.nip)  # type: ignore[attr-defined]
+        op = vm.programs[gp.l1_lpid].op_at(vcpu.regs.nip)
         if isinstance(op, Load):
             vcpu.regs.gpr[op.rt] = 0  # no device model: the MMIO load reads 0
         vcpu.regs.nip = (vcpu.regs.nip + 4) & U64

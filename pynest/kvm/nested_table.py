@@ -15,13 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from ..mmu.builder import RadixTree
 from .constants import KVM_MAX_NESTED_GUESTS
 
 if TYPE_CHECKING:
     from .host import L1Vm
+
+#: what a table holds: a NestedGuest, or the race explorer's lighter RaceGuest
+G = TypeVar("G")
 
 XA_CHUNK_SHIFT = 6  # an xarray node holds 64 slots
 XA_NODE_BYTES = 576  # sizeof(struct xa_node) on 64-bit (estimate used for the cost model)
@@ -58,19 +61,19 @@ class NestedGuest:
         )
 
 
-class NestedArray:
+class NestedArray(Generic[G]):
     """``nested_guests[KVM_MAX_NESTED_GUESTS]`` + ``max_nested_lpid`` (4.20)."""
 
     kind = "array"
 
     def __init__(self, size: int = KVM_MAX_NESTED_GUESTS) -> None:
-        self.slots: list[NestedGuest | None] = [None] * size
+        self.slots: list[G | None] = [None] * size
         self.max_nested_lpid = -1
 
-    def find(self, lpid: int) -> NestedGuest | None:
+    def find(self, lpid: int) -> G | None:
         return self.slots[lpid] if 0 <= lpid < len(self.slots) else None
 
-    def add(self, lpid: int, gp: NestedGuest) -> None:
+    def add(self, lpid: int, gp: G) -> None:
         self.slots[lpid] = gp
         if lpid > self.max_nested_lpid:
             self.max_nested_lpid = lpid
@@ -83,14 +86,14 @@ class NestedArray:
             while self.max_nested_lpid >= 0 and self.slots[self.max_nested_lpid] is None:
                 self.max_nested_lpid -= 1
 
-    def items(self) -> list[tuple[int, NestedGuest]]:
+    def items(self) -> list[tuple[int, G]]:
         """(lpid, gp) for i = 0..max_nested_lpid, the loop the 4.20 code runs."""
         return [(i, g) for i in range(self.max_nested_lpid + 1) if (g := self.slots[i])]
 
-    def values(self) -> list[NestedGuest]:
+    def values(self) -> list[G]:
         return [g for _, g in self.items()]
 
-    def next_from(self, lpid: int) -> tuple[int, NestedGuest] | None:
+    def next_from(self, lpid: int) -> tuple[int, G] | None:
         """The first used slot at or after ``lpid``, bounded by ``max_nested_lpid`` as
         read *now*: one more turn of the 4.20 loop ``for (i = ...; i <=
         kvm->arch.max_nested_lpid; i++) if ((gp = nested_guests[i]))``."""
@@ -107,7 +110,7 @@ class NestedArray:
     def __len__(self) -> int:
         return len(self.items())
 
-    def __iter__(self) -> Iterator[NestedGuest]:
+    def __iter__(self) -> Iterator[G]:
         return iter(self.values())
 
     def memory_cost(self) -> int:
@@ -115,34 +118,34 @@ class NestedArray:
         return 8 * len(self.slots) + 4
 
 
-class NestedIdr:
+class NestedIdr(Generic[G]):
     """The later kernels' IDR (``kvm_nested_guest_idr``), kept as a sorted dict."""
 
     kind = "dynamic"
 
     def __init__(self) -> None:
-        self.map: dict[int, NestedGuest] = {}
+        self.map: dict[int, G] = {}
 
     @property
     def max_nested_lpid(self) -> int:
         return max(self.map, default=-1)
 
-    def find(self, lpid: int) -> NestedGuest | None:
+    def find(self, lpid: int) -> G | None:
         return self.map.get(lpid)
 
-    def add(self, lpid: int, gp: NestedGuest) -> None:
+    def add(self, lpid: int, gp: G) -> None:
         self.map[lpid] = gp
 
     def remove(self, lpid: int) -> None:
         self.map.pop(lpid, None)
 
-    def items(self) -> list[tuple[int, NestedGuest]]:
+    def items(self) -> list[tuple[int, G]]:
         return sorted(self.map.items(), key=lambda kv: kv[0])
 
-    def values(self) -> list[NestedGuest]:
+    def values(self) -> list[G]:
         return [g for _, g in self.items()]
 
-    def next_from(self, lpid: int) -> tuple[int, NestedGuest] | None:
+    def next_from(self, lpid: int) -> tuple[int, G] | None:
         """The entry with the smallest id at or after ``lpid`` (``idr_get_next``, the
         step of ``idr_for_each_entry``)."""
         ids = [i for i in self.map if i >= lpid]
@@ -154,14 +157,15 @@ class NestedIdr:
     def __len__(self) -> int:
         return len(self.map)
 
-    def __iter__(self) -> Iterator[NestedGuest]:
+    def __iter__(self) -> Iterator[G]:
         return iter(self.values())
 
     def memory_cost(self) -> int:
         return idr_memory_cost(self.map)
 
 
-NestedTable = NestedArray | NestedIdr
+#: one L1's table of its nested guests, either kind
+NestedTable = NestedArray["NestedGuest"] | NestedIdr["NestedGuest"]
 
 
 def idr_memory_cost(lpids: Iterable[int]) -> int:
@@ -179,10 +183,12 @@ def idr_memory_cost(lpids: Iterable[int]) -> int:
 
 def nested_table_costs(lpids: list[int]) -> dict[str, int]:
     """Bytes per VM for each table kind when the L1 runs guests with these lpids."""
-    return {"array": NestedArray().memory_cost(), "dynamic": idr_memory_cost(lpids)}
+    return {"array": NestedArray[NestedGuest]().memory_cost(), "dynamic": idr_memory_cost(lpids)}
 
 
 def vm_nested_init(kind: str) -> NestedTable:
     """``kvmhv_vm_nested_init``: an empty table, ``"array"`` (max_nested_lpid = -1) or
     ``"dynamic"`` (idr_init)."""
-    return NestedArray() if kind == "array" else NestedIdr()
+    if kind == "array":
+        return NestedArray[NestedGuest]()
+    return NestedIdr[NestedGuest]()

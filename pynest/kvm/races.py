@@ -342,7 +342,7 @@ class _Vcpu:
     gp: RaceGuest | None = None
     newgp: RaceGuest | None = None
     holds: bool = False
-    seen: object = None  # what a split section's read step saw
+    seen: RaceGuest | bool | None = None  # what a split section's read step saw
     loaded: int = 0  # the refcnt a split put loaded
     ref: int = -1
 
@@ -352,7 +352,7 @@ class _Machine:
 
     def __init__(self, cfg: RaceConfig) -> None:
         self.cfg = cfg
-        self.table = NestedArray(cfg.l1_lpid + 1)
+        self.table = NestedArray[RaceGuest](cfg.l1_lpid + 1)
         self.lpids = LpidAllocator(_NR_LPIDS)
         self.lpids.claim(0)  # the host
         self.lpids.claim(1)  # the L1 itself: shadow LPIDs start at 2, as in the L0 model
@@ -383,7 +383,7 @@ class _Machine:
             for o in self.objects
         }
         new.objects = list(remap.values())
-        new.table = table = object.__new__(NestedArray)
+        new.table = table = NestedArray[RaceGuest](0)
         table.slots = [remap[id(g)] if g is not None else None for g in self.table.slots]
         table.max_nested_lpid = self.table.max_nested_lpid
         new.lpids = lpids = object.__new__(LpidAllocator)
@@ -531,6 +531,12 @@ _Action = Callable[[_Machine, int], tuple[str, str | None]]
 _Op = tuple[str, bool, _Action]
 
 
+def _seen_guest(m: _Machine, i: int) -> RaceGuest | None:
+    """The guest pointer vcpu ``i``'s read step saw (None: the slot was empty)."""
+    seen = m.vcpus[i].seen
+    return seen if isinstance(seen, RaceGuest) else None
+
+
 def _take_ref(
     m: _Machine, i: int, gp: RaceGuest | None, nxt: str, miss: str | None, miss_text: str
 ) -> tuple[str, str | None]:
@@ -575,7 +581,7 @@ def _make_ops(cfg: RaceConfig) -> dict[str, _Op]:
                 get,
                 False,
                 lambda m, i: _take_ref(
-                    m, i, m.vcpus[i].seen, "use", "alloc", "gp is NULL: " + first_miss
+                    m, i, _seen_guest(m, i), "use", "alloc", "gp is NULL: " + first_miss
                 ),
             )
 
@@ -660,7 +666,7 @@ def _make_ops(cfg: RaceConfig) -> dict[str, _Op]:
             lambda m, i: _take_ref(
                 m,
                 i,
-                m.vcpus[i].seen,
+                _seen_guest(m, i),
                 "remove-check" if cfg.check_gp else "remove",
                 None,
                 "gp is NULL: " + none_text,
@@ -671,8 +677,9 @@ def _make_ops(cfg: RaceConfig) -> dict[str, _Op]:
         v = m.vcpus[i]
         v.seen = m.slot is v.gp
         cur = m.slot
+        mine = v.gp.name if v.gp else "NULL"
         return (
-            f"nested_guests[{cfg.l1_lpid}] == {v.gp.name}? "  # type: ignore[union-attr]
+            f"nested_guests[{cfg.l1_lpid}] == {mine}? "
             f"{'yes' if v.seen else 'no'} ({cur.name if cur else 'NULL'})",
             "remove",
         )

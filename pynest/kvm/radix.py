@@ -10,7 +10,7 @@ Models ``kvmppc_create_pte`` / ``kvmppc_unmap_pte`` / ``kvmppc_unmap_free_*`` /
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..mmu import constants as C
 from ..mmu.builder import OutOfTableMemory
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 
 # ------------------------------------------------------------------ shadow tree edits
-def nested_event(vm: L1Vm, kind: str, gp: NestedGuest | None, **kw: object) -> None:
+def nested_event(vm: L1Vm, kind: str, gp: NestedGuest | None, **kw: Any) -> None:
     """Log an L0 event about nested guest ``gp`` of ``vm`` (its L1 and shadow LPIDs)."""
     vm.l0.events.append(
         kind,
@@ -46,7 +46,7 @@ def nested_event(vm: L1Vm, kind: str, gp: NestedGuest | None, **kw: object) -> N
         l2_lpid=gp.l1_lpid if gp else None,
         shadow_lpid=gp.shadow_lpid if gp else None,
         **kw,
-    )  # type: ignore[arg-type]
+    )
 
 
 def shadow_leaves(
@@ -144,13 +144,15 @@ def _new_table(gp: NestedGuest, nls: int) -> int | None:
         nested_event(vm, "error", gp, detail=vm.enomem_detail(e))
         return None
     vm.l0.mem.write(base, bytes(8 << nls))
-    gp.shadow_pgtable.tables.append(base)  # type: ignore[union-attr]
+    assert gp.shadow_pgtable is not None  # a released guest allocates nothing
+    gp.shadow_pgtable.tables.append(base)
     return base
 
 
 def _free_table(gp: NestedGuest, base: int) -> None:
     """``pud_free`` / ``kvmppc_pmd_free`` / ``kvmppc_pte_free``: give a table back."""
-    gp.shadow_pgtable.tables.remove(base)  # type: ignore[union-attr]
+    assert gp.shadow_pgtable is not None
+    gp.shadow_pgtable.tables.remove(base)
     gp.l1_host.l0.table_alloc.free(base)
 
 

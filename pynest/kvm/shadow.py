@@ -82,7 +82,6 @@ from .constants import (
     RMAP_NESTED_IS_SINGLE_ENTRY as RMAP_NESTED_IS_SINGLE_ENTRY,
 )
 from .nested import (
-    NestedGuest,
     flush_nested,
     get_nested,
     put_nested,
@@ -90,6 +89,7 @@ from .nested import (
     tlb_unlock,
     update_ptbl_cache,
 )
+from .nested_table import NestedGuest
 from .radix import (
     ShadowPte as ShadowPte,
 )
@@ -291,7 +291,8 @@ def nested_page_fault(vcpu: Vcpu) -> int:
     run (``kvmhv_enter_nested_guest`` hands the trap to the L1); -EAGAIN from
     :func:`create_shadow_pte` lets the L2 retry (RESUME_GUEST).
     """
-    gp: NestedGuest = vcpu.nested  # type: ignore[assignment]
+    gp = vcpu.nested
+    assert gp is not None, "a nested fault of a vcpu that runs no L2"
     vm = gp.l1_host
     l0 = vm.l0
     dsisr = vcpu.fault_dsisr

@@ -19,8 +19,9 @@ fault rules.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ArgumentTypeError, ConfigError
 from ..memory import PhysicalMemory
@@ -40,6 +41,13 @@ from .xlate import (
 if TYPE_CHECKING:
     import numpy as np
 
+    from .xlate import Fault
+
+#: numpy arrays of any dtype (numpy is imported only when a batch runs)
+Array = Any
+#: a per-lane quantity: a Python int while every lane holds the same value, else an array
+Lanes = Any
+
 INTERRUPT_CODES = {None: 0, "DSI": 1, "DSEG": 2, "ISI": 3, "ISEG": 4, "HDSI": 5, "HISI": 6}
 """Codes used in :attr:`BatchTranslation.interrupt` (0 = translated)."""
 INTERRUPT_NAMES = {code: name for name, code in INTERRUPT_CODES.items()}
@@ -58,7 +66,8 @@ class BatchTranslation:
     cause: np.ndarray
 
     @property
-    def ok(self) -> np.ndarray:
+    def ok(self) -> Array:
+        """True where the EA translated."""
         return self.interrupt == 0
 
     def __len__(self) -> int:
@@ -87,7 +96,7 @@ class _Snapshot:
             self.keys = np.zeros(1, dtype=np.uint64)
             self.values = np.zeros(1, dtype=np.uint64)
 
-    def load(self, addrs: np.ndarray) -> np.ndarray:
+    def load(self, addrs: Array) -> Array:
         import numpy as np
 
         idx = np.searchsorted(self.keys, addrs)
@@ -95,13 +104,13 @@ class _Snapshot:
         return np.where(found, np.take(self.values, idx, mode="clip"), np.uint64(0))
 
 
-def _u64(x: int):
+def _u64(x: int) -> Any:
     import numpy as np
 
     return np.uint64(x)
 
 
-def _uniform(values):
+def _uniform(values: Array) -> Lanes:
     """``values`` as a Python int when every lane holds the same one (the common case:
     scalar shifts are much cheaper than per-lane ones), else the array itself."""
     if len(values) and (values == values[0]).all():
@@ -109,7 +118,13 @@ def _uniform(values):
     return values
 
 
-def _walk(snap: _Snapshot, addr, root: RadixRoot, ok, xlate=None):
+def _walk(
+    snap: _Snapshot,
+    addr: Array,
+    root: RadixRoot,
+    ok: Array,
+    xlate: Callable[[Array, Array], Array] | None = None,
+) -> tuple[Array, Array, Array]:
     """Vectorised :func:`pynest.mmu.walk.walk` from ``root`` over the lanes where ``ok``
     is set (the same shape rule, :func:`~pynest.mmu.walk.valid_level`, per lane).
 
@@ -129,8 +144,8 @@ def _walk(snap: _Snapshot, addr, root: RadixRoot, ok, xlate=None):
     a = addr[act]
     rem, nls_a = tree_bits, nls  # ints while uniform across lanes, arrays otherwise
     index = (a >> U((tree_bits - nls) & 63)) & U((1 << nls) - 1)
-    root = base if xlate is not None else base & ~((8 << nls) - 1)
-    pa = U(root) + U(8) * index
+    start = base if xlate is not None else base & ~((8 << nls) - 1)
+    pa = U(start) + U(8) * index
     for level in range(4):
         if not len(act):
             break
@@ -183,13 +198,13 @@ def _walk(snap: _Snapshot, addr, root: RadixRoot, ok, xlate=None):
     ok[act] = False  # a directory at level 3: the level-4 shape fault, scalar path
     shift = _uniform(shift_out)
     if isinstance(shift, int):
-        mask = U((1 << shift) - 1)
-        return pte, (pte & U(C.PTE_RPN & ~((1 << shift) - 1))) | (addr & mask), shift_out
-    mask = (U(1) << shift_out.astype(U)) - U(1)
-    return pte, (pte & U(C.PTE_RPN) & ~mask) | (addr & mask), shift_out
+        low = U((1 << shift) - 1)
+        return pte, (pte & U(C.PTE_RPN & ~((1 << shift) - 1))) | (addr & low), shift_out
+    lows = (U(1) << shift_out.astype(U)) - U(1)
+    return pte, (pte & U(C.PTE_RPN) & ~lows) | (addr & lows), shift_out
 
 
-def _allowed(pte, acc: int, cpu: CpuState | None):
+def _allowed(pte: Array, acc: int, cpu: CpuState | None) -> Array:
     """Vectorised ``check_prot``: True where the PTE permits the access.
 
     ``cpu`` None means a partition-scoped PTE (EAA alone decides)."""
@@ -217,7 +232,7 @@ def _allowed(pte, acc: int, cpu: CpuState | None):
 
 
 def translate_many(
-    mem: PhysicalMemory, cpu: CpuState, eas, access: str = "load"
+    mem: PhysicalMemory, cpu: CpuState, eas: Iterable[int] | Array, access: str = "load"
 ) -> BatchTranslation:
     """Translate every EA in ``eas`` (any int sequence or numpy array, values < 2**64).
 
@@ -285,6 +300,7 @@ def translate_many(
     for i in np.nonzero(scalar)[0]:
         t = translate(mem, cpu, int(eas[i]), access, update_rc=False)
         if t.fault is None:
+            assert t.ra is not None and t.page_size is not None  # a translation has both
             ra[i] = t.ra
             size[i] = t.page_size
         else:
@@ -293,15 +309,27 @@ def translate_many(
     return BatchTranslation(eas=eas, ra=ra, page_size=size, interrupt=interrupt, cause=cause)
 
 
-def _scalar_cause(fault) -> int:
-    for name in ("dsisr", "hdsisr"):
-        value = getattr(fault, name)
+def _scalar_cause(fault: Fault) -> int:
+    """The cause bits a lane's scalar fault reports: DSISR, else HDSISR, else SRR1's."""
+    for value in (fault.dsisr, fault.hdsisr):
         if value is not None:
             return value
     return fault.cause
 
 
-def _batch_group(snap, mem, cpu, acc, hv, ids, eas, lanes, ra, size, scalar) -> None:
+def _batch_group(
+    snap: _Snapshot,
+    mem: PhysicalMemory,
+    cpu: CpuState,
+    acc: int,
+    hv: bool,
+    ids: tuple[int, int],
+    eas: Array,
+    lanes: Array,
+    ra: Array,
+    size: Array,
+    scalar: Array,
+) -> None:
     """One quadrant's lanes: PATE/PRTE once (scalar), then the vectorised walks."""
     import numpy as np
 
@@ -321,14 +349,14 @@ def _batch_group(snap, mem, cpu, acc, hv, ids, eas, lanes, ra, size, scalar) -> 
     addr = eas[lanes] & U(C.EA_NOQUAD_MASK)
     ok = np.ones(len(lanes), dtype=bool)
 
-    def partition(gra, lanes, access):
+    def partition(gra: Array, lanes: Array, access: int) -> tuple[Array, Array]:
         sub_ok = np.ones(len(gra), dtype=bool)
         pte, hra, shift = _walk(snap, gra, p_root, sub_ok)
         sub_ok &= _allowed(pte, access, None)
         ok[lanes[~sub_ok]] = False
         return hra, shift
 
-    def table_xlate(pa, lanes):
+    def table_xlate(pa: Array, lanes: Array) -> Array:
         return partition(pa, lanes, LOAD)[0]
 
     pte, gra, shift = _walk(snap, addr, RadixRoot.decode(prte0), ok, table_xlate if two_d else None)

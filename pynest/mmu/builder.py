@@ -115,6 +115,14 @@ class OutOfTableMemory(ConfigError):
     it into the kernel's failure value (NULL, -ENOMEM); elsewhere it is the error."""
 
 
+class TableSource(Protocol):
+    """Where a tree or table gets its memory: ``alloc(size)`` returns the base of a
+    naturally aligned block or raises :class:`OutOfTableMemory`. (A source that can also
+    ``free(addr)`` gets the tables of a dropped subtree back.)"""
+
+    def alloc(self, size: int) -> int: ...
+
+
 class Allocator:
     """Bump allocator of naturally aligned blocks in ``[start, end)`` of one space."""
 
@@ -204,7 +212,7 @@ class RadixTree:
     """
 
     def __init__(
-        self, where: PhysicalMemory | Space, alloc: Allocator, root: int | None = None
+        self, where: PhysicalMemory | Space, alloc: TableSource, root: int | None = None
     ) -> None:
         self.space = _space(where)
         self.alloc = alloc
@@ -413,7 +421,7 @@ class PartitionTable:
         self.space.zero(base, size)
 
     @classmethod
-    def create(cls, mem: PhysicalMemory, alloc: Allocator, pats: int = 0) -> PartitionTable:
+    def create(cls, mem: PhysicalMemory, alloc: TableSource, pats: int = 0) -> PartitionTable:
         return cls(mem, alloc.alloc(1 << (pats + 12)), pats)
 
     @property
@@ -487,7 +495,9 @@ class ProcessTable:
         self.space.zero(base, size)
 
     @classmethod
-    def create(cls, where: PhysicalMemory | Space, alloc: Allocator, prts: int = 0) -> ProcessTable:
+    def create(
+        cls, where: PhysicalMemory | Space, alloc: TableSource, prts: int = 0
+    ) -> ProcessTable:
         return cls(where, alloc.alloc(1 << (prts + 12)), prts)
 
     @property

@@ -11,10 +11,13 @@ QEMU 7.2 ``target/ppc/mmu-book3s-v3.h`` and ``mmu-radix64.h``; Linux
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from ..errors import FieldError, check_int
 from . import constants as C
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 
 def rts_to_bits(dw: int) -> int:
@@ -76,7 +79,7 @@ class _Record:
 
     def _field_text(self) -> str:
         parts = []
-        for f in fields(self):  # type: ignore[arg-type]
+        for f in fields(cast("DataclassInstance", self)):  # every record is a dataclass
             v = getattr(self, f.name)
             if f.name == "reserved" and not v:
                 continue

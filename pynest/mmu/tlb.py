@@ -45,8 +45,9 @@ change ``entries`` through these methods only.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import check_int
 from . import constants as C
@@ -114,6 +115,9 @@ class TlbieResult:
 
 
 _Key = tuple[int, int | None, int, int]  # (lpid, pid, page size, epn) of an entry
+#: a remembered hit: (cpu, mode, lpid, pid, RA page, gRA page or None, size, notes,
+#: the entry's key); see Tlb.remember
+Remembered = tuple["CpuState", str, int, int | None, int, int | None, int, tuple[str, ...], _Key]
 
 
 @dataclass
@@ -139,7 +143,7 @@ class Tlb:
     )
     # answers of recent hits (ending with their entry's key), keyed (id(cpu), access
     # name, EA >> 12): see remember() and recall()
-    _recent: dict[tuple[int, str, int], tuple] = field(
+    _recent: dict[tuple[int, str, int], Remembered] = field(
         default_factory=dict, repr=False, compare=False
     )
 
@@ -149,7 +153,7 @@ class Tlb:
     def __len__(self) -> int:
         return len(self.entries)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[TlbEntry]:
         return iter(list(self.entries.values()))
 
     # -------------------------------------------------------------- lookup / fill
@@ -215,7 +219,7 @@ class Tlb:
         size: int,
         notes: list[str],
         keep: bool = True,
-    ) -> tuple:
+    ) -> Remembered:
         """Keep the answer of a hit so that the same access to the same 4 KiB page by the
         same :class:`CpuState` object is answered by :meth:`recall` in one look-up.
 
@@ -228,7 +232,17 @@ class Tlb:
         """
         gra_page = None if gra == ra else gra & -size
         entry_key = (lpid, pid, size, ea & C.EA_NOQUAD_MASK & -size)
-        kept = (cpu, mode, lpid, pid, ra & -size, gra_page, size, tuple(notes), entry_key)
+        kept: Remembered = (
+            cpu,
+            mode,
+            lpid,
+            pid,
+            ra & -size,
+            gra_page,
+            size,
+            tuple(notes),
+            entry_key,
+        )
         if keep:
             recent = self._recent
             if len(recent) >= 4096:
@@ -236,7 +250,7 @@ class Tlb:
             recent[(id(cpu), access, ea >> 12)] = kept
         return kept
 
-    def recall(self, cpu: CpuState, access: str, ea: int) -> tuple | None:
+    def recall(self, cpu: CpuState, access: str, ea: int) -> Remembered | None:
         """The answer :meth:`remember` kept for this CpuState object, access name and
         4 KiB page of ``ea``, or None. A recalled hit counts as a hit and makes its entry
         the most recently used, as the full :meth:`lookup_for` would."""
@@ -364,10 +378,10 @@ class Tlb:
         rbf = TlbieRb.decode(rb)
         rsf = TlbieRs.decode(rs)
         if not r:
-            removed = tuple(self.entries.values())
+            everything = tuple(self.entries.values())
             n_pwc, n_tab = len(self.pwc), len(self.table_cache)
             self.flush_all()
-            return TlbieResult(removed=removed, removed_pwc=n_pwc, removed_tables=n_tab)
+            return TlbieResult(removed=everything, removed_pwc=n_pwc, removed_tables=n_tab)
         if ric == 3:
             return TlbieResult(invalid="RIC=3 is reserved")
         is_ = rbf.is_
@@ -378,7 +392,7 @@ class Tlb:
         if is_ == 0 and rbf.page_size is None:
             return TlbieResult(invalid=f"AP={rbf.ap} encodes no page size")
         hv_tlbie = not local and (cpu is None or cpu.hv)
-        lpid = rsf.lpid if hv_tlbie else cpu.lpidr  # type: ignore[union-attr]
+        lpid = rsf.lpid if hv_tlbie or cpu is None else cpu.lpidr
         pid = rsf.pid
 
         def match(key_lpid: int, key_pid: int | None) -> bool:
@@ -415,21 +429,21 @@ class Tlb:
                 removed.append(e)
         n_pwc = n_tab = 0
         if ric in (1, 2):
-            for key in list(self.pwc):
-                klpid, kpid, _ = key
+            for walk_key in list(self.pwc):
+                klpid, kpid, _ = walk_key
                 if match(klpid, kpid) and (kpid is not None) == bool(prs):
-                    del self.pwc[key]
+                    del self.pwc[walk_key]
                     n_pwc += 1
         if ric == 2:
-            for key in list(self.table_cache):
-                klpid, kpid = key
+            for table_key in list(self.table_cache):
+                klpid, kpid = table_key
                 if match(klpid, kpid) and (kpid is not None) == bool(prs):
-                    del self.table_cache[key]
+                    del self.table_cache[table_key]
                     n_tab += 1
         return TlbieResult(removed=tuple(removed), removed_pwc=n_pwc, removed_tables=n_tab)
 
 
-def _note(cache: dict, key: tuple, bound: int) -> None:
+def _note(cache: dict[Any, None], key: object, bound: int) -> None:
     """Record ``key`` in a walk cache, dropping its oldest record past ``bound``."""
     if key not in cache:
         if len(cache) >= bound:

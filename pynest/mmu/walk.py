@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum
 from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -42,7 +42,18 @@ _NLS = C.PDE_NLS
 _RPN = C.PTE_RPN
 
 
-class Tree(StrEnum):
+class TextEnum(str, Enum):
+    """An enum whose members are their text: ``str()``, ``format()`` and ``==`` behave as
+    the plain string (``enum.StrEnum`` of Python 3.11, written out for 3.10)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class Tree(TextEnum):
     """What a walk step read (:attr:`WalkStep.tree`); also the stage a fault stopped in
     (:class:`Stage`). Members equal their text, so records print as before."""
 
@@ -52,7 +63,7 @@ class Tree(StrEnum):
     PARTITION = "partition"  # an entry of a partition-scoped tree
 
 
-class Stage(StrEnum):
+class Stage(TextEnum):
     """Where a translation stopped (:attr:`pynest.mmu.Fault.stage`)."""
 
     SEGMENT = "segment"
@@ -62,7 +73,7 @@ class Stage(StrEnum):
     PARTITION = "partition"
 
 
-class PurposeKind(StrEnum):
+class PurposeKind(TextEnum):
     """What a partition-scoped walk serves: the data access, a PRTE, or a guest
     process-tree entry (the 2-D walk)."""
 
@@ -208,13 +219,18 @@ class TreeLeaf(NamedTuple):
     level: int
 
 
+#: one read of a walk as the hot loop keeps it, in :class:`WalkStep` field order:
+#: (tree, level, index, entry address, host real address read, entry, purpose)
+RawStep = tuple[Tree, int, int, int, int, int, Purpose]
+
+
 def walk(
     mem: PhysicalMemory,
-    steps: list[tuple],
+    steps: list[RawStep],
     addr: int,
     root: RadixRoot,
-    tree: str,
-    purpose: str = NO_PURPOSE,
+    tree: Tree,
+    purpose: Purpose = NO_PURPOSE,
     xlate_entry: Callable[[int, int], int] | None = None,
 ) -> Leaf:
     """The architected walk of one radix tree for ``addr`` from ``root``.
@@ -233,7 +249,6 @@ def walk(
     an access log open the logged ``load64`` is used instead.
     """
     words = mem.bus_words()
-    load = mem.load64 if words is None else None
     base, nls, remaining = root
     index = (addr >> ((remaining - nls) & 63)) & ((1 << nls) - 1)
     if xlate_entry is None:
@@ -256,7 +271,7 @@ def walk(
                 f"{tree} tree level {level}: {remaining} bits left with 2^{nls} entries "
                 "is not a POWER9 tree shape",
             )
-        entry = words.get(hra, 0) if load is None else load(hra)
+        entry = mem.load64(hra) if words is None else words.get(hra, 0)
         steps.append((tree, level, index, pa, hra, entry, purpose))
         if not entry & _V:
             raise WalkFault(C.DSISR_NOPTE, level, f"{tree} tree level {level}: entry invalid")

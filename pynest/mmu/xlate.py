@@ -34,7 +34,7 @@ remembers the answer of a repeated hit (see ``pynest.mmu.tlb``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, FieldError, check_int
 from ..memory import PhysicalMemory
@@ -45,6 +45,7 @@ from .walk import (
     NO_PURPOSE,
     TABLE_PURPOSE,
     Purpose,
+    RawStep,
     Stage,
     Tree,
     WalkFault,
@@ -54,7 +55,7 @@ from .walk import (
 )
 
 if TYPE_CHECKING:
-    from .tlb import Tlb
+    from .tlb import Remembered, Tlb
 
 LOAD, STORE, FETCH = 0, 1, 2
 ACCESS_TYPES = {"load": LOAD, "store": STORE, "fetch": FETCH}
@@ -109,7 +110,7 @@ class CpuState:
     def pr(self) -> bool:
         return bool(self.msr & C.MSR_PR)
 
-    def replace(self, **changes: int) -> CpuState:
+    def replace(self, **changes: Any) -> CpuState:
         """A copy with some registers changed (validated like the constructor)."""
         return replace(self, **changes)
 
@@ -251,7 +252,7 @@ class Translation:
     pid: int | None = None
     quadrant: int = 0
     gra: int | None = None
-    raw_steps: list[tuple] = field(default_factory=list, repr=False)
+    raw_steps: list[RawStep] = field(default_factory=list, repr=False)
     rc_updates: list[RcUpdate] = field(default_factory=list)
     tlb_hit: bool = False
     notes: list[str] = field(default_factory=list)
@@ -297,7 +298,7 @@ class Translation:
         return "\n".join(lines)
 
 
-def _tlb_hit_record(ea: int, access: str, remembered: tuple) -> Translation:
+def _tlb_hit_record(ea: int, access: str, remembered: Remembered) -> Translation:
     """The Translation of a TLB hit from what :meth:`Tlb.remember` kept, set slot by slot:
     on this hot path that costs half of the dataclass constructor (same record)."""
     _, mode, lpid, pid, rpn, gpn, size, notes, _ = remembered
@@ -343,6 +344,7 @@ class _Walker:
         "qemu_quirk",
         "rc_fault",
     )
+    p_root: RadixRoot  # the partition tree of a 2-D walk, set when it starts
 
     def __init__(
         self,
