@@ -304,7 +304,7 @@ class RadixTree:
                     )
                 entry = 0  # the larger page goes; a new table takes its slot
             elif entry & C.PTE_V and replace and (entry & C.PDE_NLS) != want_nls:
-                self._drop_subtree(entry)
+                self._drop_subtree(entry, a, 1 << _SHIFTS[level], level + 1)
                 entry = 0
             if entry & C.PTE_V:
                 if (entry & C.PDE_NLS) != want_nls:
@@ -326,25 +326,36 @@ class RadixTree:
                 raise ConfigError(
                     f"{addr:#x}: a directory of smaller pages is already there; unmap those first"
                 )
-            self._drop_subtree(old)
+            self._drop_subtree(old, a, 1 << shift, leaf_level + 1)
         self.space.write_u64(slot, pte)
         return slot
 
-    def _drop_subtree(self, pde: int) -> None:
-        """Forget the tables under directory entry ``pde`` (only this tree's own), and
-        give each back to the allocator if it can take them (``free``)."""
+    def _drop_subtree(self, pde: int, addr: int, span: int, level: int) -> None:
+        """Forget the table that directory entry ``pde`` names (the level-``level`` table
+        for the ``span`` bytes around ``addr``) and every table below it that
+        :func:`pynest.mmu.walk.leaves` follows; give each back to the allocator if it can
+        take them (``free``). Only the tree's own tables are touched."""
         nls = pde & C.PDE_NLS
         base = pde & C.PDE_NLB & ~((8 << nls) - 1)
         if base not in self.tables or base == self.root:
             return
-        for i in range(1 << nls):
-            entry = self.space.read_u64(base + 8 * i)
-            if entry & C.PTE_V and not entry & C.PTE_L:
-                self._drop_subtree(entry)
-        self.tables.remove(base)
+        lo = addr & -span
+        doomed = [base]
+
+        def below(_addr: int, table: int, _nls: int, at: int) -> bool:
+            if at <= level:
+                return at < level or table == base  # the path down to ``base``
+            if table in self.tables and table != self.root:
+                doomed.append(table)
+            return True
+
+        leaves(self._entries, self.walk_root, lo, lo + span, descend=below)
         free = getattr(self.alloc, "free", None)
-        if free is not None:
-            free(base)
+        for table in doomed:
+            if table in self.tables:
+                self.tables.remove(table)
+                if free is not None:
+                    free(table)
 
     def find_leaf(self, addr: int) -> tuple[int, int, int] | None:
         """(pte address, raw pte, page shift) of the valid leaf the hardware walk reaches
