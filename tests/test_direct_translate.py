@@ -80,3 +80,41 @@ def test_direct_translate_is_where_the_load_lands(
     else:
         assert landed is None
     assert direct_translate(l1, l2, ea) == landed
+
+
+def test_a_process_root_of_another_shape_maps_nothing():
+    """The PRTE names the tree: with RPDS 12 (2^12 root entries, not POWER9's 2^13) the
+    hardware walk faults at the root, so the L2's load reaches no host page, and
+    direct_translate, reading the same PRTE, finds nothing either (it used to build the
+    tree from the L1's bookkeeping and translate anyway). The same world with RPDS 13
+    is the control."""
+    for rpds, landed in ((13, 0x1480_0000), (12, None)):
+        l0, l1, l2 = _world()
+        l1.process_tree(l2).map(EA, 0x800000, C.PAGE_4K, "rw", r=True, c=True)
+        l1.map_l2_page(l2, 0x800000)
+        prte = l2.prtab.base + 16 * l2.pid
+        dw0 = l2.space.read_u64(prte)
+        assert dw0 & C.RPDS_MASK == 13
+        l2.space.write_u64(prte, dw0 & ~C.RPDS_MASK | rpds)
+        l1.load_program(l2, Program((Load(EA), Hcall(H_CEDE)), entry=CODE))
+        mark = l0.events.mark()
+        stopped = l1.run_l2(l2).stopped
+        hits = [e.hpa for e in l0.events.since(mark) if e.kind == "l2-access"]
+        # RPDS 12: even the instruction fetch faults (the L2 takes an ISI and runs off)
+        assert (stopped, hits) == (("ceded", [landed]) if landed else ("ran past its program", []))
+        assert direct_translate(l1, l2, EA) == landed
+
+
+def test_a_pid_past_the_process_table_maps_nothing():
+    """PRTS 0: a 4 KiB process table holds PIDs 0..255 (QEMU 7.2 faults at offset >=
+    size); PID 256 names no entry even where memory after the table holds one."""
+    _l0, l1, l2 = _world()
+    assert l2.prtab.dw1 & C.PRTS_MASK == 0
+    assert direct_translate(l1, l2, EA, pid=255) is None  # in range, empty entry
+    l1.process_tree(l2, 255).map(EA, 0x800000, C.PAGE_4K, "rw", r=True, c=True)
+    l1.map_l2_page(l2, 0x800000)
+    l1.vm.instantiate_page(l2.mem_base + 0x800000, writing=False)  # L0 backs the page
+    assert direct_translate(l1, l2, EA, pid=255) == 0x1480_0000
+    past = l2.prtab.base + 16 * 256  # what a PID-256 entry would be, past the table
+    l2.space.write_u64(past, l2.space.read_u64(l2.prtab.base + 16 * 255))
+    assert direct_translate(l1, l2, EA, pid=256) is None
