@@ -1,10 +1,10 @@
 """Every world and experiment driver the notebooks, explorers, figures and exercises
 share: one package, one world vocabulary.
 
-Records: :class:`World` (an L0, one L1 and its L2s: every L1/L2 world),
+Records: :class:`World` (an L0, one L1 and its L2s: every L1/L2 world) and
 :class:`MmuWorld` (memory, radix tables and the CPU contexts that use them: every
-MMU-only world), :class:`GuestWorld` (a guest whose two-dimensional walk has a chosen
-shape). Modules, bottom-up:
+MMU-only world, the guest worlds of the two-dimensional walk included). Modules,
+bottom-up:
 
 * :mod:`.text` -- numbers as a learner types them (:func:`parse_number`);
 * :mod:`.radix` -- :func:`radix_reference` (the fact sheet's worked examples) and
@@ -30,7 +30,7 @@ from __future__ import annotations
 from ..kvm.host import isolation_violations
 from .classroom import Story, classroom_story
 from .direct import direct_translate
-from .guest import GuestWorld, guest_world, walk_3d
+from .guest import guest_world, walk_3d
 from .hv_process import hv_process_world
 from .l1 import CODE_EA, DATA_EA, World, add_l2, migrated_l1, one_l1, two_l2s
 from .nested import copy_world, nested_world, run_program
@@ -47,7 +47,6 @@ __all__ = [
     "DATA_EA",
     "RADIX_REFERENCE_IMAGE",
     "SCENARIOS",
-    "GuestWorld",
     "MmuWorld",
     "Page",
     "Story",

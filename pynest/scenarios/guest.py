@@ -25,9 +25,10 @@ from ..errors import ConfigError, FieldError
 from ..memory import PhysicalMemory
 from ..mmu import constants as C
 from ..mmu.builder import Allocator, PartitionTable, ProcessTable, RadixTree, TranslatedSpace
-from ..mmu.formats import RadixRoot
+from ..mmu.formats import RadixRoot, page_size_text
 from ..mmu.walk import WalkFault, walk
-from ..mmu.xlate import CpuState, Translation, translate
+from ..mmu.xlate import CpuState, Translation
+from .radix import MmuWorld
 
 _LEVELS = {C.PAGE_4K: 4, C.PAGE_64K: 4, C.PAGE_2M: 3, C.PAGE_1G: 2}
 
@@ -95,39 +96,10 @@ class _BackedGuestSpace(TranslatedSpace):
         return found.ra
 
 
-@dataclass
-class GuestWorld:
-    """Memory, the guest CPU that translates through it, and its mapped pages.
-
-    ``pages`` lists (EA, guest real address, size) of the process tree's leaves;
-    ``eas`` a few addresses inside them worth translating (the explorer's examples).
-    """
-
-    seed: int
-    mem: PhysicalMemory
-    cpu: CpuState
-    proc_page: int
-    part_page: int
-    pages: list[tuple[int, int, int]] = field(default_factory=list)
-    eas: list[int] = field(default_factory=list)
-
-    @property
-    def lpid(self) -> int:
-        return self.cpu.lpidr
-
-    @property
-    def pid(self) -> int:
-        return self.cpu.pidr
-
-    def translate(self, ea: int, access: str = "load") -> Translation:
-        """The debugger's view of one access (no R/C written, no TLB)."""
-        return translate(self.mem, self.cpu, ea, access, update_rc=False)
-
-
-def guest_world(
-    seed: int = 0, proc_page: int = C.PAGE_4K, part_page: int = C.PAGE_4K
-) -> GuestWorld:
-    """A guest (LPID 1..15, PID 1..15 from ``seed``) with two ``proc_page`` pages.
+def guest_world(seed: int = 0, proc_page: int = C.PAGE_4K, part_page: int = C.PAGE_4K) -> MmuWorld:
+    """A guest (LPID 1..15, PID 1..15 from ``seed``) with two ``proc_page`` pages, as
+    an :class:`~pynest.scenarios.radix.MmuWorld` with one context, "guest", its two
+    example EAs in ``eas`` and ``partition_page`` = ``part_page``.
 
     The partition table and the partition-scoped tree are in host real memory below
     16 MiB; guest real ``gra`` lives at host real ``GUEST_HOST_BASE + gra``, mapped by
@@ -151,7 +123,7 @@ def guest_world(
     ptab.set_entry(lpid, part, prtab)
     proc = RadixTree(space, guest_alloc)
     prtab.set_entry(pid, proc)
-    pages: list[tuple[int, int, int]] = []
+    pages: list[tuple[int, int, int, str]] = []
     eas: list[int] = []
     gras = rng.sample(range(1, 8), 2)  # distinct 1 GiB slots of guest real memory
     ea_slots = rng.sample(range(1, 64), 2)
@@ -163,10 +135,22 @@ def guest_world(
         proc.map(ea, gra, proc_page, "rw", r=True, c=True)
         for off in range(0, min(proc_page, C.PAGE_2M), part_page):
             space.back(gra + off)
-        pages.append((ea, gra, proc_page))
+        pages.append((ea, gra, proc_page, "rw"))
         eas.append(ea + (rng.randrange(0, min(proc_page, C.PAGE_2M)) & ~7))
     cpu = CpuState(ptcr=ptab.ptcr, lpidr=lpid, pidr=pid, msr=C.MSR_GUEST_KERNEL)
-    return GuestWorld(seed, mem, cpu, proc_page, part_page, pages, eas)
+    return MmuWorld(
+        name="guest",
+        description=(
+            f"a guest with {page_size_text(proc_page)} process pages over "
+            f"{page_size_text(part_page)} partition pages"
+        ),
+        mem=mem,
+        contexts={"guest": cpu},
+        mappings={"guest": pages},
+        seed=seed,
+        eas=eas,
+        partition_page=part_page,
+    )
 
 
 # ----------------------------------------------------------------------------- the grid

@@ -31,13 +31,16 @@ class Page(NamedTuple):
 @dataclass
 class MmuWorld:
     """Memory with radix tables and the CPU contexts that translate through them: the
-    one record of every MMU-only world (radix, quadrant and hv-process worlds).
+    one record of every MMU-only world (radix, quadrant, hv-process and guest worlds).
 
     ``contexts`` maps a short name ("hv", "guest", ...) to the :class:`CpuState` of a
     thread using the tables; ``mappings`` lists, per context, (EA, address the process
     tree maps it to -- guest real for a guest --, page size, permissions) of its pages
     (a :class:`Page` or a plain 4-tuple). ``seed`` names a seeded world;
-    ``table_range`` is the host real range holding every table, when it is one range.
+    ``table_range`` is the host real range holding every table, when it is one range;
+    ``eas`` a few addresses of the first context worth translating (an explorer's
+    examples); ``partition_page`` the page size of a guest world's partition-scoped
+    leaves (0: not a guest world).
     """
 
     name: str
@@ -47,6 +50,8 @@ class MmuWorld:
     mappings: dict[str, list[tuple[int, int, int, str]]] = field(default_factory=dict)
     seed: int = 0
     table_range: tuple[int, int] = (0, 0)
+    eas: list[int] = field(default_factory=list)
+    partition_page: int = 0
 
     @property
     def cpu(self) -> CpuState:
@@ -54,9 +59,24 @@ class MmuWorld:
         return next(iter(self.contexts.values()))
 
     @property
+    def lpid(self) -> int:
+        """The first context's LPIDR."""
+        return self.cpu.lpidr
+
+    @property
+    def pid(self) -> int:
+        """The first context's PIDR."""
+        return self.cpu.pidr
+
+    @property
     def pages(self) -> list[Page]:
         """The first context's pages, as :class:`Page` records."""
         return [Page(*m) for m in next(iter(self.mappings.values()), [])]
+
+    def translate(self, ea: int, access: str = "load") -> Translation:
+        """The debugger's view of one access by the first context (no R/C written, no
+        TLB)."""
+        return translate(self.mem, self.cpu, ea, access, update_rc=False)
 
 
 # The hand-checked image of the fact sheet's worked examples (radix-mmu.md section 7),

@@ -23,7 +23,8 @@ from matplotlib.figure import Figure
 from ..mmu import constants as C
 from ..mmu.formats import page_size_text
 from ..mmu.xlate import Translation
-from ..scenarios.guest import GuestWorld, guest_world
+from ..scenarios.guest import guest_world
+from ..scenarios.radix import MmuWorld
 from ..viz.walk2d import describe_access, draw_walk2d, walk2d_grid, walk2d_text
 from .base import Explorer
 
@@ -42,7 +43,7 @@ class Walk2DExplorer(Explorer):
     ) -> None:
         super().__init__()
         self.seed = seed
-        self._worlds: dict[tuple[int, int], GuestWorld] = {}
+        self._worlds: dict[tuple[int, int], MmuWorld] = {}
         self.translation: Translation | None = None
         self.figure: Figure | None = None
         style = {"description_width": "110px"}
@@ -89,7 +90,7 @@ class Walk2DExplorer(Explorer):
 
     # ------------------------------------------------------------------ worlds
     @property
-    def world(self) -> GuestWorld:
+    def world(self) -> MmuWorld:
         key = (self.proc_page.value, self.part_page.value)
         if key not in self._worlds:
             self._worlds[key] = guest_world(self.seed, *key)
@@ -97,10 +98,10 @@ class Walk2DExplorer(Explorer):
 
     def _examples(self) -> list[tuple[str, int]]:
         world = self.world
-        size = page_size_text(world.proc_page)
+        size = page_size_text(world.pages[0].size)
         out = [(f"page {i + 1}: EA {ea:#x} ({size})", ea) for i, ea in enumerate(world.eas)]
         first = world.pages[0][0]
-        hole = first + max(world.proc_page, C.PAGE_2M) * 2
+        hole = first + max(world.pages[0].size, C.PAGE_2M) * 2
         out.append((f"unmapped neighbour: EA {hole:#x} (DSI)", hole))
         return out
 

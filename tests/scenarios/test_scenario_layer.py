@@ -54,13 +54,10 @@ def test_viz_widgets_and_exercises_define_no_world_builders():
             assert "PhysicalMemory(" not in text, f"{sub}/{f.name} builds memory"
 
 
-def test_only_world_records_left_are_the_three():
+def test_only_world_records_left_are_the_two():
     import pynest.scenarios as W
 
-    assert {W.World.__name__, W.MmuWorld.__name__, W.GuestWorld.__name__} == {
-        "World",
-        "MmuWorld",
-        "GuestWorld",
-    }
-    for gone in ("ShadowWorld", "ExerciseWorld"):
+    assert {W.World.__name__, W.MmuWorld.__name__} == {"World", "MmuWorld"}
+    assert isinstance(W.guest_world(0), W.MmuWorld)
+    for gone in ("ShadowWorld", "ExerciseWorld", "GuestWorld"):
         assert not any(gone in f.read_text() for f in ROOT.rglob("*.py")), gone
