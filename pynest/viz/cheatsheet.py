@@ -15,10 +15,11 @@ Linux ``asm/reg.h``). So the sheet cannot disagree with the model: change a mask
 checks every field against the constants as well).
 
 Bits are numbered the ISA way (MSB-0: bit 0 is the most significant), as every pynest
-figure does. :func:`draw_cheatsheet` draws the rows as one figure; each field's name
-sits inside its box at the largest size from 11 pt down to 8 pt that fits (turned
-upright in a one-bit box too narrow for it). :func:`cheatsheet_text` is the same sheet
-as plain text.
+figure does. :func:`draw_cheatsheet` draws the rows as one figure, a doubleword as two
+bars of 32 bits so that every bit box is wide enough for the suite's text size
+(``style.SMALL_SIZE``); a field's name sits inside its box, turned upright in a one-bit
+box too narrow for it, and smaller only if it fits no other way (never below 8 pt).
+:func:`cheatsheet_text` is the same sheet as plain text.
 """
 
 from __future__ import annotations
@@ -368,11 +369,15 @@ def cheatsheet_text() -> str:
 # ------------------------------------------------------------------------- drawing
 _W = S.FIGURE_WIDTH
 _LEFT = 0.25  # row titles start here
-_BAR_X0, _BAR_X1 = 2.7, _W - 0.25
-_TITLE_H = 0.75
-_BAR_H, _BITS_H, _NOTE_H, _GAP = 0.42, 0.26, 0.28, 0.16
-_NAME_SIZES = (S.SMALL_SIZE, 10.0, 9.0, MIN_FONT)
+_BAR_X0, _BAR_X1 = 2.6, _W - 0.25
+_HALF = 32  # a doubleword is drawn as two bars of 32 bits, so every bit box is wide enough
+_TITLE_H = 0.8
+_BAR_H, _BITS_H, _NOTE_H, _GAP, _HALF_GAP = 0.56, 0.3, 0.3, 0.22, 0.08
+_NAME_SIZES = tuple(sorted({S.TEXT_SIZE, S.SMALL_SIZE, 11.0, 10.0, 9.0, MIN_FONT}, reverse=True))
+_BITS_SIZE = S.SMALL_SIZE
+_NOTE_SIZE = S.SMALL_SIZE
 _PT = 72.0  # points per inch
+_BIT_W = (_BAR_X1 - _BAR_X0) / _HALF
 
 
 @lru_cache(maxsize=512)
@@ -386,36 +391,60 @@ def _text_size_pt(text: str, size: float, bold: bool, mono: bool) -> tuple[float
 def _fit(
     text: str, width_in: float, height_in: float, bold: bool = False, mono: bool = False
 ) -> tuple[float, int]:
-    """(font size, rotation) for ``text`` in a box: the largest size that fits across,
-    else upright (90 degrees) at the largest size that fits; MIN_FONT at worst."""
-    pad = 3.0
-    for size in _NAME_SIZES:
-        w, h = _text_size_pt(text, size, bold, mono)
-        if w + pad <= width_in * _PT and h + pad <= height_in * _PT:
-            return size, 0
-    for size in _NAME_SIZES:
-        w, h = _text_size_pt(text, size, bold, mono)
-        if w + pad <= height_in * _PT and h + pad <= width_in * _PT:
-            return size, 90
+    """(font size, rotation) for ``text`` in a box: the suite's text size across, else
+    upright (90 degrees); only then smaller sizes, across or upright; MIN_FONT at worst."""
+    pad = 4.0
+    big = [z for z in _NAME_SIZES if z >= S.SMALL_SIZE]
+    small = [z for z in _NAME_SIZES if z < S.SMALL_SIZE]
+    for sizes in (big, small):
+        for size in sizes:
+            w, h = _text_size_pt(text, size, bold, mono)
+            if w + pad <= width_in * _PT and h + pad <= height_in * _PT:
+                return size, 0
+        for size in sizes:
+            w, h = _text_size_pt(text, size, bold, mono)
+            if w + pad <= height_in * _PT and h + pad <= width_in * _PT:
+                return size, 90
     return MIN_FONT, 90
 
 
-_BITS_SIZE = 9.0
-_NOTE_SIZE = 10.0
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """The piece of a field that falls in one 32-bit bar (``part`` 0 or 1 of a field
+    that crosses bit 31/32); the bit range is drawn under the field's first piece."""
+
+    field: SheetField
+    lo: int
+    hi: int
+    part: int
+
+    @property
+    def gid(self) -> str:
+        return f"{self.field.name}:{self.field.first}:{self.part}"
 
 
-def _bit_w(row: SheetRow) -> float:
-    return (_BAR_X1 - _BAR_X0) / row.width
+def _halves(row: SheetRow) -> list[list[_Part]]:
+    """The row's bars: two for a doubleword (bits 0:31, 32:63), one for a 32-bit word."""
+    out = []
+    for start in range(row.first_bit, row.first_bit + row.width, _HALF):
+        end = start + _HALF - 1
+        parts = []
+        for f in row.fields:
+            lo, hi = max(f.first, start), min(f.last, end)
+            if lo <= hi:
+                parts.append(_Part(f, lo, hi, 0 if lo == f.first else 1))
+        out.append(parts)
+    return out
 
 
-def _bits_lines(row: SheetRow) -> list[int]:
-    """Which line (0 or 1) under the bar each field's bit range goes on: inside its own
-    box's width on line 0 where it fits; ranges wider than their box alternate between
-    the lines, so neighbours never overlap."""
+def _bits_lines(parts: list[_Part]) -> list[int]:
+    """Which line (0 or 1) under the bar each piece's bit range goes on: inside its own
+    box on line 0 where it fits; ranges wider than their box alternate between the lines,
+    so neighbours never overlap. Continuation pieces carry no range (line 0)."""
     out, spill = [], 0
-    for f in row.fields:
-        w, _ = _text_size_pt(f.bits, _BITS_SIZE, False, True)
-        if w + 5.0 <= (f.last - f.first + 1) * _bit_w(row) * _PT:
+    for p in parts:
+        w, _ = _text_size_pt(p.field.bits, _BITS_SIZE, False, True)
+        if p.part or w + 5.0 <= (p.hi - p.lo + 1) * _BIT_W * _PT:
             out.append(0)
         else:
             out.append(spill)
@@ -423,9 +452,13 @@ def _bits_lines(row: SheetRow) -> list[int]:
     return out
 
 
+def _half_height(parts: list[_Part]) -> float:
+    return _BAR_H + _BITS_H * (2 if 1 in _bits_lines(parts) else 1) + _HALF_GAP
+
+
 def _row_height(row: SheetRow) -> float:
-    lines = 2 if 1 in _bits_lines(row) else 1
-    return _BAR_H + _BITS_H * lines + _NOTE_H * len(_note_lines(row)) + _GAP
+    bars = sum(_half_height(parts) for parts in _halves(row))
+    return bars + _NOTE_H * len(_note_lines(row)) + _GAP
 
 
 @lru_cache(maxsize=64)
@@ -442,23 +475,24 @@ def _wrap_to(text: str, width_in: float, size: float) -> tuple[str, ...]:
 
 
 def _note_lines(row: SheetRow) -> tuple[str, ...]:
-    return _wrap_to(row.note, _BAR_X1 - _BAR_X0, _NOTE_SIZE) if row.note else ()
+    return _wrap_to(row.note, _W - 2 * _LEFT, _NOTE_SIZE) if row.note else ()
 
 
 def draw_cheatsheet(fig: Figure | None = None) -> Figure:
     """The one-page field cheat sheet: PTCR, PATE dw0 and dw1, PRTE, PDE, PTE, the DSISR
-    cause bits, tlbie RB, RS and the instruction word, bit ranges MSB-0. Every box and
-    text carries a ``gid`` (``field:<row>:<field>``, ``bits:<row>:<field>``) so tests can
-    check that each name sits inside its box."""
+    cause bits, tlbie RB, RS and the instruction word, bit ranges MSB-0; a doubleword as
+    two bars of 32 bits. Every box and text carries a ``gid``
+    (``field:<row>:<field>:<first bit>:<piece>``, ``bits:<row>:<field>:<first bit>:0``)
+    so tests can check that each name sits inside its box."""
     rows = cheatsheet_rows()
-    height = _TITLE_H + sum(_row_height(r) for r in rows) + 0.45
+    height = _TITLE_H + sum(_row_height(r) for r in rows) + 0.5
     fig, cv = S.reuse_canvas(fig, _W, height)
     top = height - 0.12
     S.label(
         cv,
         _LEFT,
         top - 0.25,
-        "Field cheat sheet: POWER9 radix MMU registers, table entries and tlbie operands",
+        "Field cheat sheet: POWER9 radix registers, table entries, tlbie operands",
         S.LABEL_SIZE,
         bold=True,
         ha="left",
@@ -466,9 +500,9 @@ def draw_cheatsheet(fig: Figure | None = None) -> Figure:
     S.label(
         cv,
         _LEFT,
-        top - 0.56,
-        "ISA bit numbers, MSB-0 (bit 0 is the most significant); "
-        "every layout read from pynest.mmu.formats",
+        top - 0.58,
+        "ISA bit numbers, MSB-0 (bit 0 is the most significant); layouts read from "
+        "pynest.mmu.formats",
         S.SMALL_SIZE,
         ha="left",
         colour="#444444",
@@ -480,8 +514,8 @@ def draw_cheatsheet(fig: Figure | None = None) -> Figure:
     S.label(
         cv,
         _LEFT,
-        0.22,
-        "Tables and entries are big-endian doublewords in memory. Grey boxes: reserved bits (rsv).",
+        0.25,
+        "Entries are big-endian doublewords in memory. Grey: reserved bits.",
         S.SMALL_SIZE,
         ha="left",
         colour="#444444",
@@ -490,30 +524,33 @@ def draw_cheatsheet(fig: Figure | None = None) -> Figure:
 
 
 def _draw_row(cv: S.Canvas, row: SheetRow, top: float) -> None:
-    bar_y = top - _BAR_H
-    S.label(cv, _LEFT, bar_y + _BAR_H * 0.68, row.title, S.SMALL_SIZE, bold=True, ha="left")
-    S.label(cv, _LEFT, bar_y + _BAR_H * 0.2, row.subtitle, 9.0, ha="left", colour="#444444")
-    bit_w = _bit_w(row)
-    lines = _bits_lines(row)
-    for f, line in zip(row.fields, lines, strict=True):
-        i0 = f.first - row.first_bit
-        x = _BAR_X0 + i0 * bit_w
-        w = (f.last - f.first + 1) * bit_w
-        face = S.tint(S.FIELD_COLOURS[f.kind], 0.45)
-        S.box(cv, x, bar_y, w, _BAR_H, face, edge=S.GREY, lw=0.8, rounded=False)
-        cv.fig.patches[-1].set_gid(f"field:{row.key}:{f.name}:{f.first}")
-        text = f.text if f.name != RESERVED else RESERVED
-        size, rot = _fit(text, w, _BAR_H, bold=f.name != RESERVED)
-        if f.name != RESERVED or rot == 0 and size >= 9.0:
-            _label(cv, x + w / 2, bar_y + _BAR_H / 2, text, size, rot, f.name != RESERVED)
-            cv.fig.texts[-1].set_gid(f"field:{row.key}:{f.name}:{f.first}")
-        y = bar_y - _BITS_H * (line + 0.5)
-        _label(cv, x + w / 2, y, f.bits, _BITS_SIZE, 0, False, mono=True)
-        cv.fig.texts[-1].set_gid(f"bits:{row.key}:{f.name}:{f.first}")
-    y = bar_y - _BITS_H * (2 if 1 in lines else 1)
+    for n, parts in enumerate(_halves(row)):
+        bar_y = top - _BAR_H
+        start = parts[0].lo
+        if n == 0:
+            S.label(cv, _LEFT, bar_y + _BAR_H * 0.7, row.title, S.SMALL_SIZE, bold=True, ha="left")
+        sub = f"bits {start}:{start + _HALF - 1}"
+        S.label(cv, _LEFT, bar_y + _BAR_H * 0.2, sub, S.SMALL_SIZE, ha="left", colour="#444444")
+        lines = _bits_lines(parts)
+        for p, line in zip(parts, lines, strict=True):
+            f = p.field
+            x = _BAR_X0 + (p.lo - start) * _BIT_W
+            w = (p.hi - p.lo + 1) * _BIT_W
+            face = S.tint(S.FIELD_COLOURS[f.kind], 0.45)
+            S.box(cv, x, bar_y, w, _BAR_H, face, edge=S.GREY, lw=0.8, rounded=False)
+            cv.fig.patches[-1].set_gid(f"field:{row.key}:{p.gid}")
+            if f.name != RESERVED:
+                size, rot = _fit(f.text, w, _BAR_H, bold=True)
+                _label(cv, x + w / 2, bar_y + _BAR_H / 2, f.text, size, rot, True)
+                cv.fig.texts[-1].set_gid(f"field:{row.key}:{p.gid}")
+            if p.part == 0:
+                y = bar_y - _BITS_H * (line + 0.5)
+                _label(cv, x + w / 2, y, f.bits, _BITS_SIZE, 0, False, mono=True)
+                cv.fig.texts[-1].set_gid(f"bits:{row.key}:{p.gid}")
+        top -= _half_height(parts)
     for text in _note_lines(row):
-        S.label(cv, _BAR_X0, y - _NOTE_H / 2, text, _NOTE_SIZE, ha="left", colour="#333333")
-        y -= _NOTE_H
+        S.label(cv, _LEFT, top - _NOTE_H / 2, text, _NOTE_SIZE, ha="left", colour="#333333")
+        top -= _NOTE_H
 
 
 def _label(

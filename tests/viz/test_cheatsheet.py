@@ -207,10 +207,20 @@ def test_every_field_is_drawn_with_its_bits(drawn):
     for row in CS.cheatsheet_rows():
         for f in row.fields:
             gid = f"{row.key}:{f.name}:{f.first}"
-            assert f"field:{gid}" in boxes
-            assert texts[f"bits:{gid}"] == f.bits
+            assert f"field:{gid}:0" in boxes
+            assert texts[f"bits:{gid}:0"] == f.bits
+            # a field across bit 31/32 is two boxes, both named
+            crosses = f.first < 32 <= f.last and row.width == 64
+            assert (f"field:{gid}:1" in boxes) == crosses
             if f.name != CS.RESERVED:
-                assert texts[f"field:{gid}"] == f.text
+                assert texts[f"field:{gid}:0"] == f.text
+                assert not crosses or texts[f"field:{gid}:1"] == f.text
+
+
+def test_text_is_the_suites_size(drawn):
+    # two bars of 32 bits per doubleword leave room for every name at the suite's size
+    fig, _ = drawn
+    assert min(t.get_fontsize() for t in fig.texts) >= CS.S.SMALL_SIZE
 
 
 def test_no_text_below_8pt_or_outside_the_canvas(drawn):
