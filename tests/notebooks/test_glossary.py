@@ -282,6 +282,19 @@ def test_glossary_links_resolve_inside_the_glossary():
     assert "## The field cheat sheet" in text
 
 
+def test_glossary_links_into_start_here_resolve():
+    heads = {
+        anchor(line.lstrip("#").strip())
+        for c in _cells(NOTEBOOKS / "00_start_here.ipynb")
+        if c["cell_type"] == "markdown"
+        for line in _source(c).splitlines()
+        if line.startswith("#")
+    }
+    text = "\n".join(_source(c) for c in _cells(GLOSSARY) if c["cell_type"] == "markdown")
+    targets = re.findall(r"00_start_here\.ipynb#([^)\s]+)\)", text)
+    assert targets and set(targets) <= heads, targets
+
+
 def test_start_here_lists_the_glossary():
     text = "\n".join(_source(c) for c in _cells(NOTEBOOKS / "00_start_here.ipynb"))
     assert "[`13_glossary`](13_glossary.ipynb)" in text
