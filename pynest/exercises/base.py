@@ -22,6 +22,46 @@ from ..kvm.hcalls import RETURN_CODES, rc_name, to_signed
 from ..scenarios.text import parse_number
 
 
+# ----------------------------------------------------------------------- examples
+def other_examples(candidates: tuple[str, ...], accepts: Any, n: int = 2) -> str:
+    """The first ``n`` of ``candidates`` that ``accepts`` rejects, quoted and joined.
+
+    Feedback shows the *form* of an answer with examples drawn from other outcomes, so
+    that no feedback is itself an answer the checker would take (issue 15 item 1).
+    """
+    picked = [c for c in candidates if not accepts(c)][:n]
+    return " or ".join(f"'{c}'" for c in picked)
+
+
+def _number_problem(given: object, what: str) -> str:
+    """Why ``given`` is not a number, in the learner's words (no example values)."""
+    if not isinstance(given, str):
+        return f"the {what} is a number, not {type(given).__name__} {given!r}"
+    text = given.strip()
+    if not text:
+        return "nothing was typed"
+    if text.startswith("-") and re.fullmatch(r"-\s*(0x[0-9a-f_]+|[0-9][0-9_]*)", text, re.I):
+        return f"{text!r} is negative; the {what} is never negative"
+    return f"{text!r} is not a number"
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _strip_revealed(given: object) -> object:
+    """``given`` without the ``Answer:`` label of a pasted reveal line."""
+    if isinstance(given, str):
+        text = given.strip()
+        if text[:7].lower() == "answer:":
+            return text[7:].strip()
+    return given
+
+
+def _same_text(a: str, b: str) -> bool:
+    return " ".join(a.split()).lower() == " ".join(b.split()).lower()
+
+
 # ----------------------------------------------------------------------- answers
 class Answer(Protocol):
     """What every answer kind provides."""
@@ -31,6 +71,9 @@ class Answer(Protocol):
 
 
 _RC_BY_NAME = {name: value for value, name in RETURN_CODES.items()}
+_RC_EXAMPLES = ("H_P2", "H_FUNCTION", "-4", "H_NOT_FOUND", "-7")
+_PAIR_RE = re.compile(r"(\S+)\s*\(([^()]+)\)(?::.*)?", re.S)
+"""'NAME (value)' or 'value (NAME)', optionally followed by ': why' (a revealed answer)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +96,10 @@ class ReturnCodeAnswer:
             return to_signed(given) if -(1 << 63) <= given < 1 << 64 else None
         if not isinstance(given, str):
             return None
+        pair = _PAIR_RE.fullmatch(given.strip())
+        if pair:  # the shown spelling, 'H_PARAMETER (-4)': both halves must agree
+            name, number = self.parse(pair.group(1)), self.parse(pair.group(2))
+            return name if name is not None and name == number else None
         text = given.strip().upper().replace(" ", "_")
         for name in (text, "H_" + text):
             if name in _RC_BY_NAME:
@@ -67,9 +114,10 @@ class ReturnCodeAnswer:
     def check(self, given: object) -> tuple[bool, str]:
         got = self.parse(given)
         if got is None:
+            examples = other_examples(_RC_EXAMPLES, lambda c: self.parse(c) == self.value, 3)
             return False, (
-                f"Not understood: {given!r}. Answer with a return code such as H_SUCCESS, "
-                "H_PARAMETER or -4."
+                f"Not understood: {given!r}. Answer with a return code: its name or its "
+                f"value, e.g. {examples} (examples of the form, not this answer)."
             )
         if got == self.value:
             return True, f"Correct: {self}."
@@ -116,37 +164,48 @@ class NumberAnswer:
         text = str(given).strip().replace(" ", "")
         return int(text, 0) if re.fullmatch(r"-?(0x[0-9a-fA-F]+|[0-9]+)", text) else None
 
-    def _check_signed(self, given: object) -> tuple[bool, str]:
-        value = self._parse_signed(given)
-        if value is None:
-            if isinstance(given, bool):
-                return False, f"Not understood: give the {self.what} as a number such as -1 or 5."
-            return False, (
-                f"Not understood: {str(given).strip()!r} is not a number; give the "
-                f"{self.what} as a number such as -1 or 5."
-            )
-        if value == self.value:
-            return True, f"Correct: {self.value}."
-        slip = self.mistakes.get(value)
-        if slip:
-            return False, f"No, {value} is not it: {slip}"
-        return False, f"No, {value} is not the {self.what}."
+    def parse(self, given: object) -> int | None:
+        """The number ``given`` names, or None. ``0x3000abc (50334396)`` -- the shown
+        spelling -- is taken when both halves are the same number."""
+        if isinstance(given, str):
+            pair = _PAIR_RE.fullmatch(given.strip())
+            if pair and ":" not in given:
+                a, b = self.parse(pair.group(1)), self.parse(pair.group(2))
+                return a if a is not None and a == b else None
+        if self.signed:
+            return self._parse_signed(given)
+        try:
+            return parse_number(given, self.what)
+        except FieldError:
+            return None
+
+    def _examples(self) -> str:
+        """Numbers of the answer's form that are not the answer."""
+        if self.signed:
+            candidates: tuple[str, ...] = ("-1", "5", "3")
+        elif self.is_count:
+            candidates = ("3", "12", "7")
+        else:
+            candidates = ("0x10000abc", "268438204", "0x20000abc", "536871612")
+        return other_examples(candidates, lambda c: self.parse(c) == self.value)
 
     def check(self, given: object) -> tuple[bool, str]:
-        if self.signed:
-            return self._check_signed(given)
-        if isinstance(given, str) and _looks_like_fault(given):
+        if not self.signed and isinstance(given, str) and _looks_like_fault(given):
             return False, f"No: {self.fault_hint}. Give the {self.what} as a number."
-        try:
-            value = parse_number(given, self.what)
-        except FieldError as e:
-            return False, f"Not understood: {e}."
+        value = self.parse(given)
+        if value is None:
+            form = "a number" if self.signed or self.is_count else "a number in hex or decimal"
+            return False, (
+                f"Not understood: {_number_problem(given, self.what)}. Give the {self.what} "
+                f"as {form}, like {self._examples()} (the form only, not this answer)."
+            )
         if value == self.value:
             return True, f"Correct: {self}."
+        shown = f"{value}" if self.signed else self._fmt(value)
         slip = self.mistakes.get(value)
         if slip:
-            return False, f"No, {self._fmt(value)} is not it: {slip}"
-        return False, f"No, {self._fmt(value)} is not the {self.what}."
+            return False, f"No, {shown} is not it: {slip}"
+        return False, f"No, {shown} is not the {self.what}."
 
     def __str__(self) -> str:
         if self.signed or self.is_count:
@@ -155,6 +214,7 @@ class NumberAnswer:
 
 
 _INTERRUPTS = ("HDSI", "HISI", "DSEG", "ISEG", "DSI", "ISI")
+_FAULT_EXAMPLES = ("ISI L1", "HDSI L2", "DSI L0", "HISI L3", "ISEG", "DSEG")
 _LEVEL_RE = re.compile(r"(?:\bl|level\s*)([0-9])\b")
 
 
@@ -186,40 +246,57 @@ class FaultAnswer:
     cause: str = ""
     where: str = ""
 
+    def accepts(self, given: object) -> bool:
+        """Whether ``given`` names this interrupt or its cause (``NOPTE``), and, for a
+        walk, this level. A level alone (``L3``) or the word ``fault`` is not enough."""
+        if not isinstance(given, str):
+            return False
+        named = _named_interrupt(given)
+        causes = {c.strip().upper() for c in self.cause.split("|") if c.strip()}
+        words = set(re.findall(r"[A-Z_]+", given.upper()))
+        if named != self.interrupt and not (named is None and causes & words):
+            return False  # the interrupt, or failing that this fault's cause, must be named
+        if self.level is None:
+            return True
+        m = _LEVEL_RE.search(given.lower())
+        return m is not None and int(m.group(1)) == self.level
+
+    def _form(self) -> str:
+        """How to write the answer, with examples from other outcomes."""
+        examples = other_examples(_FAULT_EXAMPLES, self.accepts)
+        what = "the interrupt and the level" if self.level is not None else "the interrupt"
+        return f"name {what}, like {examples} (examples of the form from other accesses)"
+
     def check(self, given: object) -> tuple[bool, str]:
+        if self.accepts(given):
+            return True, f"Correct: {self._describe()}."
         if not isinstance(given, str):
             return False, (
-                f"No: this access does not translate, it faults. Name the fault, e.g. "
-                f"'{self._example()}'."
+                f"No: this access does not translate, it faults. To answer, {self._form()}."
             )
         text = given.strip()
-        if not _looks_like_fault(text) and not _LEVEL_RE.search(text.lower()):
-            try:
-                parse_number(text)
-            except FieldError:
-                return False, f"Not understood: name the fault, e.g. '{self._example()}'."
-            return False, (
-                "No: this access does not reach memory, it faults. Name the interrupt"
-                + (" and the level" if self.level is not None else "")
-                + f", e.g. '{self._example()}'."
-            )
         named = _named_interrupt(text)
-        if named is not None and named != self.interrupt:
+        if named is None:
+            if not _looks_like_fault(text) and not _LEVEL_RE.search(text.lower()):
+                try:
+                    parse_number(text)
+                except FieldError:
+                    return False, f"Not understood: {text!r}. {self._form().capitalize()}."
+                return False, (
+                    f"No: this access does not reach memory, it faults. To answer, {self._form()}."
+                )
+            return False, (
+                "Which interrupt? Name it (the level alone, or the word fault, is not enough): "
+                f"{self._form()}."
+            )
+        if named != self.interrupt:
             return False, f"No: it is not a {named}. Which kind of storage interrupt is it?"
-        if self.level is not None:
-            m = _LEVEL_RE.search(text.lower())
-            if m is None:
-                return False, "Which level? Answer like 'DSI L3' (levels 0 = root .. 3)."
-            level = int(m.group(1))
-            if level != self.level:
-                direction = "later" if level < self.level else "earlier"
-                return False, f"No: not at level {level}; the walk stops {direction}."
-        cause = f" ({self.cause})" if self.cause else ""
-        name = "" if named else f" It is a {self.interrupt}{cause}."
-        return True, f"Correct: {self._describe()}.{name}"
-
-    def _example(self) -> str:
-        return f"{self.interrupt} L{self.level}" if self.level is not None else self.interrupt
+        m = _LEVEL_RE.search(text.lower())
+        if m is None:
+            return False, "Which level? Add it as L<n>, from 0 (the root) down to the leaf."
+        level = int(m.group(1))
+        direction = "later" if level < self.level else "earlier"  # type: ignore[operator]
+        return False, f"No: not at level {level}; the walk stops {direction}."
 
     def _describe(self) -> str:
         text = self.interrupt
@@ -259,21 +336,24 @@ class LettersAnswer:
         return set(t)
 
     def check(self, given: object) -> tuple[bool, str]:
+        form = (
+            "Answer with the letters of the set bits, as the question lists them (order, "
+            "case and dashes do not matter), or with the question's word for no bit set."
+        )
         if not isinstance(given, str):
-            return False, f"Answer with letters from '{self.alphabet}', e.g. '{self.alphabet[:2]}'."
+            return False, form
         got = self._normal(given)
         if got is None:
-            return False, (
-                f"Not understood: use only the letters {', '.join(self.alphabet)} (or 'none')."
-            )
+            return False, f"Not understood: {given.strip()!r}. {form}"
         want = set(self.letters)
         if got == want:
             return True, f"Correct: {self}."
         parts = []
-        if want - got:
-            parts.append("missing " + ", ".join(self._name(c) for c in sorted(want - got)))
         if got - want:
-            parts.append("not set: " + ", ".join(self._name(c) for c in sorted(got - want)))
+            parts.append(_count(len(got - want), "letter you gave is", "letters you gave are"))
+            parts[-1] += " not set"
+        if want - got:
+            parts.append(_count(len(want - got), "set bit is", "set bits are") + " missing")
         return False, "No: " + "; ".join(parts) + "."
 
     def _name(self, c: str) -> str:
@@ -304,6 +384,10 @@ class Exercise:
     def check(self, given: object) -> tuple[bool, str]:
         """(right?, feedback). Never raises: bad input gives feedback that says why."""
         try:
+            shown = str(self.answer)
+            given = _strip_revealed(given)
+            if isinstance(given, str) and _same_text(given, shown):
+                return True, f"Correct: {shown}."  # the revealed answer, pasted back
             ok, feedback = self.answer.check(given)
         except Exception as e:  # a bug in a checker must not reach the learner as a traceback
             return False, f"Could not check this answer ({type(e).__name__}: {e})."

@@ -32,7 +32,7 @@ from ..kvm.hcalls import (
     rc_name,
 )
 from ..kvm.host import HFSCR_DEFAULT, L1_LPCR
-from ..kvm.l2 import Hcall, Load, Op, Program, Spin, Store
+from ..kvm.program import Hcall, Load, Op, Program, Spin, Store
 from ..kvm.shadow import kmalloc_max
 from ..kvm.versions import has, row
 from ..mmu import constants as C
@@ -51,14 +51,15 @@ def _rng(kind: str, seed: int) -> random.Random:
 
 # ----------------------------------------------------------------------- enter_nested
 _TRAP_SLIPS = {
+    # Each slip explains the mistake without naming the trap that is right instead.
     0x300: "0x300 is the DSI the L2 would take from its *own* tables; a miss in the "
-    "partition-scoped tables is a hypervisor interrupt, HDSI 0xe00.",
+    "partition-scoped tables is a hypervisor interrupt, with a vector of its own.",
     0x400: "0x400 is the ISI the L2 would take from its own tables; a partition-scoped "
-    "miss on a fetch is an HISI, 0xe20.",
-    0x900: "0x900 is the L2's own decrementer; the L1's deadline is the hypervisor "
-    "decrementer, HDEC 0x980.",
+    "miss on a fetch is a hypervisor interrupt, with a vector of its own.",
+    0x900: "0x900 is the L2's own decrementer; the L1's deadline is kept by the "
+    "hypervisor decrementer, which has another vector.",
     H_CEDE: "0xe0 is the hcall *number* (H_CEDE) the L2 put in r3; H_ENTER_NESTED returns "
-    "the trap that ended the run: an hcall is a system call interrupt, 0xc00.",
+    "the vector of the interrupt that ended the run, and an hcall is a system call.",
     0: "0 means 'nothing for the L1 to do' (L0 was interrupted by a signal).",
     0xE00: "0xe00 is an HDSI (a data access); was this access a data access?",
     0xE20: "0xe20 is an HISI (an instruction fetch); was it a fetch that failed?",

@@ -217,7 +217,10 @@ def lpid_calls(seed: int = 0) -> Exercise:
             + "\n".join("  " + line.split(" -> ")[0].rstrip() for line in run.lines)
             + f"\n\nWhat is {name}->refcnt now?"
         )
-        hint = "+1 for the slot while the guest is in nested_guests[], +1 per get, -1 per put."
+        hint = (
+            "one reference for the slot while the guest is in nested_guests[], one more per "
+            "get, one fewer per put."
+        )
     solution = "What each call did (from the model):\n" + "\n".join(
         "  " + line for line in run.lines
     )

@@ -207,8 +207,9 @@ def partition_entry(seed: int = 0) -> Exercise:
             lpid,
             "LPID",
             {
-                (addr - patb) // 8: "entries are 16 bytes (two doublewords), not 8.",
-                addr - patb: "that is the byte offset; divide by the 16-byte entry size.",
+                (addr - patb) // 8: "that counts doublewords; an entry is two of them.",
+                addr - patb: "that is the byte offset; divide it by the size of an entry "
+                "(two doublewords).",
             },
             "this only asks for an index",
         )

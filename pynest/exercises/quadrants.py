@@ -34,7 +34,7 @@ from ..scenarios.quadrants import (
     world_text,
 )
 from ..scenarios.radix import MmuWorld
-from .base import Exercise, FaultAnswer, NumberAnswer, parse_number
+from .base import Exercise, FaultAnswer, NumberAnswer, other_examples, parse_number
 
 _WORLD: MmuWorld | None = None
 
@@ -74,6 +74,9 @@ def parse_ids(text: object) -> tuple[int, int] | None:
     return None
 
 
+_IDS_EXAMPLES = ("LPID 7 PID 3", "LPID 2 PID 9", "LPID 5 PID 0")
+
+
 @dataclass(frozen=True)
 class IdsAnswer:
     """The (LPID, PID) pair a translation uses; ``mistakes`` explains common slips."""
@@ -82,15 +85,19 @@ class IdsAnswer:
     pid: int
     mistakes: dict[tuple[int, int], str] = field(default_factory=dict)
 
+    def _form(self) -> str:
+        examples = other_examples(_IDS_EXAMPLES, lambda c: parse_ids(c) == (self.lpid, self.pid))
+        return f"answer like {examples} (the form only, not this answer)"
+
     def check(self, given: object) -> tuple[bool, str]:
         if isinstance(given, str) and re.search(r"\b(h?dsi|h?isi|dseg|iseg|fault)\b", given, re.I):
             return False, (
                 "No: EA bits 2:11 are zero and this quadrant is open in this mode, so the "
-                "MMU goes on to the tables. Answer like 'LPID 7 PID 3'."
+                f"MMU goes on to the tables. To name the tree, {self._form()}."
             )
         ids = parse_ids(given)
         if ids is None:
-            return False, "Not understood: answer like 'LPID 7 PID 3' (or '7, 3')."
+            return False, f"Not understood: {self._form()}."
         if ids == (self.lpid, self.pid):
             return True, f"Correct: {self}."
         slip = self.mistakes.get(ids)
@@ -172,7 +179,7 @@ def quadrant_ids_exercise(seed: int = 0) -> Exercise:
     hv = key == "hv"
     question = (
         f"{_mode_line(key, cpu)}.\nA {access} from EA {ea:#018x}.\n"
-        "Which LPID and PID does the MMU use to translate it? Answer like 'LPID 7 PID 3'; if "
+        "Which LPID and PID does the MMU use to translate it? Answer as 'LPID <n> PID <m>'; if "
         "the access is stopped before any table is read, name the interrupt instead."
     )
     split = ea_split_text(ea)
@@ -213,7 +220,14 @@ def quadrant_ids_exercise(seed: int = 0) -> Exercise:
         f"-> LPID {t.lpid}, PID {t.pid}: the MMU reads PATE[{t.lpid}], then PRTE[{t.pid}] of "
         f"that partition's process table, and walks EA & 0x3fff_ffff_ffff_ffff in that tree."
     )
-    return Exercise("quadrant", seed, question, answer, solution, "look at EA bits 0:1 first.")
+    return Exercise(
+        "quadrant",
+        seed,
+        question,
+        answer,
+        solution,
+        "look at the quadrant (the two top bits of the EA) first.",
+    )
 
 
 def quadrant_ea_exercise(seed: int = 0) -> Exercise:

@@ -32,12 +32,13 @@ from ..scenarios.nested_init import (
     kvmhv_nested_init_errno,
     v2_nested_init_bool,
 )
-from .base import Exercise
+from .base import Exercise, other_examples
 
 _MB = 1 << 20
 
 
 _RC_NAMES = {name for name in RETURN_CODES.values()}
+_ERRNO_EXAMPLES = ("-EINVAL", "-14", "-EFAULT", "-22", "-EIO")
 
 
 @dataclass(frozen=True)
@@ -66,23 +67,27 @@ class ErrnoAnswer:
             return int(text)
         return None
 
+    def _examples(self) -> str:
+        shown = other_examples(_ERRNO_EXAMPLES, lambda c: self.parse(c) == self.value)
+        return f"{shown} (the form only, not this answer)"
+
     def check(self, given: object) -> tuple[bool, str]:
         text = given.strip().upper() if isinstance(given, str) else ""
         if text in ("TRUE", "FALSE"):
             return False, (
                 "No: true/false is what v2's bool said. The merged function returns an "
-                "int: its success value or a negative errno (written like -EINVAL or -22)."
+                f"int: its success value or a negative errno, written like {self._examples()}."
             )
         if text in _RC_NAMES or "H_" + text in _RC_NAMES:
             return False, (
                 f"No: {text} is an hcall return code (what L0 puts in r3). The function "
-                "answers its own caller with a Linux errno (written like -EINVAL)."
+                f"answers its own caller with a Linux int, written like {self._examples()}."
             )
         got = self.parse(given)
         if got is None:
             return False, (
                 f"Not understood: {given!r}. Answer with the function's return value, a "
-                "number or an errno name (written like -22 or -EINVAL)."
+                f"number or an errno name, written like {self._examples()}."
             )
         if got == self.value:
             return True, f"Correct: {self}."

@@ -29,7 +29,7 @@ from ..scenarios.shadow import (
     shadow_world,
     touch,
 )
-from .base import Exercise, NumberAnswer, parse_number
+from .base import Exercise, NumberAnswer, other_examples, parse_number
 
 _ALIASES = {"NOPTE": "NOHPTE", "ATOMIC_RC": "SET_RC", "RC": "SET_RC", "STORE": "ISSTORE"}
 
@@ -58,12 +58,16 @@ class PageSizeAnswer:
     def check(self, given: object) -> tuple[bool, str]:
         try:
             size = parse_page_size(given)
-        except FieldError as e:
-            return False, f"Not understood: {e}. Write a size such as 64K, 2M or 0x10000."
+        except FieldError:
+            examples = other_examples(_SIZE_EXAMPLES, lambda c: parse_page_size(c) == self.value)
+            return False, (
+                f"Not understood: {given!r}. Write a page size like {examples} (the form "
+                "only, not this answer), or a number of bytes."
+            )
         if size == self.value:
             return True, f"Correct: {self}."
         if size not in C.PAGE_SIZES:
-            return False, f"No: {size:#x} is not a radix page size (4K, 64K, 2M, 1G)."
+            return False, f"No: {size:#x} bytes is not one of the radix MMU's four page sizes."
         slip = self.mistakes.get(size)
         return False, f"No, not {page_size_text(size)}" + (f": {slip}" if slip else ".")
 
@@ -71,7 +75,9 @@ class PageSizeAnswer:
         return f"{page_size_text(self.value)} ({self.value:#x} bytes)"
 
 
-_NO_WORDS = {"no", "not reflected", "none", "l0", "l0 handles it", "no reflection", "0"}
+_NO_WORDS = {"no", "not reflected", "none", "no reflection", "0"}
+_NO_RE = re.compile(r"(no|not reflected|no reflection|none)[\s.!]*")
+_SIZE_EXAMPLES = ("2M", "4K", "1G", "64K")
 
 
 @dataclass(frozen=True)
@@ -92,7 +98,7 @@ class ReflectAnswer:
         if not isinstance(given, str):
             return parse_number(given, "HDSISR")
         text = given.strip().lower()
-        if text in _NO_WORDS or re.match(r"^(no|not)\b", text):
+        if text in _NO_WORDS or _NO_RE.fullmatch(text):
             return None
         try:
             return parse_number(text, "HDSISR", bits=32)
@@ -105,12 +111,15 @@ class ReflectAnswer:
             name = _ALIASES.get(word, word)
             if name not in DSISR_NAMES:
                 raise FieldError(
-                    f"{word!r} is not an HDSISR bit name; use {', '.join(DSISR_NAMES)}, a hex "
-                    "value, or 'no'"
+                    f"{word!r} is not an HDSISR bit name. Use the bit names the question "
+                    "gives, a hex value, or the question's word for a fault L0 keeps"
                 )
             value |= DSISR_NAMES[name]
         if not value:
-            raise FieldError("name the HDSISR bits (e.g. NOHPTE ISSTORE) or answer 'no'")
+            raise FieldError(
+                "name the HDSISR bits as the question does, or give the question's word "
+                "for a fault L0 keeps"
+            )
         return value
 
     def check(self, given: object) -> tuple[bool, str]:
@@ -124,17 +133,22 @@ class ReflectAnswer:
         return False, f"{text} {self.note}" if self.note else text
 
     def _wrong(self, got: int | None) -> str:
+        # Counts, never bit names: naming the missing bits would be the answer.
         if self.dsisr is None:
-            return "No: L0 can handle this one without the L1."
+            return "Wrong: that is not what happens to this fault."
         if got is None:
-            return "No: the L1 has to see this fault; L0 cannot fix it alone."
+            return "Wrong: the L1 has to see this fault; L0 cannot fix it alone."
         missing, extra = self.dsisr & ~got, got & ~self.dsisr
         parts = []
-        if missing:
-            parts.append(f"missing {dsisr_text(missing)}")
         if extra:
-            parts.append(f"not set: {dsisr_text(extra)}")
-        return "Reflected, yes, but " + "; ".join(parts) + "."
+            n = extra.bit_count()
+            parts.append(
+                f"{n} bit{'s' if n > 1 else ''} you named {'are' if n > 1 else 'is'} not set"
+            )
+        if missing:
+            n = missing.bit_count()
+            parts.append(f"{n} set bit{'s are' if n > 1 else ' is'} missing")
+        return "Reflected, yes, but " + " and ".join(parts) + "."
 
     def __str__(self) -> str:
         if self.dsisr is None:
@@ -285,8 +299,8 @@ def _reflect_question(seed: int, rng: random.Random) -> Exercise:
         + f". An L2 does a {access} at L2 real {gpa:#x}. L0 has no shadow PTE for it yet; "
         f"the L1's partition-scoped tree for this L2 {_STATE_TEXT[state]}.\n"
         "L0 takes the HDSI first. Does it reflect the fault to the L1 (H_ENTER_NESTED "
-        "returns 0xe00)? Answer 'no', or the HDSISR the L1 sees: bit names such as "
-        "'NOHPTE ISSTORE' or a hex value."
+        "returns 0xe00)? Answer 'no', or the HDSISR the L1 sees: its bit names (NOHPTE, "
+        "PROTFAULT, ISSTORE, SET_RC ...; several separated by spaces) or a hex value."
     )
     solution = (
         "L0 walks the L1's tree for the L2 (kvmhv_translate_addr_nested): no entry -> "

@@ -42,9 +42,19 @@ class RemovedAnswer:
     rc: str = "H_SUCCESS"
     known: frozenset[str] = frozenset()
 
+    def _form(self) -> str:
+        # The example uses labels that are in no list, so it cannot overlap the answer.
+        t = next(f"T{n}" for n in range(1, 99) if f"T{n}" not in self.known)
+        s = next(f"S{n}" for n in range(1, 99) if f"S{n}" not in self.known)
+        return (
+            f"the labels of the entries that go, like '{t} {s}' (the form only: these two "
+            "are in no list), the question's word for an empty set, or the H_* code L0 "
+            "refuses with"
+        )
+
     def check(self, given: object) -> tuple[bool, str]:
         if not isinstance(given, str) or not given.strip():
-            return False, "Answer with labels like 'T1 S3', 'none', or an H_* code."
+            return False, f"Answer with {self._form()}."
         text = given.strip().lower()
         if "h_" in text:
             code = re.search(r"h_[a-z_0-9]+", text)
@@ -62,7 +72,7 @@ class RemovedAnswer:
             got = {f"{a.upper()}{int(b)}" for a, b in _LABEL_RE.findall(text)}
             rest = _LABEL_RE.sub("", text)
             if not got or re.sub(r"[\s,;and&+]", "", rest):
-                return False, "Not understood: list labels such as 'T1 T4 S2', or say 'none'."
+                return False, f"Not understood: answer with {self._form()}."
         unknown = got - self.known if self.known else set()
         if unknown:
             return False, f"There is no {', '.join(_sort_labels(unknown))} in the lists."
@@ -132,7 +142,7 @@ def tlbie_exercise(seed: int = 0) -> Exercise:
     question = (
         f"An L1 runs two L2s under L0: {pairs}. After both ran, L0 has these TLB entries "
         f"(T) and shadow PTEs (S):\n{_listing(out)}\n{who}\n  {op}\n"
-        "Which of the entries does it remove? Answer with labels ('T1 S3'), 'none', or the "
+        "Which of the entries does it remove? Answer with labels ('T<n> S<n>'), 'none', or the "
         "H_* code if L0 refuses the operands."
     )
     removed = tlbie_removed(out)

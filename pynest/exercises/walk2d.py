@@ -22,7 +22,7 @@ from ..scenarios.guest import (
     tree_levels,
     walk_reads,
 )
-from .base import Exercise, NumberAnswer
+from .base import Exercise, NumberAnswer, other_examples
 
 __all__ = ["GENERATORS", "CellAnswer", "walk2d_count"]
 
@@ -31,6 +31,7 @@ _SIZE_NAMES = {page_size_text(s): s for s in C.PAGE_SIZES}
 
 # ----------------------------------------------------------------------------- answers
 _CELL_RE = re.compile(r"\b(pate|prte|l[0-3]|data)\b")
+_CELL_EXAMPLES = ("L2 P1", "PRTE entry", "L0 P3")
 _COL_RE = re.compile(r"\b(p[0-3]|entry|itself|own|partition\s*(?:level\s*)?([0-3]))\b")
 
 
@@ -45,9 +46,13 @@ class CellAnswer:
     row: str
     column: str
 
+    def _examples(self) -> str:
+        shown = other_examples(_CELL_EXAMPLES, lambda c: self.check(c)[0], 1)
+        return f"{shown} (the form only, not this answer)"
+
     def check(self, given: object) -> tuple[bool, str]:
         if not isinstance(given, str):
-            return False, "Answer with a row and a column, e.g. 'L2 P1' or 'PRTE entry'."
+            return False, f"Answer with a row and a column, like {self._examples()}."
         text = given.strip().lower()
         rows = _CELL_RE.findall(text)
         col_m = _COL_RE.search(text)
@@ -55,7 +60,7 @@ class CellAnswer:
             return False, (
                 "Not understood: name the row (PATE, PRTE, L0..L3, data) and the column "
                 "(P0..P3 for a partition-scoped level, 'entry' for the step's own read), "
-                "e.g. 'L2 P1'."
+                f"like {self._examples()}."
             )
         row = rows[0].upper() if rows[0] != "data" else "data"
         col_text = col_m.group(1)

@@ -166,7 +166,7 @@ def test_page_size_answer():
     ok, msg = a.check("2M")
     assert not ok and "too big" in msg
     ok, msg = a.check("3K")
-    assert not ok and "not a radix page size" in msg
+    assert not ok and "not one of the radix MMU's four page sizes" in msg
     ok, msg = a.check("huge")
     assert not ok and "Not understood" in msg
 
@@ -177,15 +177,16 @@ def test_reflect_answer_parsing():
         assert a.check(text)[0], text
     assert a.check("nopte + store")[0]
     ok, msg = a.check("NOHPTE")
-    assert not ok and "missing ISSTORE" in msg
+    assert (ok, msg) == (False, "Reflected, yes, but 1 set bit is missing.")
     ok, msg = a.check("no")
     assert not ok and "has to see" in msg
     ok, msg = a.check("BANANA")
     assert not ok and "not an HDSISR bit name" in msg
     none = ReflectAnswer(None)
     assert none.check("no")[0] and none.check("not reflected")[0]
-    ok, msg = none.check("NOHPTE")
-    assert not ok and "without the L1" in msg
+    ok, msg = none.check("NOHPTE")  # neutral: saying "L0 handles it" would be the answer
+    assert (ok, msg) == (False, "Wrong: that is not what happens to this fault.")
+    assert not none.check("L0")[0] and not none.check("not")[0]
 
 
 # ----------------------------------------------------------------------- generators
