@@ -11,12 +11,14 @@ Commands::
 
 Numbers may be written in hex (0x...), binary (0b...) or decimal, with ``_`` allowed.
 Bad arguments give a one-line error and exit status 2, never a traceback; a wrong
-``--answer`` exits with status 1.
+``--answer`` exits with status 1. Output into a pipe that closes early (``| head``)
+ends quietly with status 1, without a BrokenPipe traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -175,10 +177,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 2 bad arguments)."""
     try:
         args = build_parser().parse_args(argv)
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the try
+        return status
     except (CliError, PynestError) as exc:
         print(f"pynest: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader (``| head``) has gone: point stdout at devnull so the flush at
+        # interpreter exit cannot raise again (Python docs, signal: "Note on SIGPIPE").
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

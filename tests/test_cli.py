@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -130,3 +131,23 @@ def test_exercise_checks_and_reveals(capsys):
 def test_exercise_bad_arguments(capsys, argv, needle):
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == "" and needle in err and err.count("\n") == 1
+
+
+def test_a_closed_pipe_ends_quietly():
+    """``pynest ... | head -1``: no BrokenPipeError traceback (issue 15 item 10)."""
+    cmd = f"{sys.executable} -m pynest exercise walk2d --seed 1 --reveal | head -1"
+    out = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=120)
+    assert out.stdout.startswith("[walk2d, seed 1]")
+    assert "Traceback" not in out.stderr and "BrokenPipe" not in out.stderr
+    read, write = os.pipe()
+    os.close(read)  # every write now fails with EPIPE, deterministically
+    proc = subprocess.run(
+        [sys.executable, "-m", "pynest", "scenario"],
+        stdout=write,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+    )
+    os.close(write)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
