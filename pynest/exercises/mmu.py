@@ -291,10 +291,23 @@ def _entry_fields(raw: int) -> str:
             ("NLB", "4:55", C.PDE_NLB, raw & C.PDE_NLB),
             ("NLS", "59:63", C.PDE_NLS, raw & C.PDE_NLS),
         ]
-    out = [f"  {'field':<7}{'ISA bits':<10}{'Python mask':<22}value"]
+    out = [f"  {'field':<7}{'ISA bits':<10}{'Python':<26}value"]
     for name, bits, mask, value in rows:
-        out.append(f"  {name:<7}{bits:<10}{mask:#020x}  {value:#x}")
+        out.append(f"  {name:<7}{bits:<10}{_mask_expr(mask):<26}{value:#x}")
     return "\n".join(out)
+
+
+def _mask_expr(mask: int) -> str:
+    """A field mask as a short Python expression: ``raw >> 8 & 1`` for one bit,
+    ``raw >> 4 & 0x3`` for a narrow field, ``raw & (2**45-1) << 12`` for an address field
+    (never an 18-digit mask)."""
+    shift = (mask & -mask).bit_length() - 1
+    width = mask.bit_length() - shift
+    if width == 1:
+        return f"raw >> {shift} & 1"
+    if mask < 1 << 16:
+        return f"raw >> {shift} & {mask >> shift:#x}" if shift else f"raw & {mask:#x}"
+    return f"raw & (2**{width}-1) << {shift}"
 
 
 def decode_pte(seed: int = 0) -> Exercise:
@@ -321,9 +334,9 @@ def decode_pte(seed: int = 0) -> Exercise:
             "a directory entry with V=1 does not fault",
         )
         solution = (
-            f"L (bit 1, mask 0x4000000000000000) is 0: a directory entry (PDE).\n"
+            f"L (bit 1, raw >> 62 & 1) is 0: a directory entry (PDE).\n"
             f"{_entry_fields(raw)}\n"
-            f"NLB = raw & 0x0fff_ffff_ffff_ff00 = {d.nlb:#x}; the next table has 2**NLS = "
+            f"NLB = {_mask_expr(C.PDE_NLB)} = {d.nlb:#x}; the next table has 2**NLS = "
             f"{1 << d.nls} entries of 8 bytes ({8 << d.nls:#x} bytes)."
         )
         return Exercise("decode-pte", seed, question, answer, solution)

@@ -280,3 +280,17 @@ def test_exercise_widget_checks_and_reveals():
     assert "✔" in form.feedback.value
     form.reveal_button.click()
     assert "Answer:" in form.solution.value
+
+
+def test_decode_pte_reveal_prints_short_masks():
+    """Field masks as short expressions (issue 15 item 10), each one evaluating to the
+    value column on the entry itself."""
+    for seed in range(40):
+        ex = generate("decode-pte", seed)
+        text = ex.reveal()
+        assert not re.search(r"0x[0-9a-f_]{16,}", text.split("\n\n", 1)[1].split("\n", 1)[1])
+        raw = int(re.search(r"(?:PTE|is) (0x[0-9a-f]{16})", ex.question).group(1), 16)
+        for line in text.splitlines():
+            m = re.match(r"  (\S+(?: \S+)?)\s+[0-9:]+\s+(raw .+?)\s{2,}(0x[0-9a-f]+)$", line)
+            if m:
+                assert eval(m.group(2), {"raw": raw}) == int(m.group(3), 16), line
