@@ -47,7 +47,9 @@ from .base import (
     FaultAnswer,
     LettersAnswer,
     NumberAnswer,
+    Progress,
     parse_number,
+    register,
 )
 from .demo import classroom_story, demo_step
 from .enter_nested import copy_exercise, enter_nested_exercise
@@ -72,6 +74,8 @@ GENERATORS: dict[str, Callable[[int], Exercise]] = {
 }
 """Every exercise generator by kind (hyphenated; ``set_ptbl`` is accepted for ``set-ptbl``)."""
 
+register(GENERATORS)  # the widgets' New question button finds the next seed's generator
+
 
 def generate(kind: str, seed: int = 0) -> Exercise:
     """The exercise of ``kind`` for ``seed`` (kinds: see :data:`GENERATORS`)."""
@@ -92,6 +96,7 @@ __all__ = [
     "FaultAnswer",
     "LettersAnswer",
     "NumberAnswer",
+    "Progress",
     "classroom_story",
     "copy_exercise",
     "decode_pte",

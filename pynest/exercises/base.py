@@ -407,20 +407,63 @@ class Exercise:
         return ExerciseWidget(self)
 
 
+class Progress:
+    """Questions tried and answered right, per kind, in this kernel session only
+    (in memory: nothing is written to disk or to the notebook). A question counts as
+    right when it was answered right before its answer was revealed."""
+
+    def __init__(self) -> None:
+        self._tried: dict[str, set[int]] = {}
+        self._right: dict[str, set[int]] = {}
+        self._revealed: set[tuple[str, int]] = set()
+
+    def answered(self, kind: str, seed: int, ok: bool) -> None:
+        self._tried.setdefault(kind, set()).add(seed)
+        if ok and (kind, seed) not in self._revealed:
+            self._right.setdefault(kind, set()).add(seed)
+
+    def revealed(self, kind: str, seed: int) -> None:
+        self._revealed.add((kind, seed))
+
+    def counts(self, kind: str) -> tuple[int, int]:
+        """(questions tried, questions answered right) of ``kind``."""
+        return len(self._tried.get(kind, ())), len(self._right.get(kind, ()))
+
+    def text(self, kind: str) -> str:
+        tried, right = self.counts(kind)
+        return f"{kind}: {right} of {tried} question{'s' if tried != 1 else ''} right"
+
+
+PROGRESS = Progress()
+"""The session's record, shared by every exercise widget."""
+
+_NEXT: dict[str, Any] = {}
+"""kind -> generator, filled by :mod:`pynest.exercises` (the registry) at import."""
+
+
+def register(generators: dict[str, Any]) -> None:
+    """Make ``generators`` (kind -> seed -> Exercise) known to the New question button."""
+    _NEXT.update({k.replace("_", "-"): g for k, g in generators.items()})
+
+
 class ExerciseWidget:
     """The answer form of one exercise (ipywidgets, imported on first use).
 
     ``answer`` is the text box, ``feedback`` the line under it; ``submit(text)`` does
-    what typing and pressing Check does, ``show_solution()`` what Reveal does. Display
-    it by leaving it as the last expression of a cell.
+    what typing and pressing Check does, ``show_solution()`` what Reveal does and
+    ``new_question()`` what New question does: the same kind with the next seed
+    (seed + 1, so the sequence is the same on every run). ``status`` shows the seed and
+    the session's tried/right count for the kind (:data:`PROGRESS`). Display it by
+    leaving it as the last expression of a cell.
     """
 
-    def __init__(self, exercise: Exercise) -> None:
+    def __init__(self, exercise: Exercise, progress: Progress | None = None) -> None:
         import ipywidgets as w
 
         self.exercise = exercise
+        self.progress = PROGRESS if progress is None else progress
         layout = w.Layout(width="auto")
-        self.question = w.HTML(f"<pre style='font-size:14px'>{_html(exercise.question)}</pre>")
+        self.question = w.HTML("")
         self.answer = w.Text(
             placeholder="your answer: 0x..., decimal, 'DSI L3', or letters like rw",
             continuous_update=False,  # value changes on Enter (or leaving the box)
@@ -428,18 +471,34 @@ class ExerciseWidget:
         )
         self.check_button = w.Button(description="Check", button_style="primary")
         self.reveal_button = w.Button(description="Reveal")
+        self.next_button = w.Button(
+            description="New question",
+            disabled=_NEXT.get(exercise.kind.replace("_", "-")) is None,
+        )
+        self.status = w.HTML("", layout=layout)
         self.feedback = w.HTML("", layout=layout)
         self.solution = w.HTML("", layout=layout)
         self.check_button.on_click(lambda _b: self.submit(self.answer.value))
         self.answer.observe(self._on_enter, names="value")
         self.reveal_button.on_click(lambda _b: self.show_solution())
+        self.next_button.on_click(lambda _b: self.new_question())
         self.box = w.VBox(
             [
+                self.status,
                 self.question,
-                w.HBox([self.answer, self.check_button, self.reveal_button]),
+                w.HBox([self.answer, self.check_button, self.reveal_button, self.next_button]),
                 self.feedback,
                 self.solution,
             ]
+        )
+        self._show()
+
+    def _show(self) -> None:
+        ex = self.exercise
+        self.question.value = f"<pre style='font-size:14px'>{_html(ex.question)}</pre>"
+        self.status.value = (
+            f"<span style='font-size:13px'>{_html(ex.kind)}, seed {ex.seed} · "
+            f"{_html(self.progress.text(ex.kind))}</span>"
         )
 
     def _on_enter(self, change: dict) -> None:
@@ -449,15 +508,29 @@ class ExerciseWidget:
     def submit(self, text: str) -> bool:
         """Check ``text`` and show the verdict; returns whether it was right."""
         ok, message = self.exercise.check(text)
+        self.progress.answered(self.exercise.kind, self.exercise.seed, ok)
         colour = "#009E73" if ok else "#D55E00"
         mark = "✔" if ok else "✘"
         self.feedback.value = (
             f"<span style='font-size:15px;color:{colour}'><b>{mark}</b> {_html(message)}</span>"
         )
+        self._show()
         return ok
 
     def show_solution(self) -> None:
+        self.progress.revealed(self.exercise.kind, self.exercise.seed)
         self.solution.value = f"<pre style='font-size:13px'>{_html(self.exercise.reveal())}</pre>"
+
+    def new_question(self) -> Exercise:
+        """Replace the question with the same kind's next seed; clears answer and verdict."""
+        gen = _NEXT.get(self.exercise.kind.replace("_", "-"))
+        if gen is not None:
+            self.exercise = gen(self.exercise.seed + 1)
+        self.answer.value = ""
+        self.feedback.value = ""
+        self.solution.value = ""
+        self._show()
+        return self.exercise
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.box._repr_mimebundle_(**kwargs)
