@@ -96,7 +96,7 @@ _SHORT = {
     "set-ptcr": "PTCR",
     "flush-all": "flush",
     "nested-exit": "exit",
-    "release-all": "release",
+    "release-all": "free",
 }
 
 
@@ -107,7 +107,7 @@ def _rows(cv, x, top, width, items, previous_keys, key, draw) -> float:
         is_new = previous_keys is not None and key(item) not in previous_keys
         draw(item, y)
         if is_new:
-            _tag(cv, x + width - 0.08, y + _ROW_H / 2, "● new", S.VERMILLION)
+            _tag(cv, x + width - 0.04, y + _ROW_H / 2, "new", S.VERMILLION)
         top = y - 0.04
     return top
 
@@ -154,7 +154,7 @@ def draw_classroom_step(
         S.box(cv, lx + 0.1, yy, lw - 0.2, _ROW_H, S.tint(colour, 0.35), edge=colour, lw=1.4)
         S.label(cv, lx + 0.2, yy + _ROW_H / 2,
                 f"PATE[{row.lpid}] {row.dw0:016x} {row.dw1:016x}  {row.owner}",
-                S.SMALL_SIZE + 1, mono=True, ha="left")  # fmt: skip
+                S.SMALL_SIZE, mono=True, ha="left")  # fmt: skip
 
     y = _rows(cv, lx + 0.1, y, lw - 0.2, snap.l0_rows, prev_rows, lambda r: r.lpid, pate)
     if previous:
@@ -199,7 +199,7 @@ def draw_classroom_step(
         cx = lx + 0.1 + c * colw
         colour = L2_COLOURS[(l2 - 1) % len(L2_COLOURS)]
         mine = [s for s in snap.shadow if s.l1_lpid == l2]
-        S.label(cv, cx + 0.05, y, f"L2 {l2}", S.SMALL_SIZE + 1, bold=True, ha="left",
+        S.label(cv, cx + 0.05, y, f"L2 {l2}", S.SMALL_SIZE, bold=True, ha="left",
                 colour=S.BLACK)  # fmt: skip
         S.box(cv, cx + 0.6, y - 0.1, 0.25, 0.2, S.tint(colour, 0.6), edge=colour)
         yy = y - 0.3
@@ -212,11 +212,11 @@ def draw_classroom_step(
             yy -= 0.24
         for s in mine[:room]:
             new = previous is not None and (s.l1_lpid, s.gpa) not in prev_shadow
-            text = f"{s.gpa:#x} → {s.hpa:#x} {s.perms}"
+            text = f"{s.gpa:#x}→{s.hpa:#x} {s.perms}"
             S.label(cv, cx + 0.05, yy, text, S.SMALL_SIZE, mono=True, ha="left",
                     bold=new, colour=S.VERMILLION if new else S.BLACK)  # fmt: skip
             if new:
-                S.label(cv, cx + colw - 0.1, yy, "new", S.SMALL_SIZE, bold=True,
+                S.label(cv, cx + colw - 0.04, yy, "new", S.SMALL_SIZE, bold=True,
                         colour=S.VERMILLION, ha="right")  # fmt: skip
             yy -= 0.24
         if len(mine) > room:
@@ -272,7 +272,7 @@ def draw_classroom_step(
                       lw=1.4)  # fmt: skip
                 S.label(cv, rx + 0.2, yy + _ROW_H / 2,
                         f"PATE[{r.lpid}] {r.dw0:016x} {r.dw1:016x} → L2 {r.lpid}",
-                        S.SMALL_SIZE + 1, mono=True, ha="left")  # fmt: skip
+                        S.SMALL_SIZE, mono=True, ha="left")  # fmt: skip
 
             y = _rows(cv, rx + 0.1, y, rw - 0.2, snap.l1_rows, prev_l1, lambda r: r.lpid, l1row)
         else:
@@ -293,7 +293,7 @@ def draw_classroom_step(
                     S.TEXT_SIZE, bold=True, ha="left")  # fmt: skip
             S.label(cv, rx + 0.25, y - 0.56,
                     f"{g.pages_mapped} pages in the L1's tree · {g.state}",
-                    S.SMALL_SIZE + 1, ha="left")  # fmt: skip
+                    S.SMALL_SIZE, ha="left")  # fmt: skip
             y -= h + 0.1
 
     # ------------------------------------------------------------------ what happened
@@ -302,13 +302,13 @@ def draw_classroom_step(
     S.label(cv, 0.4, bottom - 0.38, "What just happened", S.LABEL_SIZE, bold=True, ha="left")
     y = bottom - 0.72
     for line in hcall_lines(snap.hcalls, limit=2):
-        S.label(cv, 0.45, y, "hcall  " + line, S.SMALL_SIZE + 1, mono=True, ha="left")
+        S.label(cv, 0.45, y, "hcall  " + line, S.SMALL_SIZE, mono=True, ha="left")
         y -= 0.27
     if not snap.hcalls:
-        S.label(cv, 0.45, y, "no hcall in this step", S.SMALL_SIZE + 1, ha="left",
+        S.label(cv, 0.45, y, "no hcall in this step", S.SMALL_SIZE, ha="left",
                 colour=S.GREY)  # fmt: skip
         y -= 0.27
-    for line in textwrap.wrap(snap.sentence, 132)[:5]:
+    for line in textwrap.wrap(snap.sentence, 118)[:5]:
         S.label(cv, 0.45, y, line, S.TEXT_SIZE, ha="left")
         y -= 0.26
     return fig

@@ -240,7 +240,7 @@ def draw_lpid_map(m: LpidMap, title: str | None = None, *, fig: Figure | None = 
         S.label(cv, 0.3, top - 0.45, m.note, S.TEXT_SIZE, ha="left")
         top -= 0.45
     heads = (
-        ("L1's partition table", f"L1 memory, l1_ptcr = {m.l1_ptcr:#x}, {m.l1_entries} rows"),
+        ("L1's partition table", f"l1_ptcr = {m.l1_ptcr:#x}, {m.l1_entries} rows"),
         (
             "L0: nested guests of this L1",
             f"{m.table_kind}: max_nested_lpid = {m.max_nested_lpid}, {m.table_bytes} B",
@@ -268,7 +268,7 @@ def draw_lpid_map(m: LpidMap, title: str | None = None, *, fig: Figure | None = 
             bold=True,
             ha="left",
         )
-        S.label(cv, x + 1.35, y + _LANE_H / 2, r.owner, S.SMALL_SIZE + 1, ha="left")
+        S.label(cv, x + 1.35, y + _LANE_H / 2, r.owner, S.SMALL_SIZE, ha="left")
     lanes = m.lanes
     if not lanes:
         y -= _LANE_H
@@ -297,10 +297,10 @@ def draw_lpid_map(m: LpidMap, title: str | None = None, *, fig: Figure | None = 
         S.label(cv, x + 0.12, mid, f"L1 LPID {lp}", S.TEXT_SIZE, bold=True, ha="left")
         S.label(
             cv,
-            x + 1.45,
+            x + 1.3,
             mid,
             f"dw0 {row.dw0:#x}" if row else "entry 0 (none)",
-            S.SMALL_SIZE + 1,
+            S.SMALL_SIZE,
             mono=True,
             ha="left",
         )
@@ -319,7 +319,7 @@ def draw_lpid_map(m: LpidMap, title: str | None = None, *, fig: Figure | None = 
                 x2 + 1.3,
                 mid,
                 f"shadow LPID {gp.shadow_lpid}, refcnt {gp.refcnt}",
-                S.SMALL_SIZE + 1,
+                S.SMALL_SIZE,
                 ha="left",
             )
         if row is not None or gp is not None:
@@ -353,10 +353,10 @@ def draw_lpid_map(m: LpidMap, title: str | None = None, *, fig: Figure | None = 
             )
             S.label(
                 cv,
-                x3 + 1.35,
+                x3 + 1.15,
                 mid,
                 f"dw0 {pate.dw0:#x}" if pate else "not written yet",
-                S.SMALL_SIZE + 1,
+                S.SMALL_SIZE,
                 mono=True,
                 ha="left",
             )

@@ -35,12 +35,12 @@ if TYPE_CHECKING:
 __all__ = ["draw_race", "state_text"]
 
 WIDTH = 14.0
-_ROW_H = 0.72
-_LANES = ((0.3, 5.3), (5.8, 5.3))
-_STATE_X = 11.35
-_WRAP = 56
-_NOTE_WRAP = 150
-_CAVEAT_WRAP = 120  # bold text is wider
+_ROW_H = 0.88
+_LANES = ((0.3, 4.75), (5.2, 4.75))
+_STATE_X = 10.1
+_WRAP = 44  # characters of a step's text per line in a lane (at SMALL_SIZE)
+_NOTE_WRAP = 125
+_CAVEAT_WRAP = 105  # bold text is wider
 
 
 def state_text(step: TraceStep) -> tuple[str, str]:
@@ -129,16 +129,16 @@ def draw_race(
     )
     y = top - 0.75
     for k, line in enumerate(note):
-        S.label(cv, 0.3, y - 0.1 - 0.26 * k, line, S.SMALL_SIZE + 1, bold=k < n_bold, ha="left")
+        S.label(cv, 0.3, y - 0.1 - 0.26 * k, line, S.SMALL_SIZE, bold=k < n_bold, ha="left")
     y -= note_h
 
     if exploration is not None:
-        rect = (0.3 / WIDTH, (y - 0.55) / height, 10.8 / WIDTH, 0.4 / height)
+        rect = (0.3 / WIDTH, (y - 0.55) / height, 9.6 / WIDTH, 0.4 / height)
         _strip(fig, exploration, rect, max(inter.number, 0))
         nbad = len(exploration.bad)
         S.label(
             cv,
-            11.3,
+            10.1,
             y - 0.25,
             f"{nbad} of {exploration.count} broken",
             S.TEXT_SIZE,
@@ -146,7 +146,7 @@ def draw_race(
             ha="left",
             colour=S.FAULT if nbad else S.BLACK,
         )
-        S.label(cv, 11.3, y - 0.55, "green ok, vermillion broken", S.SMALL_SIZE, ha="left")
+        S.label(cv, 10.1, y - 0.55, "green ok, vermillion broken", S.SMALL_SIZE, ha="left")
         y -= strip_h
 
     for (x, w), name in zip(_LANES, inter.config.roles, strict=True):
@@ -166,16 +166,16 @@ def draw_race(
             face, edge, lw = S.WHITE, S.GREY, 1.2
         S.box(cv, x, y + 0.04, w, _ROW_H - 0.08, face, edge, lw)
         head = f"{st.index}. {st.function}"
-        if st.locked:
-            head += "   [mmu_lock]"
-        if broke:
-            head += "   ✘ " + ", ".join(v.kind for v in st.violations)
-        S.label(cv, x + 0.1, y + _ROW_H - 0.18, head, S.SMALL_SIZE + 1, bold=True, ha="left")
+        if broke:  # the broken row's colour hides the lock's: name what broke instead
+            head += "  ✘ " + ", ".join(v.kind for v in st.violations)
+        elif st.locked:
+            head += "  [mmu_lock]"
+        S.label(cv, x + 0.1, y + _ROW_H - 0.2, head, S.SMALL_SIZE, bold=True, ha="left")
         for k, line in enumerate(_lines(st.text)):
-            S.label(cv, x + 0.1, y + _ROW_H - 0.4 - 0.19 * k, line, S.SMALL_SIZE, ha="left")
+            S.label(cv, x + 0.1, y + _ROW_H - 0.45 - 0.22 * k, line, S.SMALL_SIZE, ha="left")
         a, b = state_text(st)
-        S.label(cv, _STATE_X, y + _ROW_H - 0.22, a, S.SMALL_SIZE, mono=True, ha="left")
-        S.label(cv, _STATE_X, y + _ROW_H - 0.45, b, S.SMALL_SIZE, mono=True, ha="left")
+        S.label(cv, _STATE_X, y + _ROW_H - 0.24, a, S.SMALL_SIZE, mono=True, ha="left")
+        S.label(cv, _STATE_X, y + _ROW_H - 0.5, b, S.SMALL_SIZE, mono=True, ha="left")
 
     y -= 0.45
     f = inter.final
@@ -186,12 +186,12 @@ def draw_race(
         y,
         f"final: slot = {f.slot or 'NULL'}, max_nested_lpid = {f.max_nested_lpid}, "
         f"shadow LPIDs in use {list(f.lpids_in_use)}, references held: {held}",
-        S.SMALL_SIZE + 1,
+        S.SMALL_SIZE,
         ha="left",
     )
     for v in inter.violations:
         y -= 0.32
-        S.label(cv, 0.3, y, f"✘ {v}", S.SMALL_SIZE + 1, ha="left", colour=S.FAULT)
+        S.label(cv, 0.3, y, f"✘ {v}", S.SMALL_SIZE, ha="left", colour=S.FAULT)
     y -= 0.45
     verdict = "✔ every invariant holds" if ok else "✘ " + inter.verdict()
     S.box(cv, 0.3, y - 0.22, 6.5, 0.46, S.tint(S.OK if ok else S.FAULT, 0.5))

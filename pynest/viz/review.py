@@ -582,8 +582,8 @@ def _run(key: str, variant: str) -> PointResult:
 # ----------------------------------------------------------------------- the thread figure
 THREAD_W, THREAD_H = 14.0, 8.4
 _ROW_H = 0.7
-_MODEL_WRAP = 78  # characters of 11 pt mono in the 8-inch model box
-_LINE_H = 0.2
+_MODEL_WRAP = 66  # characters of SMALL_SIZE mono in the 8-inch model box
+_LINE_H = 0.235
 
 
 def _model_lines(result: PointResult, room: int) -> list[str]:
@@ -618,7 +618,7 @@ def draw_review_thread(result: PointResult, *, fig: Figure | None = None) -> Fig
         7.68,
         "David Gibson's review, answered by Paul Mackerras on 2 Oct 2018; "
         "checked against Linux 4.20.1",
-        S.SMALL_SIZE + 1,
+        S.SMALL_SIZE,
         ha="left",
     )
     top = 7.25
@@ -627,26 +627,27 @@ def draw_review_thread(result: PointResult, *, fig: Figure | None = None) -> Fig
         chosen = q is p
         face = S.tint(S.YELLOW, 0.35) if chosen else S.WHITE
         S.box(cv, 0.3, y, 5.3, _ROW_H - 0.08, face, lw=3.0 if chosen else 0.8)
+        # the title on top, its outcome tag under it on the right: both fit at SMALL_SIZE
         S.label(
             cv,
             0.42,
-            y + _ROW_H / 2 - 0.04,
+            y + _ROW_H - 0.24,
             f"{q.number}. {q.title}",
-            S.SMALL_SIZE + 1,
+            S.SMALL_SIZE,
             bold=chosen,
             ha="left",
         )
         word, colour = OUTCOMES[q.outcome]
-        S.box(cv, 4.1, y + 0.1, 1.4, _ROW_H - 0.28, S.tint(colour, 0.5), lw=0.8)
-        S.label(cv, 4.8, y + _ROW_H / 2 - 0.04, word, S.SMALL_SIZE)
+        S.box(cv, 4.05, y + 0.05, 1.45, 0.3, S.tint(colour, 0.5), lw=0.8, rounded=False)
+        S.label(cv, 4.775, y + 0.2, word, S.SMALL_SIZE)
     x = 5.95
     S.label(cv, x, 7.0, str(p), S.LABEL_SIZE, bold=True, ha="left")
     y = 6.6
     for head, text in (("v2:", p.where), ("merged:", p.merged)):
-        S.label(cv, x, y, head, S.SMALL_SIZE + 1, bold=True, ha="left")
-        for line in S.wrap_words(text, 78)[:5]:
-            S.label(cv, x + 0.85, y, line, S.SMALL_SIZE, ha="left")
-            y -= 0.24
+        S.label(cv, x, y, head, S.SMALL_SIZE, bold=True, ha="left")
+        for line in S.wrap_words(text, 62)[:5]:
+            S.label(cv, x + 1.05, y, line, S.SMALL_SIZE, ha="left")
+            y -= 0.25
         y -= 0.1
     h = y - 0.2
     body = _model_lines(result, max(4, int((h - 0.9) / _LINE_H)))
@@ -657,7 +658,7 @@ def draw_review_thread(result: PointResult, *, fig: Figure | None = None) -> Fig
         x,
         0.15 + h - 0.22,
         f"the model: {result.label}",
-        S.SMALL_SIZE + 1,
+        S.SMALL_SIZE,
         bold=True,
         ha="left",
     )
@@ -667,7 +668,7 @@ def draw_review_thread(result: PointResult, *, fig: Figure | None = None) -> Fig
         x,
         0.15 + h - 0.5,
         verdict,
-        S.SMALL_SIZE + 1,
+        S.SMALL_SIZE,
         bold=True,
         ha="left",
         colour=S.BLACK if result.ok else S.VERMILLION,
@@ -838,12 +839,12 @@ def draw_table_costs(
         raise ValueError(f"table must be 'array' or 'dynamic', got {table!r}")
     art = getattr(fig, "_pynest_costs", None) if fig is not None else None
     if art is None:
-        fig = S.new_figure(S.FIGURE_WIDTH, 6.2)
+        fig = S.new_figure(S.FIGURE_WIDTH, 6.6)
         ax, gx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.35, 1]})
-        fig.subplots_adjust(left=0.08, right=0.97, bottom=0.13, top=0.8, wspace=0.25)
+        fig.subplots_adjust(left=0.08, right=0.97, bottom=0.12, top=0.76, wspace=0.25)
         ax.set_xlabel("nested guests of this L1", fontsize=S.LABEL_SIZE)
         ax.set_ylabel("bytes in L0 per VM", fontsize=S.LABEL_SIZE)
-        ax.tick_params(labelsize=S.SMALL_SIZE + 1)
+        ax.tick_params(labelsize=S.SMALL_SIZE)
         ax.grid(True, color=S.LIGHT_GREY)
         art = {
             "ax": ax,
@@ -861,16 +862,14 @@ def draw_table_costs(
                 np.zeros((64, 64)), cmap=_CMAP, vmin=0, vmax=3, interpolation="nearest"
             ),
         }
-        fig.legend(
-            fontsize=S.SMALL_SIZE + 1, loc="upper center", ncol=3, bbox_to_anchor=(0.5, 0.925)
-        )
+        fig.legend(fontsize=S.SMALL_SIZE, loc="upper center", ncol=3, bbox_to_anchor=(0.5, 0.93))
         gx.set_xlabel("lpid & 63 (slot in a 64-slot node)", fontsize=S.TEXT_SIZE)
         gx.set_ylabel("lpid >> 6 (leaf node)", fontsize=S.TEXT_SIZE)
         gx.set_xticks([0, 32, 63])
         gx.set_yticks([0, 16, 32, 48, 63])
         gx.tick_params(labelsize=S.SMALL_SIZE)
         art["title"] = fig.suptitle("", fontsize=S.TITLE_SIZE, fontweight="bold")
-        art["gtitle"] = gx.set_title("", fontsize=S.TEXT_SIZE + 1)
+        art["gtitle"] = gx.set_title("", fontsize=S.TEXT_SIZE)
         fig._pynest_costs = art  # type: ignore[attr-defined]
     ax, gx = art["ax"], art["gx"]
     xmax = max(rec.curve_n[-1], 1)
@@ -886,10 +885,10 @@ def draw_table_costs(
     art["img"].set_data(_grid(rec, table))
     if table == "array":
         free = KVM_MAX_NESTED_GUESTS - sum(1 for lp in rec.lpids if lp < KVM_MAX_NESTED_GUESTS)
-        gtitle = f"array: 1024 slots always there ({free} empty); grey: no slot"
+        gtitle = f"array: 1024 slots always there\n({free} empty); grey: no slot"
     else:
         rows = len({lp >> 6 for lp in rec.lpids})
-        gtitle = f"IDR: {rows} leaf node(s) where the {rec.n} guests are"
+        gtitle = f"IDR: {rows} leaf node(s)\nwhere the {rec.n} guests are"
     art["gtitle"].set_text(gtitle)
     chosen = rec.array_bytes if table == "array" else rec.idr_bytes
     art["title"].set_text(

@@ -35,7 +35,7 @@ def _check_box(cv: S.Canvas, x: float, y: float, w: float, title: str, state: st
     face = {"pass": S.tint(S.OK), "FAIL": S.tint(S.FAULT), "not run": S.NOT_REACHED}[state]
     S.box(cv, x, y, w, 0.95, face)
     S.label(cv, x + 0.15, y + 0.66, f"{title}: {state}", S.LABEL_SIZE, bold=True, ha="left")
-    S.label(cv, x + 0.15, y + 0.28, text, S.SMALL_SIZE + 1, ha="left", mono=True)
+    S.label(cv, x + 0.15, y + 0.28, text, S.SMALL_SIZE, ha="left", mono=True)
 
 
 def draw_set_ptbl(
@@ -171,11 +171,11 @@ def draw_set_ptbl(
             tx + tw if right else tx,
             y + 0.8,
             f"table {out.base:#x} +{_size(out.table_bytes)} ({where})",
-            S.SMALL_SIZE + 1,
+            S.SMALL_SIZE,
             ha="right" if right else "left",
         )
     else:
-        S.label(cv, x0 + 0.1, y + 0.8, "PTCR 0: no table (deregister)", S.SMALL_SIZE + 1, ha="left")
+        S.label(cv, x0 + 0.1, y + 0.8, "PTCR 0: no table (deregister)", S.SMALL_SIZE, ha="left")
 
     # --- L0 state ----------------------------------------------------------------------
     x, w = 8.9, 4.8

@@ -255,7 +255,7 @@ def read_shadow_trees(
 
 
 # ----------------------------------------------------------------------- drawing
-_ROW_H = 0.34
+_ROW_H = 0.54
 _HEAD_H = 1.0
 _TITLE_H = 0.55
 _FOOT_H = 0.55
@@ -346,17 +346,19 @@ def draw_shadow_trees(
             )
             size = page_size_text(row.size)
             text = f"{row.addr:#09x} → {row.target:#010x} {size:>3} {row.perms} {row.rc}"
-            S.label(cv, x + 0.06, y - _ROW_H / 2, text, S.SMALL_SIZE, mono=True, ha="left")
             tag = "new" if row.new else ""
             if row.note:
                 tag = (tag + " · " if tag else "") + "tables"
+            # a tagged row: the entry on top, its tag under it (both fit the panel)
+            text_y = y - (0.15 if tag else _ROW_H / 2)
+            S.label(cv, x + 0.06, text_y, text, S.SMALL_SIZE, mono=True, ha="left")
             if tag:
                 S.label(
                     cv,
                     x + _PANEL_W - 0.06,
-                    y - _ROW_H / 2,
+                    y - _ROW_H + 0.15,
                     tag,
-                    S.SMALL_SIZE - 1,
+                    S.SMALL_SIZE,
                     ha="right",
                     colour=S.VERMILLION if row.new else S.GREY,
                     bold=row.new,

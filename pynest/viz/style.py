@@ -5,8 +5,14 @@ stays distinguishable under the common forms of colour blindness. Meaning never 
 colour alone: every coloured box also carries a word ("fault", "not reached", a level
 name), so a grey-scale printout still reads.
 
-Font sizes are chosen for a projector at the back of a classroom: nothing below 11 pt
-at the default figure width of 14 inches.
+Font sizes follow one rule, :func:`min_font_pt`: a figure's smallest text must render
+at >= 11 CSS px in JupyterLab at 1280x720 with the file browser open (an output cell is
+848 CSS px wide there, measured in Chromium) and at >= 16 CSS px where it is presented
+(``make present``: Voila at 1280x720, an output 1250 CSS px wide). A figure wider than the
+cell is scaled down to it, so what counts is a text's size in points *relative to the
+figure's width*: at the full-cell width of 14 inches nothing is below
+``SMALL_SIZE`` = 13.5 pt (11.4 px in the lab, 16.7 px presented).
+:mod:`pynest.viz.legibility` measures every drawn text against the rule.
 
 Figures are made with :func:`new_figure`, which builds a :class:`matplotlib.figure.Figure`
 directly (no pyplot): nothing is registered with a global figure manager, so figures
@@ -15,7 +21,9 @@ never pile up or display twice, and the functions stay pure (record in, Figure o
 
 from __future__ import annotations
 
+import math
 import textwrap
+from dataclasses import dataclass
 
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch, Rectangle
@@ -68,10 +76,67 @@ FONT = "DejaVu Sans"
 MONO = "DejaVu Sans Mono"
 TITLE_SIZE = 18
 LABEL_SIZE = 15
-TEXT_SIZE = 13
-SMALL_SIZE = 11
+TEXT_SIZE = 14
+SMALL_SIZE = 13.5
 FIGURE_WIDTH = 14.0
+"""The full-cell width in inches: every figure but a few small ones is this wide."""
 DPI = 100
+"""Pixels per inch of the PNG a figure is rendered to (widgets, the inline backend)."""
+SVG_PX_PER_INCH = 96.0
+"""An SVG figure is ``width`` inches = ``72 * width`` pt wide, which a browser shows as
+96 CSS px per inch when it is narrower than the cell."""
+INLINE_PAD = 0.1
+"""Inches the inline backend's ``bbox_inches="tight"`` adds on each side of a figure
+whose canvas holds everything it draws (``savefig.pad_inches``)."""
+
+
+# --- where figures are seen, and the size rule ---------------------------------------------
+@dataclass(frozen=True)
+class Display:
+    """Where a figure is seen: its output area is ``cell_px`` CSS px wide and its smallest
+    text must render at ``min_px`` CSS px or more."""
+
+    name: str
+    cell_px: float
+    min_px: float
+
+
+LAB = Display("JupyterLab at 1280x720, file browser open", 848.0, 11.0)
+"""Measured in Chromium (``tests/browser/test_figure_text_size.py``): the file browser
+takes 250 px; an output area, and the explorer picture in it, is 848 CSS px wide."""
+PRESENTER = Display("make present (Voila) at 1280x720", 1250.0, 16.0)
+"""Voila's page at 1280x720: an output area, and the explorer picture in it, is 1250 CSS
+px wide."""
+
+
+def px_per_inch(width_in: float, display: Display, native: float = DPI) -> float:
+    """CSS px per figure inch once a figure ``width_in`` inches wide is shown in
+    ``display``: images are never scaled up (``max-width: 100%``), only down to the cell.
+    ``native`` is the image's own px per inch (``DPI`` for PNG, ``SVG_PX_PER_INCH``)."""
+    return min(native, display.cell_px / width_in)
+
+
+def text_px(size_pt: float, width_in: float, display: Display, native: float = DPI) -> float:
+    """The CSS px height of a ``size_pt`` font in a figure ``width_in`` inches wide."""
+    return size_pt / 72.0 * px_per_inch(width_in, display, native)
+
+
+def shown_px(size_pt: float, width_in: float, display: Display) -> float:
+    """The CSS px a ``size_pt`` font in a figure ``width_in`` inches wide shows at in
+    ``display`` in the worst of the ways pynest shows figures: PNG or SVG, alone (a
+    widget's picture) or with the inline backend's padding."""
+    return min(
+        text_px(size_pt, shown, display, native)
+        for native in (DPI, SVG_PX_PER_INCH)
+        for shown in (width_in, width_in + 2 * INLINE_PAD)
+    )
+
+
+def min_font_pt(width_in: float = FIGURE_WIDTH, *displays: Display) -> float:
+    """The smallest font size (pt, rounded up to a half point) a figure ``width_in``
+    inches wide may use so that it reads in every one of ``displays`` (default: LAB)."""
+    need = max(d.min_px / shown_px(1.0, width_in, d) for d in displays or (LAB,))
+    return math.ceil(need * 2 - 1e-9) / 2
 
 
 def new_figure(width: float = FIGURE_WIDTH, height: float = 6.0) -> Figure:

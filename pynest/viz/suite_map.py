@@ -160,7 +160,7 @@ def draw_nesting_layers(highlight: str | None = None) -> Figure:
         cv,
         (left + right) / 2,
         0.6,
-        "POWER9: one real partition table (PTCR), the radix MMU walks 2 dimensions",
+        "POWER9: one real partition table (PTCR);\nthe radix MMU walks in 2 dimensions",
         S.TEXT_SIZE,
         bold=True,
     )
@@ -276,7 +276,7 @@ def draw_suite_map(current: str | None = None) -> Figure:
     """The notebooks in teaching order: three parts of four; ``current`` (a number such
     as "03" or a file stem) is framed."""
     width = S.FIGURE_WIDTH
-    box_w, box_h, gap = 3.25, 1.4, 0.18
+    box_w, box_h, gap = 3.3, 1.6, 0.15
     height = 0.75 + 3 * (0.45 + box_h + 0.2)
     fig = S.new_figure(width, height)
     cv = S.canvas_axes(fig, width, height)
@@ -310,9 +310,9 @@ def draw_suite_map(current: str | None = None) -> Figure:
             S.label(
                 cv, x + 0.15, top - 0.3, nb.number, S.LABEL_SIZE, bold=True, mono=True, ha="left"
             )
-            S.label(cv, x + 0.65, top - 0.3, nb.title, S.TEXT_SIZE, bold=True, ha="left")
-            for j, line in enumerate(S.wrap_words(nb.line, 37)[:3]):
-                S.label(cv, x + 0.15, top - 0.65 - 0.27 * j, line, S.SMALL_SIZE, ha="left")
+            S.label(cv, x + 0.6, top - 0.3, nb.title, S.TEXT_SIZE, bold=True, ha="left")
+            for j, line in enumerate(S.wrap_words(nb.line, 30)[:4]):
+                S.label(cv, x + 0.12, top - 0.65 - 0.25 * j, line, S.SMALL_SIZE, ha="left")
             if i < len(items) - 1:
                 S.label(cv, x + box_w + gap / 2, top - box_h / 2, "▶", S.SMALL_SIZE, colour=S.GREY)
         top -= box_h + 0.2

@@ -106,10 +106,33 @@ class Word:
 _CELL_ROWS = 2  # 64 bits drawn as 2 rows of 32
 _BITS_PER_ROW = 32
 _NUM_H, _CELL_H, _NAME_H, _CAPTION_H, _NOTE_H = 0.3, 0.5, 0.36, 0.4, 0.34
+_NAME_DROP = 0.28  # how far a field name on the second name line sits below the first
+
+
+def _name_lines(word: Word, first_bit: int) -> dict[BitField, int]:
+    """The line (0 or 1) of each field name in the row of bits from ``first_bit``: the
+    name of a one-bit field right after a one- or two-bit field named on line 0 drops to
+    line 1, so neighbouring names (MER GTSE, LPES HVICE) never collide."""
+    lines: dict[BitField, int] = {}
+    prev: tuple[int, int] | None = None  # (last bit, line) of a narrow field just before
+    for f in word.fields:
+        lo, hi = max(f.first, first_bit), min(f.last, first_bit + _BITS_PER_ROW - 1)
+        if lo > hi:
+            continue
+        line = 1 if lo == hi and prev == (lo - 1, 0) else 0
+        prev = (hi, line) if hi - lo < 2 else None  # a one- or two-bit field's name is wider
+        lines[f] = line
+    return lines
+
+
+def _row_height(word: Word, first_bit: int) -> float:
+    dropped = any(_name_lines(word, first_bit).values())
+    return _NUM_H + _CELL_H + _NAME_H + (_NAME_DROP if dropped else 0.0)
 
 
 def _word_height(word: Word) -> float:
-    return (_CAPTION_H if word.caption else 0) + _CELL_ROWS * (_NUM_H + _CELL_H + _NAME_H)
+    rows = sum(_row_height(word, r * _BITS_PER_ROW) for r in range(_CELL_ROWS))
+    return (_CAPTION_H if word.caption else 0) + rows
 
 
 def draw_register(
@@ -187,7 +210,9 @@ def _draw_word(ax, word: Word, top: float, width: float, highlight: set[str]) ->
                 mono=True,
                 bold=bool(bit),
             )
-        # field frames, ISA bit numbers at field edges, names below
+        # field frames, ISA bit numbers at field edges, names below (on two lines where
+        # one-bit fields sit side by side: _name_lines)
+        name_line = _name_lines(word, first_bit)
         for f in word.fields:
             lo, hi = max(f.first, first_bit), min(f.last, first_bit + _BITS_PER_ROW - 1)
             if lo > hi:
@@ -225,13 +250,13 @@ def _draw_word(ax, word: Word, top: float, width: float, highlight: set[str]) ->
             S.label(
                 ax,
                 (x0 + x1) / 2,
-                y_cells - _NAME_H / 2,
+                y_cells - _NAME_H / 2 - name_line[f] * _NAME_DROP,
                 f.name,
                 S.TEXT_SIZE if span > 1 else S.SMALL_SIZE,
                 bold=f.kind != "reserved",
                 colour=S.GREY if f.kind == "reserved" else S.BLACK,
             )
-        top -= _NUM_H + _CELL_H + _NAME_H
+        top -= _row_height(word, first_bit)
     return top
 
 
@@ -422,7 +447,7 @@ def read_partition_table(
     return PartitionTableView(ptcr, rows, selected, len(lpids) - len(shown), tuple(problems))
 
 
-_PT_ROW_H = 0.52
+_PT_ROW_H = 0.64  # room for a two-line meaning
 _PT_COLS = (0.2, 1.25, 3.15, 5.55, 7.95)
 
 
@@ -515,7 +540,11 @@ def draw_partition_table(
             S.label(ax, _PT_COLS[1], cy, f"{item.addr:#x}", S.TEXT_SIZE, mono=True, ha="left")
             S.label(ax, _PT_COLS[2], cy, f"{item.dw0:#018x}", S.TEXT_SIZE, mono=True, ha="left")
             S.label(ax, _PT_COLS[3], cy, f"{item.dw1:#018x}", S.TEXT_SIZE, mono=True, ha="left")
-            S.label(ax, _PT_COLS[4], cy, _clip(item.meaning, 62), S.SMALL_SIZE + 1, ha="left")
+            meaning = _clip(item.meaning, 110)
+            head, sep, rest = meaning.partition("; ")  # a long meaning: a line per clause
+            lines = [head + sep.strip(), rest] if sep else S.wrap_words(meaning, 54)
+            meaning = "\n".join(line for line in lines[:2] if line)
+            S.label(ax, _PT_COLS[4], cy, meaning, S.SMALL_SIZE, ha="left")
         top -= _PT_ROW_H
     if footer:
         S.label(ax, 0.2, top - 0.3, footer, S.LABEL_SIZE, mono=True, ha="left")

@@ -1,10 +1,11 @@
 """What an invalidation removed: L0's TLB entries and shadow PTEs, before and after.
 
 ``draw_tlbie(outcome)`` takes a :class:`pynest.scenarios.tlbie.TlbieOutcome` and draws
-two lists side by side -- the TLB entries (T1..) on the left, the shadow PTEs (S1..) on
-the right, each as it was before the operation -- with every row marked *kept* or
-*removed* (vermillion, bold word, struck through), the operands on top and the result
-(H_* code, invalid form, counts) underneath. Rows are grouped by LPID with a colour per
+two lists one above the other, full width so that every row reads at 1280 px -- the TLB
+entries (T1..) on top, the shadow PTEs (S1..) below, each as it was before the
+operation -- with every row marked *kept* or *removed* (vermillion, bold word, struck
+through), the operands on top and the result (H_* code, invalid form, counts)
+underneath. Rows are grouped by LPID with a colour per
 L2, so "everything of one LPID" reads at a glance.
 
 The lists of one :class:`pynest.scenarios.tlbie.TlbieLab` are the same before every
@@ -21,11 +22,10 @@ from ..mmu.tlb import TlbEntry
 from ..scenarios.tlbie import TlbieOutcome, labels, tlbie_removed
 from . import style as S
 
-_ROW_H = 0.36
+_ROW_H = 0.38
 _TITLE_H = 1.05
 _HEAD_H = 0.45
 _FOOT_H = 0.75
-_HALF = S.FIGURE_WIDTH / 2
 _L2_COLOURS = (S.SKY_BLUE, S.YELLOW, S.PURPLE, S.GREEN)
 
 
@@ -58,9 +58,10 @@ def _lpid_colour(lpid: int, order: list[int]) -> str:
 
 def _build(fig: Figure, outcome: TlbieOutcome) -> _Drawn:
     drawn = _Drawn(_key(outcome))
-    n = max(len(outcome.tlb_before), len(outcome.shadow_before), 1)
+    n_tlb = max(len(outcome.tlb_before), 1)
+    n_shadow = max(len(outcome.shadow_before), 1)
     width = S.FIGURE_WIDTH
-    height = _TITLE_H + _HEAD_H + _ROW_H * n + _FOOT_H
+    height = _TITLE_H + 2 * _HEAD_H + _ROW_H * (n_tlb + n_shadow) + _FOOT_H
     fig.clear()
     fig.set_size_inches(width, height)
     cv = S.canvas_axes(fig, width, height)
@@ -71,8 +72,10 @@ def _build(fig: Figure, outcome: TlbieOutcome) -> _Drawn:
     drawn.operands = fig.texts[-1]
     top -= _TITLE_H
     S.label(cv, 0.15, top - 0.2, "L0's TLB (translations)", S.LABEL_SIZE, bold=True, ha="left")
-    S.label(cv, _HALF + 0.1, top - 0.2, "L0's shadow PTEs", S.LABEL_SIZE, bold=True, ha="left")
+    shadow_top = top - _HEAD_H - _ROW_H * n_tlb
+    S.label(cv, 0.15, shadow_top - 0.2, "L0's shadow PTEs", S.LABEL_SIZE, bold=True, ha="left")
     top -= _HEAD_H
+    shadow_top -= _HEAD_H
     order = sorted(
         {s.shadow_lpid for s in outcome.shadow_before} | {e.lpid for e in outcome.tlb_before}
     )
@@ -80,19 +83,19 @@ def _build(fig: Figure, outcome: TlbieOutcome) -> _Drawn:
     for label, item in items.items():
         left = label[0] == "T"
         i = int(label[1:]) - 1
-        x = 0.1 if left else _HALF + 0.05
-        y = top - _ROW_H * (i + 1)
+        x = 0.1
+        y = (top if left else shadow_top) - _ROW_H * (i + 1)
         lpid = item.lpid if left else item.shadow_lpid  # type: ignore[attr-defined]
         colour = _lpid_colour(lpid, order)
         S.box(
-            cv, x, y + 0.03, _HALF - 0.2, _ROW_H - 0.06, S.tint(colour, 0.3), lw=0.8, rounded=False
+            cv, x, y + 0.03, width - 0.2, _ROW_H - 0.06, S.tint(colour, 0.3), lw=0.8, rounded=False
         )
         patch = fig.patches[-1]
         S.label(cv, x + 0.1, y + _ROW_H / 2, label, S.SMALL_SIZE, bold=True, ha="left")
-        S.label(cv, x + 0.55, y + _ROW_H / 2, "kept", S.SMALL_SIZE, ha="left")
+        S.label(cv, x + 0.65, y + _ROW_H / 2, "kept", S.SMALL_SIZE, ha="left")
         state = fig.texts[-1]
         body = _tlb_text(item) if left else _shadow_text(item)  # type: ignore[arg-type]
-        S.label(cv, x + 1.6, y + _ROW_H / 2, body, S.SMALL_SIZE, mono=True, ha="left")
+        S.label(cv, x + 1.9, y + _ROW_H / 2, body, S.SMALL_SIZE, mono=True, ha="left")
         drawn.rows[label] = (patch, state, fig.texts[-1], colour)
     S.label(cv, 0.15, _FOOT_H / 2, "", S.TEXT_SIZE, bold=True, ha="left")
     drawn.footer = fig.texts[-1]

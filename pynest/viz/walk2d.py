@@ -153,7 +153,9 @@ def _footer(t: Translation, grid: Walk2dGrid) -> str:
 _LABEL_W = 1.6
 _COL_W = (2.2, 2.2, 2.2, 2.2, 2.5)
 _COUNT_W = 0.8
-_ROW_H = 0.78
+_ROW_H = 0.98
+_NUMBER_DY = 0.24  # the read numbers above the cell's centre, its two-line note below
+_SUB_DY = -0.13
 _TITLE_H = 0.6
 _HEAD_H = 0.45
 _FOOT_H = 0.95
@@ -217,9 +219,9 @@ def _build(fig: Figure, t: Translation, title: str) -> _Drawn:
             cx, cy = x + w / 2, y + _ROW_H / 2
             S.box(cv, x + pad, y + pad, w - 2 * pad, _ROW_H - 2 * pad, S.WHITE, edge=S.GREY)
             patch = _last_patch(fig)
-            S.label(cv, cx, cy + 0.15, "", S.LABEL_SIZE, bold=True, mono=True)
+            S.label(cv, cx, cy + _NUMBER_DY, "", S.LABEL_SIZE, bold=True, mono=True)
             number = _last_text(fig)
-            S.label(cv, cx, cy - 0.17, "", S.SMALL_SIZE, mono=True)
+            S.label(cv, cx, cy + _SUB_DY, "", S.SMALL_SIZE, mono=True)
             sub = _last_text(fig)
             drawn.cells[(row, col)] = (patch, number, sub, cx, cy)
         S.label(cv, xs[-1] + _COUNT_W / 2, y + _ROW_H / 2, "", S.LABEL_SIZE, mono=True)
@@ -273,7 +275,7 @@ def _restyle(drawn: _Drawn, upto: int | None) -> None:
         patch.set_linewidth(3.2 if key == current or is_fault else 1.0)
         patch.set_linestyle("solid")
         number.set_text("#" + ",".join(str(k) for k in lit))
-        number.set_position((cx, cy + 0.15))
+        number.set_position((cx, cy + _NUMBER_DY))
         number.set_fontsize(S.LABEL_SIZE)
         number.set_fontweight("bold")
         number.set_family(S.MONO)
@@ -283,10 +285,10 @@ def _restyle(drawn: _Drawn, upto: int | None) -> None:
             text = "FAULT: V=0" if not last.raw & C.PTE_V else "FAULT"
         elif col == "entry" and row == "PATE":
             first = cell.steps[0].hra
-            text = f"dw0+dw1 @ {first:#x}" if len(lit) > 1 else f"dw0 @ {first:#x}"
+            text = f"dw0+dw1\n@ {first:#x}" if len(lit) > 1 else f"dw0\n@ {first:#x}"
         else:
             kind = "leaf" if last.raw & C.PTE_V and last.raw & C.PTE_L else "dir"
-            text = f"[{last.index:#x}] {kind} {last.hra:#x}"
+            text = f"[{last.index:#x}] {kind}\n{last.hra:#x}"
         sub.set_text(text)
     for row, text in drawn.counts.items():
         lit = sum(1 for k in range(shown) if grid.order[k][0] == row)

@@ -104,7 +104,8 @@ def test_race_figure_lanes_state_and_verdict():
     text = figure_text(fig)
     assert f"Interleaving #{i.number} of 222: create race, without re-check" in text
     assert "210 of 222 broken" in text
-    assert "5. kvmhv_get_nested   [mmu_lock]   ✘ two-objects" in text
+    assert "5. kvmhv_get_nested  ✘ two-objects" in text
+    assert "0. kvmhv_get_nested  [mmu_lock]" in text
     assert "✘ broken: two-objects, leak" in text
     assert "slot = gp#2" in text and "gp#1:2 gp#2:2" in text
     strip = fig.axes[1]
