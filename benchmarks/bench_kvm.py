@@ -11,7 +11,7 @@ import time
 
 from pynest import scenarios as W
 from pynest.kvm.hcalls import H_CEDE
-from pynest.kvm.l2 import Hcall, Load, Program
+from pynest.kvm.program import Hcall, Load, Program
 from pynest.mmu import constants as C
 from pynest.mmu.xlate import CpuState, translate
 

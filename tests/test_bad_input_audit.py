@@ -26,7 +26,7 @@ from pynest.kvm.events import EventLog
 from pynest.kvm.hcalls import H_SET_PARTITION_TABLE, do_hcall
 from pynest.kvm.host import L0, LpidAllocator
 from pynest.kvm.l1 import L1, ptb_order_and_ptcr
-from pynest.kvm.l2 import Load, Program
+from pynest.kvm.program import Load, Program
 from pynest.memory import PhysicalMemory
 from pynest.mmu import (
     Allocator,

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from pynest.kvm.hcalls import H_CEDE
 from pynest.kvm.host import L0
 from pynest.kvm.l1 import L1
-from pynest.kvm.l2 import Hcall, Load, Program
+from pynest.kvm.program import Hcall, Load, Program
 from pynest.mmu import constants as C
 from pynest.scenarios import direct_translate
 

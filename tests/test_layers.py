@@ -144,12 +144,14 @@ KVM_ORDER: dict[str, int] = {
     "radix": 2,  # book3s_64_mmu_radix.c's shadow-tree edits, the nest rmap
     "nested": 3,  # book3s_hv_nested.c lifecycle, ptbl cache, H_SET_PARTITION_TABLE
     "host": 4,  # L0 / L1Vm / Vcpu and the VM lifecycle (kvmppc_core_init/destroy_vm_hv)
+    "program": 1,  # the L2's instructions (records)
     "shadow": 5,  # nested page fault, tlbie emulation, H_COPY_TOFROM_GUEST
-    "l2": 6,  # H_ENTER_NESTED and the L2 run loop
-    "hcalls": 7,  # kvmppc_pseries_do_hcall
-    "l1": 8,  # the L1 kernel
-    "races": 8,
-    "__init__": 9,
+    "run": 6,  # book3s_hv.c: kvmhv_run_single_vcpu, kvmppc_handle_nested_exit
+    "l2": 7,  # H_ENTER_NESTED (kvmhv_enter_nested_guest)
+    "hcalls": 8,  # kvmppc_pseries_do_hcall
+    "l1": 9,  # the L1 kernel
+    "races": 9,
+    "__init__": 10,
 }
 
 

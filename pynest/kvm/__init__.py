@@ -8,7 +8,8 @@
 * :mod:`~pynest.kvm.nested` -- the nested-guest lifecycle and H_SET_PARTITION_TABLE;
 * :mod:`~pynest.kvm.guest_state` -- ``struct hv_guest_state`` and ``pt_regs``;
 * :mod:`~pynest.kvm.shadow` -- nested page faults, shadow tables, rmap, tlbie emulation;
-* :mod:`~pynest.kvm.l2` -- L2 programs, the run loop and H_ENTER_NESTED;
+* :mod:`~pynest.kvm.program` -- the L2's instructions; :mod:`~pynest.kvm.run` -- L0's run
+  loop for an L2; :mod:`~pynest.kvm.l2` -- H_ENTER_NESTED;
 * :mod:`~pynest.kvm.l1` -- the guest hypervisor's side.
 """
 

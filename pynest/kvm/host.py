@@ -46,7 +46,7 @@ from .radix import remove_nest_rmap_range
 from .versions import DEFAULT_KERNEL, L0_KERNELS, check_kernel
 
 if TYPE_CHECKING:
-    from .l2 import Program
+    from .program import Program
 
 # kvmppc_core_vcpu_create_hv: the facilities a guest may use (HFSCR), FSCR bit numbers
 # TAR 8, EBB 7, BHRB 4, PM 3, DSCR 2, VECVSX 1, FP 0.

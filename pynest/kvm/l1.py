@@ -38,7 +38,7 @@ from .events import EventLog
 from .guest_state import HV_GUEST_STATE_VERSION, PT_REGS_SIZE, HvGuestState, PtRegs
 from .hcalls import do_hcall
 from .host import L1Vm, LpidAllocator
-from .l2 import Program
+from .program import Program
 from .versions import DEFAULT_KERNEL, L1_KERNELS, check_kernel, version_key
 
 _MB = 1 << 20

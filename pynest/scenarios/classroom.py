@@ -45,8 +45,8 @@ from ..kvm.hcalls import (
 )
 from ..kvm.host import L0, LPID_RSVD
 from ..kvm.l1 import L1, h_tlbie_p1_enc
-from ..kvm.l2 import Hcall, Load, Program, Store
 from ..kvm.nested import PRTB_MASK, PRTS_MASK
+from ..kvm.program import Hcall, Load, Program, Store
 from ..kvm.shadow import ShadowPte, shadow_leaves, shadow_ptes
 from ..kvm.versions import row as versions_row
 from ..mmu import constants as C

@@ -15,8 +15,8 @@ from ..errors import ConfigError, PynestError, check_int
 from ..kvm.hcalls import H_CEDE
 from ..kvm.host import L0, L1Vm
 from ..kvm.l1 import L1, L2Guest
-from ..kvm.l2 import Hcall, Load, Program, Spin, Store
 from ..kvm.nested_table import NestedGuest
+from ..kvm.program import Hcall, Load, Program, Spin, Store
 from ..mmu import constants as C
 
 CODE_EA = 0x0000_0000_0001_0000

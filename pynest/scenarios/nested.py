@@ -20,7 +20,7 @@ from ..kvm.events import Event
 from ..kvm.hcalls import H_CEDE, H_PROD, rc_name
 from ..kvm.host import L1_LPCR
 from ..kvm.l1 import L2Guest
-from ..kvm.l2 import Hcall, Load, Op, Program, Spin, Store
+from ..kvm.program import Hcall, Load, Op, Program, Spin, Store
 from ..mmu import constants as C
 from .l1 import CODE_EA, DATA_EA, World, one_l1
 from .text import parse_number

@@ -20,7 +20,7 @@ from ..kvm.events import Event
 from ..kvm.hcalls import H_CEDE
 from ..kvm.host import L0
 from ..kvm.l1 import L1
-from ..kvm.l2 import Hcall, Load, Program, Store
+from ..kvm.program import Hcall, Load, Program, Store
 from ..kvm.versions import DEFAULT_KERNEL
 from ..mmu import constants as C
 from ..mmu.formats import page_size_text

@@ -31,8 +31,8 @@ from matplotlib.figure import Figure
 from ..errors import ConfigError
 from ..kvm.constants import KVM_MAX_NESTED_GUESTS
 from ..kvm.hcalls import H_CEDE
-from ..kvm.l2 import Hcall, Program
 from ..kvm.nested import PRTS_MASK
+from ..kvm.program import Hcall, Program
 from ..mmu import constants as C
 from ..scenarios import one_l1
 from ..viz.lpids import LpidMap, draw_lpid_map, lpid_map

@@ -24,8 +24,8 @@ from matplotlib.figure import Figure
 from ..kvm.hcalls import H_CEDE
 from ..kvm.host import L0, L1Vm
 from ..kvm.l1 import L1
-from ..kvm.l2 import Hcall, Program
 from ..kvm.nested import PRTS_MASK
+from ..kvm.program import Hcall, Program
 from ..mmu import constants as C
 from ..scenarios.set_ptbl import SetPtblOutcome, set_ptbl_outcome, size_text
 from ..viz.set_ptbl import draw_set_ptbl

@@ -71,8 +71,9 @@ from pynest.kvm.guest_state import (
 )
 from pynest.kvm.host import L0, L1_LPCR, LPID_RSVD, L1Vm
 from pynest.kvm.l1 import L1, TLBIEL_INVAL_SET_LPID, L2Guest, h_tlbie_p1_enc
-from pynest.kvm.l2 import NR_CPUS, Hcall, Load, Program, Spin, Store
+from pynest.kvm.l2 import NR_CPUS
 from pynest.kvm.nested import get_nested, put_nested
+from pynest.kvm.program import Hcall, Load, Program, Spin, Store
 from pynest.kvm.shadow import kmalloc_max, shadow_leaves
 from pynest.kvm.versions import L0_KERNELS
 from pynest.memory import PhysicalMemory

@@ -14,8 +14,9 @@ from pynest.errors import ConfigError
 from pynest.kvm import shadow as S
 from pynest.kvm.hcalls import H_CEDE, H_ENTER_NESTED, H_SUCCESS, H_TLB_INVALIDATE
 from pynest.kvm.l1 import h_tlbie_p1_enc
-from pynest.kvm.l2 import MAX_RESUMES, Hcall, Load, Program, Spin, Store
+from pynest.kvm.l2 import MAX_RESUMES
 from pynest.kvm.nested import get_nested, put_nested
+from pynest.kvm.program import Hcall, Load, Program, Spin, Store
 from pynest.memory import PhysicalMemory
 from pynest.mmu import constants as C
 from pynest.mmu.builder import Allocator, RadixTree

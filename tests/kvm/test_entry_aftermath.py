@@ -14,12 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pynest.kvm import l2 as L2
+from pynest.kvm import run as RUN
 from pynest.kvm.guest_state import HV_REGS
 from pynest.kvm.hcalls import H_AUTHORITY, H_CEDE
 from pynest.kvm.host import L0, isolation_violations
 from pynest.kvm.l1 import L1
-from pynest.kvm.l2 import Hcall, Load, Program, Store
 from pynest.kvm.nested import lifecycle_violations
+from pynest.kvm.program import Hcall, Load, Program, Store
 from pynest.mmu import constants as C
 
 ENTRY = 0x10000
@@ -31,7 +32,9 @@ class Injected(Exception):
     """The failure a test plants."""
 
 
-#: l2.py names whose call number ``nth`` raises (each is called during one entry)
+#: names in l2.py (entry) or run.py (the run loop) whose call number ``nth`` raises (each
+#: is called during one entry)
+IN_RUN = {"_step", "hw_translate", "handle_nested_exit", "nested_page_fault"}
 POINTS = (
     "update_ptbl_cache",  # just after kvmhv_get_nested (a new guest has no cached PATE)
     "sanitise_hv_regs",
@@ -46,7 +49,9 @@ POINTS = (
 )
 
 
-def plant(mp, name, nth=1, target=L2):
+def plant(mp, name, nth=1, target=None):
+    if target is None:
+        target = RUN if name in IN_RUN else L2
     real = getattr(target, name)
     calls = [0]
 
@@ -176,7 +181,7 @@ def test_any_failure_anywhere_leaves_nothing_behind(point, nth, later):
     with pytest.MonkeyPatch.context() as mp:
         if point == "restore_hv_regs" and nth > 1:
             nth = 1  # its later calls restore the L1 itself, the cleanup under test
-        plant(mp, point, nth, target=vm if point == "write_guest" else L2)
+        plant(mp, point, nth, target=vm if point == "write_guest" else None)
         try:
             res = l1.run_l2(l2)
         except Injected:

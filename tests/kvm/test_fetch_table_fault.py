@@ -33,7 +33,9 @@ from pynest.kvm import shadow as S
 from pynest.kvm.hcalls import H_CEDE
 from pynest.kvm.host import L0, L1_LPCR, Vcpu
 from pynest.kvm.l1 import L1
-from pynest.kvm.l2 import MAX_RESUMES, Hcall, Load, Program, Spin, Store, handle_nested_exit
+from pynest.kvm.l2 import MAX_RESUMES
+from pynest.kvm.program import Hcall, Load, Program, Spin, Store
+from pynest.kvm.run import handle_nested_exit
 from pynest.mmu import constants as C
 from pynest.mmu.tlb import Tlb
 from pynest.mmu.xlate import CpuState, translate

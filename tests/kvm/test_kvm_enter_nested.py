@@ -17,7 +17,7 @@ from pynest.kvm.hcalls import (
 )
 from pynest.kvm.host import L0
 from pynest.kvm.l1 import L1
-from pynest.kvm.l2 import Hcall, Load, Program
+from pynest.kvm.program import Hcall, Load, Program
 from pynest.mmu import constants as C
 
 

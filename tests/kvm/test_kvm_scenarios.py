@@ -9,8 +9,8 @@ from pynest import scenarios as W
 from pynest.kvm import shadow as S
 from pynest.kvm.hcalls import H_CEDE, H_SET_PARTITION_TABLE, H_TLB_INVALIDATE
 from pynest.kvm.l1 import h_tlbie_p1_enc
-from pynest.kvm.l2 import Hcall, Load, Program, Store
 from pynest.kvm.nested import get_nested, put_nested
+from pynest.kvm.program import Hcall, Load, Program, Store
 from pynest.mmu import constants as C
 
 

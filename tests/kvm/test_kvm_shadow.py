@@ -15,8 +15,8 @@ from pynest.kvm.hcalls import (
 )
 from pynest.kvm.host import L0
 from pynest.kvm.l1 import L1, h_tlbie_p1_enc
-from pynest.kvm.l2 import Hcall, Load, Program, Store
 from pynest.kvm.nested import get_nested, put_nested
+from pynest.kvm.program import Hcall, Load, Program, Store
 from pynest.mmu import constants as C
 
 DATA = 0x1000_0000

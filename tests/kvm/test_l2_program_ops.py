@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from pynest.errors import PynestError
 from pynest.kvm.hcalls import H_CEDE
-from pynest.kvm.l2 import Hcall, Load, Program, Spin, Store
+from pynest.kvm.program import Hcall, Load, Program, Spin, Store
 from pynest.scenarios import one_l1
 
 U64 = (1 << 64) - 1

@@ -13,11 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pynest.kvm import l2 as L2
+from pynest.kvm import run as RUN
+from pynest.kvm.guest_state import PT_REGS_SIZE, PtRegs
 from pynest.kvm.hcalls import H_ENTER_NESTED, H_INTERRUPT
 from pynest.kvm.host import L0
 from pynest.kvm.l1 import L1
-from pynest.kvm.l2 import Program, Spin, Store
 from pynest.kvm.nested import lifecycle_violations
+from pynest.kvm.program import Program, Spin, Store
 from pynest.mmu import constants as C
 
 ENTRY = 0x10000
@@ -44,12 +46,12 @@ def stored(l0, vm, l2, n):
 
 
 def ticks(l0):
-    return [e for e in l0.events.filter("exit", trap=0x980) if e.detail.startswith(L2.L0_TICK)]
+    return [e for e in l0.events.filter("exit", trap=0x980) if e.detail.startswith(RUN.L0_TICK)]
 
 
 @pytest.fixture
 def small_bounds(monkeypatch):
-    monkeypatch.setattr(L2, "MAX_OPS_PER_ENTRY", 10)
+    monkeypatch.setattr(RUN, "MAX_OPS_PER_ENTRY", 10)
     monkeypatch.setattr(L2, "MAX_RESUMES", 4)
 
 
@@ -64,7 +66,7 @@ def test_a_long_run_ends_with_h_interrupt_and_the_l1_continues_it(small_bounds):
     (ret,) = l0.events.filter("hcall-return", hcall_nr=H_ENTER_NESTED)
     assert ret.rc == 0 and ret.detail == "H_INTERRUPT"  # r3 = 0 for the L1
     hv_gpa, regs_gpa = l1.buffers[0]
-    regs = L2.PtRegs.from_bytes(vm.read_guest(regs_gpa, L2.PT_REGS_SIZE))
+    regs = PtRegs.from_bytes(vm.read_guest(regs_gpa, PT_REGS_SIZE))
     assert regs.nip == ENTRY + 4 * 40  # where the L2 stopped, saved for the L1
     assert vm.vcpus[0].nested is None and not lifecycle_violations(l0)
     # the L1 re-enters from that NIP: every op runs once, none is repeated or lost
@@ -97,7 +99,7 @@ def test_entries_and_ticks_follow_the_bounds(bound, resumes, n):
     H_ENTER_NESTED absorbs at most ``resumes`` runs, every one but the last ends with
     H_INTERRUPT (r3 = 0)."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(L2, "MAX_OPS_PER_ENTRY", bound)
+        mp.setattr(RUN, "MAX_OPS_PER_ENTRY", bound)
         mp.setattr(L2, "MAX_RESUMES", resumes)
         l0, vm, l1, l2 = world([Spin(0)] * n)
         res = l1.run_l2(l2, max_entries=1000, slice_ticks=FAR)
@@ -129,12 +131,12 @@ def test_a_signal_return_is_h_interrupt_from_enter_nested_guest(small_bounds):
 def test_a_real_size_run_takes_one_tick():
     """MAX_OPS_PER_ENTRY + 1 ops (one shared Spin(0), no fetch translation: seconds):
     one L0 tick, resumed, then the op after it, then the exit past the program."""
-    n = L2.MAX_OPS_PER_ENTRY + 1
+    n = RUN.MAX_OPS_PER_ENTRY + 1
     l0, vm, l1, l2 = world((Spin(0),) * n)
     res = l1.run_l2(l2, max_entries=1, slice_ticks=FAR)
     assert res.returns == (0xE40,) and res.stopped == "ran past its program"
     (tick,) = ticks(l0)
-    assert tick.ea == ENTRY + 4 * L2.MAX_OPS_PER_ENTRY
+    assert tick.ea == ENTRY + 4 * RUN.MAX_OPS_PER_ENTRY
     hv_gpa, regs_gpa = l1.buffers[0]
-    regs = L2.PtRegs.from_bytes(vm.read_guest(regs_gpa, L2.PT_REGS_SIZE))
+    regs = PtRegs.from_bytes(vm.read_guest(regs_gpa, PT_REGS_SIZE))
     assert regs.nip == ENTRY + 4 * n

@@ -14,7 +14,7 @@ from pynest.kvm import shadow as S
 from pynest.kvm.hcalls import H_CEDE
 from pynest.kvm.host import L0
 from pynest.kvm.l1 import L1
-from pynest.kvm.l2 import Hcall, Load, Program, Store
+from pynest.kvm.program import Hcall, Load, Program, Store
 from pynest.mmu import constants as C
 
 EA = 0x4000_0000  # L2 EA = EA + L2 real, mapped with 2M process pages

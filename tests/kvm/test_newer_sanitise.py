@@ -20,7 +20,8 @@ from pynest.kvm.hcalls import (
 )
 from pynest.kvm.host import L0, L1_LPCR
 from pynest.kvm.l1 import L1
-from pynest.kvm.l2 import NR_CPUS, Hcall, Program, Spin
+from pynest.kvm.l2 import NR_CPUS
+from pynest.kvm.program import Hcall, Program, Spin
 from pynest.mmu import constants as C
 
 ENTRY = 0x10000

@@ -9,7 +9,7 @@ from pynest.kvm import shadow as S
 from pynest.kvm.hcalls import H_CEDE
 from pynest.kvm.host import L0, L1_LPCR
 from pynest.kvm.l1 import L1
-from pynest.kvm.l2 import Hcall, Load, Program, Store
+from pynest.kvm.program import Hcall, Load, Program, Store
 from pynest.mmu import constants as C
 from pynest.mmu.xlate import CpuState
 

@@ -15,7 +15,7 @@ all (the last test).
 from pynest.kvm import shadow as S
 from pynest.kvm.hcalls import H_CEDE
 from pynest.kvm.host import L1_LPCR
-from pynest.kvm.l2 import Hcall, Load, Program, Store
+from pynest.kvm.program import Hcall, Load, Program, Store
 from pynest.mmu import constants as C
 from pynest.mmu.xlate import CpuState
 from pynest.scenarios.shadow import CODE_EA, LINEAR_EA, shadow_world

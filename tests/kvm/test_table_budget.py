@@ -12,8 +12,8 @@ from pynest.errors import ConfigError
 from pynest.kvm.hcalls import H_CEDE, H_PARAMETER
 from pynest.kvm.host import DEFAULT_TABLE_LIMIT, L0, isolation_violations
 from pynest.kvm.l1 import L1
-from pynest.kvm.l2 import Hcall, Load, Program, Store
 from pynest.kvm.nested import lifecycle_violations
+from pynest.kvm.program import Hcall, Load, Program, Store
 from pynest.mmu import constants as C
 
 KIB = 1 << 10

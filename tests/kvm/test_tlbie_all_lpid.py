@@ -19,8 +19,8 @@ import pytest
 from pynest.kvm.hcalls import H_CEDE, H_SUCCESS, H_TLB_INVALIDATE, do_hcall
 from pynest.kvm.host import L0
 from pynest.kvm.l1 import L1, h_tlbie_p1_enc
-from pynest.kvm.l2 import Hcall, Program
 from pynest.kvm.nested import get_nested, lifecycle_violations, put_nested
+from pynest.kvm.program import Hcall, Program
 from pynest.mmu import constants as C
 from pynest.scenarios import CODE_EA
 

@@ -22,7 +22,7 @@ from pynest.kvm.hcalls import (
 )
 from pynest.kvm.host import L0, L1_LPCR
 from pynest.kvm.l1 import L1, TLBIEL_INVAL_SET_LPID, h_tlbie_p1_enc
-from pynest.kvm.l2 import Hcall, Load, Program, Store
+from pynest.kvm.program import Hcall, Load, Program, Store
 from pynest.mmu import constants as C
 
 DATA = 0x2000_0000
