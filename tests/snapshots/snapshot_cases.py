@@ -28,6 +28,7 @@ from pynest.scenarios.shadow import LINEAR_EA, PAGE_TABLES, shadow_world, touch
 from pynest.scenarios.tlbie import TlbieOp, lab
 from pynest.viz import (
     address_map,
+    cheatsheet,
     classroom,
     copy_view,
     lpids,
@@ -319,6 +320,7 @@ FIGURES: dict[str, Figures] = {
     "shadow_trees.draw_kernel_steps": _kernel_steps_cases,
     "shadow_trees.draw_page_sizes": _page_size_cases,
     "shadow_trees.draw_shadow_trees": _shadow_tree_cases,
+    "cheatsheet.draw_cheatsheet": lambda: {"sheet": cheatsheet.draw_cheatsheet()},
     "suite_map.draw_nesting_layers": lambda: {
         "none": suite_map.draw_nesting_layers(),
         "05": suite_map.draw_nesting_layers("05"),
