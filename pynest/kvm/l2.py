@@ -44,6 +44,7 @@ from .guest_state import (
     save_hv_regs,
 )
 from .nested import get_nested, put_nested, update_ptbl_cache
+from .radix import nested_event
 from .run import prepare_radix_vcpu, run_single_vcpu
 from .versions import has
 
@@ -243,12 +244,10 @@ def _run_nested(
     vcpu.hv = restore_hv_regs(hv)
     vcpu.hfscr = hv.hfscr
     prepare_radix_vcpu(vcpu, gp)
-    l0.events.append(
+    nested_event(
+        vm,
         "enter",
-        "L0",
-        lpid=vm.lpid,
-        l2_lpid=gp.l1_lpid,
-        shadow_lpid=gp.shadow_lpid,
+        gp,
         ea=l2_regs.nip,
         detail=f"LPCR {lpcr:#x} HFSCR {hv.hfscr:#x} hdec_exp {hdec_exp}",
     )

@@ -34,7 +34,7 @@ from .constants import (
     RADIX_PGD_INDEX_SIZE,
 )
 from .nested_table import NestedArray, NestedGuest
-from .radix import free_pgtable_radix
+from .radix import free_pgtable_radix, nested_event
 
 if TYPE_CHECKING:
     from .host import L0, L1Vm
@@ -44,12 +44,6 @@ PRTS_MASK = 0x1F
 
 
 # ------------------------------------------------------------------ lifecycle
-def _log(vm: L1Vm, kind: str, gp: NestedGuest, detail: str = "") -> None:
-    vm.l0.events.append(
-        kind, "L0", lpid=vm.lpid, l2_lpid=gp.l1_lpid, shadow_lpid=gp.shadow_lpid, detail=detail
-    )
-
-
 def lpid_in_range(vm: L1Vm, l1_lpid: int) -> bool:
     """The bounds check at the top of ``kvmhv_get_nested``: the 4.20 array also needs
     ``l1_lpid < KVM_MAX_NESTED_GUESTS``; both need ``l1_lpid < 2^(PRTS + 12 - 4)``."""
@@ -100,11 +94,11 @@ def release_nested(gp: NestedGuest) -> None:
         gp.shadow_pgtable = None
     l0.set_ptbl_entry(gp.shadow_lpid, 0, 0, "(nested guest released)")
     l0.lpids.free(gp.shadow_lpid)
-    l0.events.append(
-        "lpid-free", "L0", lpid=vm.lpid, l2_lpid=gp.l1_lpid, shadow_lpid=gp.shadow_lpid
-    )
+    nested_event(vm, "lpid-free", gp)
     gp.freed = True
-    _log(vm, "nested-free", gp, "kfree with its tlb_lock still held" if gp.tlb_locked else "")
+    nested_event(
+        vm, "nested-free", gp, detail="kfree with its tlb_lock still held" if gp.tlb_locked else ""
+    )
 
 
 def get_nested(vm: L1Vm, l1_lpid: int, create: bool) -> NestedGuest | None:
@@ -120,7 +114,7 @@ def get_nested(vm: L1Vm, l1_lpid: int, create: bool) -> NestedGuest | None:
     gp = vm.nested.find(l1_lpid)
     if gp is not None:
         gp.refcnt += 1
-        _log(vm, "nested-get", gp, f"refcnt {gp.refcnt}")
+        nested_event(vm, "nested-get", gp, detail=f"refcnt {gp.refcnt}")
         return gp
     if not create:
         return None
@@ -132,11 +126,11 @@ def get_nested(vm: L1Vm, l1_lpid: int, create: bool) -> NestedGuest | None:
         vm.nested.add(l1_lpid, newgp)
         newgp.refcnt += 1
         gp, newgp = newgp, None
-        _log(vm, "nested-create", gp)
+        nested_event(vm, "nested-create", gp)
     gp.refcnt += 1
-    _log(vm, "nested-get", gp, f"refcnt {gp.refcnt}")
+    nested_event(vm, "nested-get", gp, detail=f"refcnt {gp.refcnt}")
     if newgp is not None:
-        _log(vm, "nested-race-lost", newgp)
+        nested_event(vm, "nested-race-lost", newgp)
         release_nested(newgp)
     return gp
 
@@ -144,7 +138,7 @@ def get_nested(vm: L1Vm, l1_lpid: int, create: bool) -> NestedGuest | None:
 def put_nested(gp: NestedGuest) -> None:
     """``kvmhv_put_nested``: drop a reference; release at 0."""
     gp.refcnt -= 1
-    _log(gp.l1_host, "nested-put", gp, f"refcnt {gp.refcnt}")
+    nested_event(gp.l1_host, "nested-put", gp, detail=f"refcnt {gp.refcnt}")
     if gp.refcnt == 0:
         release_nested(gp)
 
@@ -156,7 +150,7 @@ def remove_nested(gp: NestedGuest) -> None:
     if vm.nested.find(gp.l1_lpid) is gp:
         vm.nested.remove(gp.l1_lpid)
         gp.refcnt -= 1
-        _log(vm, "nested-remove", gp, f"refcnt {gp.refcnt}")
+        nested_event(vm, "nested-remove", gp, detail=f"refcnt {gp.refcnt}")
     if gp.refcnt == 0:
         release_nested(gp)
 
@@ -168,7 +162,7 @@ def release_all_nested(vm: L1Vm) -> None:
     freelist = []
     for _lpid, gp in vm.nested.items():
         gp.refcnt -= 1
-        _log(vm, "nested-remove", gp, f"refcnt {gp.refcnt}")
+        nested_event(vm, "nested-remove", gp, detail=f"refcnt {gp.refcnt}")
         if gp.refcnt == 0:
             freelist.append(gp)
     vm.nested.clear()
@@ -209,12 +203,10 @@ def update_ptbl_cache(gp: NestedGuest) -> None:
     else:
         gp.l1_gr_to_hr = int.from_bytes(data[:8], "big")
         gp.process_table = int.from_bytes(data[8:], "big")
-    vm.l0.events.append(
+    nested_event(
+        vm,
         "ptbl-cache",
-        "L0",
-        lpid=vm.lpid,
-        l2_lpid=gp.l1_lpid,
-        shadow_lpid=gp.shadow_lpid,
+        gp,
         l1_gpa=addr,
         detail=f"L1 PATE = {gp.l1_gr_to_hr:#x} {gp.process_table:#x}"
         + ("" if data is not None else " (unreadable)"),
@@ -235,7 +227,7 @@ def flush_nested(gp: NestedGuest) -> None:
 # ------------------------------------------------------------------ gp->tlb_lock
 def _use_after_free(gp: NestedGuest, what: str, where: str) -> None:
     detail = f"{where}: {what} on a nested guest that kvmhv_release_nested already freed"
-    _log(gp.l1_host, "use-after-free", gp, detail)
+    nested_event(gp.l1_host, "use-after-free", gp, detail=detail)
 
 
 def tlb_lock(gp: NestedGuest, where: str) -> None:

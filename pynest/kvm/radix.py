@@ -37,11 +37,12 @@ if TYPE_CHECKING:
 
 
 # ------------------------------------------------------------------ shadow tree edits
-def nested_event(vm: L1Vm, kind: str, gp: NestedGuest | None, **kw: Any) -> None:
-    """Log an L0 event about nested guest ``gp`` of ``vm`` (its L1 and shadow LPIDs)."""
+def nested_event(vm: L1Vm, kind: str, gp: NestedGuest | None, actor: str = "L0", **kw: Any) -> None:
+    """Log an event about nested guest ``gp`` of ``vm`` (its L1 and shadow LPIDs), by
+    ``actor`` (L0 unless the L2 itself did it)."""
     vm.l0.events.append(
         kind,
-        "L0",
+        actor,
         lpid=vm.lpid,
         l2_lpid=gp.l1_lpid if gp else None,
         shadow_lpid=gp.shadow_lpid if gp else None,

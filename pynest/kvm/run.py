@@ -31,6 +31,7 @@ from .constants import (
     hcall_name,
 )
 from .program import Hcall, Load, Spin
+from .radix import nested_event
 from .shadow import hw_translate, nested_page_fault
 
 if TYPE_CHECKING:
@@ -58,15 +59,14 @@ def _cpu_for(vcpu: Vcpu, gp: NestedGuest, lpcr: int) -> CpuState:
 
 def _guest_interrupt(vcpu: Vcpu, gp: NestedGuest, what: str, ea: int, cause: int) -> None:
     vm = gp.l1_host
-    vm.l0.events.append(
+    nested_event(
+        vm,
         "l2-guest-interrupt",
-        "L2",
-        lpid=vm.lpid,
-        l2_lpid=gp.l1_lpid,
-        shadow_lpid=gp.shadow_lpid,
+        gp,
         ea=ea,
         dsisr=cause,
         detail=f"{what}: delivered to the L2 itself; op skipped",
+        actor="L2",
     )
     vcpu.regs.nip = (vcpu.regs.nip + 4) & U64
 
@@ -77,16 +77,7 @@ def _exit(vcpu: Vcpu, gp: NestedGuest, trap: int, detail: str = "") -> None:
     vcpu.trap = trap
     vm = gp.l1_host
     vm.l0.timebase += 1
-    vm.l0.events.append(
-        "exit",
-        "L2",
-        lpid=vm.lpid,
-        l2_lpid=gp.l1_lpid,
-        shadow_lpid=gp.shadow_lpid,
-        trap=trap,
-        ea=vcpu.regs.nip,
-        detail=detail,
-    )
+    nested_event(vm, "exit", gp, trap=trap, ea=vcpu.regs.nip, detail=detail, actor="L2")
 
 
 def _step(vcpu: Vcpu, gp: NestedGuest, cpu: CpuState) -> bool:
@@ -149,16 +140,15 @@ def _step(vcpu: Vcpu, gp: NestedGuest, cpu: CpuState) -> bool:
     else:
         l0.mem.write(t.ra, (op.value & (2**64 - 1)).to_bytes(8, "big"))
         value = op.value
-    l0.events.append(
+    nested_event(
+        vm,
         "l2-access",
-        "L2",
-        lpid=vm.lpid,
-        l2_lpid=gp.l1_lpid,
-        shadow_lpid=gp.shadow_lpid,
+        gp,
         ea=op.ea,
         gpa=t.gra,
         hpa=t.ra,
         detail=f"{access} {value:#x}{' (TLB hit)' if t.tlb_hit else ''}",
+        actor="L2",
     )
     regs.nip = (regs.nip + 4) & U64
     l0.timebase += 1
@@ -229,34 +219,17 @@ def run_single_vcpu(vcpu: Vcpu, gp: NestedGuest, hdec_exp: int, lpcr: int) -> in
             vcpu.regs.gpr[op.rt] = 0  # no device model: the MMIO load reads 0
         vcpu.regs.nip = (vcpu.regs.nip + 4) & U64
     if r == RESUME_GUEST:
-        l0.events.append(
-            "resume",
-            "L0",
-            lpid=vm.lpid,
-            l2_lpid=gp.l1_lpid,
-            shadow_lpid=gp.shadow_lpid,
-            trap=vcpu.trap,
-        )
+        nested_event(vm, "resume", gp, trap=vcpu.trap)
     elif r == RESUME_HOST:
-        l0.events.append(
+        nested_event(
+            vm,
             "reflect",
-            "L0",
-            lpid=vm.lpid,
-            l2_lpid=gp.l1_lpid,
-            shadow_lpid=gp.shadow_lpid,
+            gp,
             trap=vcpu.trap,
             dsisr=vcpu.fault_dsisr if vcpu.trap in (0xE00, 0xE20) else None,
         )
     else:
-        l0.events.append(
-            "error",
-            "L0",
-            lpid=vm.lpid,
-            l2_lpid=gp.l1_lpid,
-            shadow_lpid=gp.shadow_lpid,
-            trap=vcpu.trap,
-            detail=f"errno {r}",
-        )
+        nested_event(vm, "error", gp, trap=vcpu.trap, detail=f"errno {r}")
     return r
 
 
