@@ -51,8 +51,9 @@ def direct_translate(l1: L1, l2: L2Guest, ea: int, pid: int | None = None) -> in
         pate0, pate1 = l1_mem(pate), l1_mem(pate + 8)
         if pid >= 1 << ((pate1 & C.PRTS_MASK) + 8):
             return None  # past the process table: QEMU 7.2 raises a storage interrupt
-        prte0 = L2Space(l1, l2, fault_in=False).read_u64((pate1 & C.PRTB_MASK) + 16 * pid)
-        l2_ra = _leaf_ra(L2Space(l1, l2, fault_in=False).read_u64, prte0, ea & C.EA_NOQUAD_MASK)
+        l2_mem = L2Space(l1, l2, fault_in=False).read_u64
+        prte0 = l2_mem((pate1 & C.PRTB_MASK) + 16 * pid)
+        l2_ra = _leaf_ra(l2_mem, prte0, ea & C.EA_NOQUAD_MASK)
         if l2_ra is None:
             return None
         l1_ra = _leaf_ra(l1_mem, pate0, l2_ra & TREE_ADDR_MASK)
