@@ -145,7 +145,9 @@ KVM_ORDER: dict[str, int] = {
     "nested": 3,  # book3s_hv_nested.c lifecycle, ptbl cache, H_SET_PARTITION_TABLE
     "host": 4,  # L0 / L1Vm / Vcpu and the VM lifecycle (kvmppc_core_init/destroy_vm_hv)
     "program": 1,  # the L2's instructions (records)
-    "shadow": 5,  # nested page fault, tlbie emulation, H_COPY_TOFROM_GUEST
+    "tlbie": 4,  # H_TLB_INVALIDATE: kvmhv_emulate_priv_tlbie and its helpers
+    "shadow": 5,  # the nested page fault, hw_translate (POWER9's view of an L2)
+    "guest_copy": 6,  # H_COPY_TOFROM_GUEST (5.0)
     "run": 6,  # book3s_hv.c: kvmhv_run_single_vcpu, kvmppc_handle_nested_exit
     "l2": 7,  # H_ENTER_NESTED (kvmhv_enter_nested_guest)
     "hcalls": 8,  # kvmppc_pseries_do_hcall

@@ -19,6 +19,7 @@ import random
 from collections.abc import Callable
 
 from ..kvm import guest_state as G
+from ..kvm.guest_copy import kmalloc_max
 from ..kvm.hcalls import (
     H_CEDE,
     H_COPY_TOFROM_GUEST,
@@ -33,7 +34,6 @@ from ..kvm.hcalls import (
 )
 from ..kvm.host import HFSCR_DEFAULT, L1_LPCR
 from ..kvm.program import Hcall, Load, Op, Program, Spin, Store
-from ..kvm.shadow import kmalloc_max
 from ..kvm.versions import has, row
 from ..mmu import constants as C
 from ..scenarios.l1 import CODE_EA, DATA_EA, one_l1

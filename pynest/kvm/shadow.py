@@ -1,16 +1,16 @@
-"""The nested page fault, tlbie emulation and H_COPY_TOFROM_GUEST (book3s_hv_nested.c).
+"""The nested page fault and the hardware's view of an L2 (book3s_hv_nested.c).
 
 The hardware runs an L2 with its *shadow* LPID: the real partition-table entry names
 L0's shadow tree (L2 guest real -> host real) and the L2's own process table. A miss in
 the shadow tree is an HDSI/HISI that L0 takes first (``kvmhv_nested_page_fault``): it
 walks the L1's partition-scoped tree for the L2 (in L1 memory), reflects what the L1
 must see, and otherwise inserts a shadow PTE combining the L1's and L0's mappings.
-Invalidations come from the L1 (H_TLB_INVALIDATE, emulated by
-``kvmhv_emulate_priv_tlbie``) and from L0 taking an L1 page away (the nested rmap).
+Invalidations come from the L1 (H_TLB_INVALIDATE, :mod:`pynest.kvm.tlbie`) and from L0
+taking an L1 page away (the nested rmap); H_COPY_TOFROM_GUEST reads an L2's memory through
+:func:`hw_translate` (:mod:`pynest.kvm.guest_copy`).
 
-Sources: ``arch/powerpc/kvm/book3s_hv_nested.c`` (4.20; H_COPY_TOFROM_GUEST from 5.0).
-The shadow tree's edits and the nest rmap it stands on are :mod:`pynest.kvm.radix`
-(re-exported here for the callers that import them from this module).
+Source: ``arch/powerpc/kvm/book3s_hv_nested.c`` (4.20). The shadow tree's edits and the
+nest rmap it stands on are :mod:`pynest.kvm.radix`.
 
 **One deliberate hardware detail.** pynest's MMU follows QEMU 7.2, which sets R and C
 in a partition-scoped PTE itself. POWER9 does not: it raises an HDSI/HISI with
@@ -63,10 +63,6 @@ from .constants import (
     EINVAL,
     ENOENT,
     ENOMEM,
-    H_NO_MEM,
-    H_NOT_FOUND,
-    H_PARAMETER,
-    H_SUCCESS,
     PMD_SHIFT,
     PTE_RPN_MASK,
     RESUME_GUEST,
@@ -76,35 +72,15 @@ from .constants import (
     SRR1_ISI_N_G_OR_CIP,
     SRR1_MSR_BITS,
     TREE_ADDR_MASK,
-    U64,
-)
-from .constants import (
-    RMAP_NESTED_IS_SINGLE_ENTRY as RMAP_NESTED_IS_SINGLE_ENTRY,
 )
 from .nested import (
-    flush_nested,
-    get_nested,
-    put_nested,
-    tlb_lock,
-    tlb_unlock,
     update_ptbl_cache,
 )
 from .nested_table import NestedGuest
 from .radix import (
-    ShadowPte as ShadowPte,
-)
-from .radix import (
     create_shadow_pte,
-    free_pgtable_radix,
     invalidate_shadow_pte,
     nested_event,
-    shadow_leaves,
-)
-from .radix import (
-    rmap_head as rmap_head,
-)
-from .radix import (
-    shadow_ptes as shadow_ptes,
 )
 from .versions import has
 
@@ -112,7 +88,6 @@ if TYPE_CHECKING:
     from .host import L0, L1Vm, Vcpu
 
 _P9_RADIX_BITS = (5, 9, 9, 13)  # p9_supported_radix_bits, indexed by level (3 = root)
-_AP_SHIFT = {0: 12, 5: 16, 1: 21, 2: 30}  # radix AP encodings (mmu_psize_defs[].ap)
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,201 +400,3 @@ def hw_translate(l0: L0, cpu: CpuState, ea: int, access: str) -> Translation:
             "faults as an HDSI (HDAR = the fetch's EA), not an HISI"
         )
     return t
-
-
-# ------------------------------------------------------------------ H_TLB_INVALIDATE
-def _ap_to_shift(ap: int) -> int:
-    """``ap_to_shift``: page shift of a radix AP encoding, -1 if none."""
-    return _AP_SHIFT.get(ap, -1)
-
-
-def emulate_tlbie_tlb_addr(vm: L1Vm, lpid: int, ap: int, epn: int) -> int:
-    """``kvmhv_emulate_tlbie_tlb_addr``: invalidate the shadow PTEs behind one L1 page.
-
-    One L1 page may be backed by several smaller shadow PTEs, so the loop steps by the
-    size of each shadow PTE found, or by PAGE_SIZE where there is none. An AP below L0's
-    page size makes the kernel's page count ``1UL << (shift - PAGE_SHIFT)`` a negative
-    shift, which ppc64 ``sld`` evaluates to 0: the loop body then runs once.
-
-    The kernel visits every empty PAGE_SIZE step of the range (2^18 of them for a 1G AP
-    under a 4K-page L0); the model jumps straight to the next shadow PTE in the range,
-    counting the skipped pages, which removes the same PTEs in the same order.
-    """
-    shift = _ap_to_shift(ap)
-    if shift < 0:
-        return -EINVAL
-    addr = (epn << 12) & ~((1 << shift) - 1) & U64
-    page_shift = vm.page_shift
-    npages = 1 << (shift - page_shift) if shift >= page_shift else 0
-    gp = get_nested(vm, lpid, False)
-    if gp is None:
-        return 0
-    while True:
-        if npages > 1:  # skip the pages without a shadow PTE
-            low = addr & TREE_ADDR_MASK
-            ahead = shadow_leaves(gp, low, low + (npages << page_shift))
-            skip = (ahead[0][0] - low) >> page_shift if ahead else npages
-            if skip > 0:
-                npages -= skip
-                addr = (addr + (skip << page_shift)) & U64
-                if npages <= 0:
-                    break
-        _removed, shadow_shift = invalidate_shadow_pte(gp, addr)
-        npages -= 1 << (shadow_shift - page_shift)
-        addr = (addr + (1 << shadow_shift)) & U64  # unsigned long arithmetic
-        if npages <= 0:
-            break
-    put_nested(gp)
-    return 0
-
-
-def emulate_tlbie_lpid(vm: L1Vm, gp: NestedGuest, ric: int) -> None:
-    """``kvmhv_emulate_tlbie_lpid`` (4.20.1 ``book3s_hv_nested.c``:857-886), under
-    ``gp->tlb_lock`` (lock :862, unlock :885): RIC 0 drops the whole shadow tree and
-    flushes the shadow LPID; RIC 1 (page-walk cache) is a no-op, L0 caches no L1 walk;
-    RIC 2 is ``kvmhv_flush_nested`` (:880), which may remove *and free* the guest. The
-    unlock then touches the struct: if the caller held no reference, that is a use
-    after free, which :func:`~pynest.kvm.nested.tlb_unlock` records."""
-    where = "kvmhv_emulate_tlbie_lpid (4.20.1 book3s_hv_nested.c:885)"
-    tlb_lock(gp, "kvmhv_emulate_tlbie_lpid (4.20.1 book3s_hv_nested.c:862)")
-    if ric == 0:
-        free_pgtable_radix(gp)
-        vm.l0.flush_lpid(gp.shadow_lpid)
-    elif ric == 2:
-        flush_nested(gp)
-    tlb_unlock(gp, where)
-
-
-def emulate_tlbie_all_lpid(vm: L1Vm, ric: int) -> None:
-    """``kvmhv_emulate_tlbie_all_lpid`` (4.20.1 ``book3s_hv_nested.c``:888-904): for i =
-    0 .. ``max_nested_lpid`` (re-read each turn; the IDR's ``idr_for_each_entry`` in
-    later kernels), take ``nested_guests[i]`` under ``mmu_lock`` **without a reference**,
-    drop the lock and emulate the tlbie for that lpid. With RIC=2 and an L1 entry that is
-    now 0, the guest's only reference is the slot's: ``kvmhv_flush_nested`` ->
-    ``kvmhv_remove_nested`` drops it and ``kvmhv_release_nested`` frees the struct
-    (kfree :514) before ``mutex_unlock(&gp->tlb_lock)`` (:885) -- recorded as a
-    ``use-after-free`` event. The model's reading of the source, not a hardware run."""
-    i = 0
-    while (found := vm.nested.next_from(i)) is not None:
-        lpid, gp = found
-        emulate_tlbie_lpid(vm, gp, ric)
-        i = lpid + 1
-
-
-def emulate_priv_tlbie(vm: L1Vm, instr: int, rsval: int, rbval: int) -> int:
-    """``kvmhv_emulate_priv_tlbie``: 0 or -EINVAL.
-
-    RIC = instr bits 18-19, PRS bit 17, R bit 16 (of the 32-bit image); LPID = RS low 32
-    bits (a C ``int``); IS = RB bits 10-11; AP bits 5-7; EPN = RB >> 12. R=0, PRS=1,
-    RIC=3, IS=1, and IS=0 with RIC 1 or 2 are refused.
-    """
-    instr &= 0xFFFF_FFFF
-    ric = (instr >> 18) & 3
-    prs = (instr >> 17) & 1
-    r = (instr >> 16) & 1
-    lpid = rsval & 0xFFFF_FFFF
-    if lpid >> 31:
-        lpid -= 1 << 32
-    is_ = (rbval >> 10) & 3
-    if not r or prs or ric == 3 or is_ == 1 or (not is_ and ric in (1, 2)):
-        return -EINVAL
-    if is_ == 0:
-        return emulate_tlbie_tlb_addr(vm, lpid, (rbval >> 5) & 7, rbval >> 12)
-    if is_ == 2:
-        gp = get_nested(vm, lpid, False)
-        if gp is not None:
-            emulate_tlbie_lpid(vm, gp, ric)
-            put_nested(gp)
-        return 0
-    emulate_tlbie_all_lpid(vm, ric)
-    return 0
-
-
-def do_nested_tlbie(vm: L1Vm, instr: int, rsval: int, rbval: int) -> int:
-    """H_TLB_INVALIDATE: ``kvmhv_do_nested_tlbie`` -> H_PARAMETER or H_SUCCESS."""
-    vm.l0.events.append(
-        "invalidate", "L0", lpid=vm.lpid, detail=f"instr {instr:#x} RS {rsval:#x} RB {rbval:#x}"
-    )
-    return H_PARAMETER if emulate_priv_tlbie(vm, instr, rsval, rbval) else H_SUCCESS
-
-
-# ------------------------------------------------------------------ H_COPY_TOFROM_GUEST
-def kmalloc_max(page_shift: int) -> int:
-    """KMALLOC_MAX_SIZE of a ppc64 kernel: 2^(PAGE_SHIFT + MAX_ORDER - 1) with the
-    default MAX_ORDER (9 with 64K pages, 11 with 4K) -- kzalloc beyond it fails."""
-    return 1 << (page_shift + (9 if page_shift == 16 else 11) - 1)
-
-
-def copy_tofrom_guest_radix(
-    l0: L0, shadow_lpid: int, pid: int, eaddr: int, data: bytes | None, n: int
-) -> bytes | None:
-    """``__kvmhv_copy_tofrom_guest_radix``: read ``n`` bytes at (or write ``data`` to)
-    an L2 effective address through the real MMU, as L0 does with a quadrant access
-    (quadrant 1 with PIDR = pid, or quadrant 2 for pid 0; LPIDR = the shadow LPID).
-    Returns the bytes read (or b"" after a write), None when any page faults."""
-    quadrant = 1 if pid else 2
-    cpu = CpuState(ptcr=l0.ptcr, lpidr=shadow_lpid, pidr=pid & 0xFFFF_FFFF)
-    out = bytearray()
-    pos = 0
-    while pos < n:
-        ea = (eaddr + pos) & C.EA_NOQUAD_MASK
-        chunk = min(n - pos, C.PAGE_4K - (ea & (C.PAGE_4K - 1)))
-        t = hw_translate(l0, cpu, ea | quadrant << 62, "load" if data is None else "store")
-        if t.fault is not None or t.ra is None:
-            return None
-        if data is None:
-            out += l0.mem.read(t.ra, chunk)
-        else:
-            l0.mem.write(t.ra, data[pos : pos + chunk])
-        pos += chunk
-    return bytes(out)
-
-
-def copy_tofrom_guest_nested(
-    vm: L1Vm, l1_lpid: int, pid: int, eaddr: int, gp_to: int, gp_from: int, n: int
-) -> int:
-    """H_COPY_TOFROM_GUEST: ``kvmhv_copy_tofrom_guest_nested`` (Linux 5.0; row
-    ``h-copy-tofrom-guest`` of :mod:`pynest.kvm.versions`; a 4.20 L0 never gets here).
-
-    r4 L1 lpid, r5 pid, r6 L2 EA, r7 "to" (L1 guest real, non-zero for a load), r8
-    "from" (for a store), r9 byte count. H_PARAMETER if both buffers are given, if EA
-    bits 0-11 are set, or if no such nested guest exists; H_NO_MEM if the bounce
-    buffer cannot be allocated; H_NOT_FOUND if the L2 address does not translate (only
-    pages already in the shadow tree do) or the L1 buffer is outside L1 memory.
-    """
-    if gp_to and gp_from:
-        return H_PARAMETER
-    if eaddr & (0xFFF << 52):
-        return H_PARAMETER
-    if n > kmalloc_max(vm.page_shift):
-        return H_NO_MEM
-    l1_lpid &= 0xFFFF_FFFF
-    if l1_lpid >> 31:
-        l1_lpid -= 1 << 32
-    gp = get_nested(vm, l1_lpid, False)
-    if gp is None:
-        return H_PARAMETER
-    rc = H_SUCCESS
-    if gp_to:
-        buf = copy_tofrom_guest_radix(vm.l0, gp.shadow_lpid, pid, eaddr, None, n)
-        if buf is None or not vm.write_guest(gp_to, buf):
-            rc = H_NOT_FOUND
-    else:
-        src = vm.read_guest(gp_from, n)
-        if (
-            src is None
-            or copy_tofrom_guest_radix(vm.l0, gp.shadow_lpid, pid, eaddr, src, n) is None
-        ):
-            rc = H_NOT_FOUND
-    nested_event(
-        vm,
-        "copy",
-        gp,
-        ea=eaddr,
-        l1_gpa=gp_to or gp_from,
-        size=n,
-        rc=rc,
-        detail="load from L2" if gp_to else "store to L2",
-    )
-    put_nested(gp)
-    return rc

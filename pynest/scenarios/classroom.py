@@ -47,7 +47,7 @@ from ..kvm.host import L0, LPID_RSVD
 from ..kvm.l1 import L1, h_tlbie_p1_enc
 from ..kvm.nested import PRTB_MASK, PRTS_MASK
 from ..kvm.program import Hcall, Load, Program, Store
-from ..kvm.shadow import ShadowPte, shadow_leaves, shadow_ptes
+from ..kvm.radix import ShadowPte, shadow_leaves, shadow_ptes
 from ..kvm.versions import row as versions_row
 from ..mmu import constants as C
 from .classroom_prose import prose

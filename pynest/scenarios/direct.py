@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..errors import PynestError, check_int
+from ..kvm.constants import TREE_ADDR_MASK
 from ..kvm.l1 import L1, L2Guest, L2Space
-from ..kvm.shadow import TREE_ADDR_MASK
 from ..mmu import constants as C
 from ..mmu.formats import RadixRoot
 from ..mmu.walk import find_leaf

@@ -15,12 +15,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import AddressError, ConfigError, FieldError
-from ..kvm import shadow as S
+from ..kvm.constants import (
+    DSISR_BADACCESS,
+    DSISR_ISSTORE,
+    DSISR_NOEXEC_OR_G,
+    DSISR_NOHPTE,
+    DSISR_PROTFAULT,
+    DSISR_PRTABLE_FAULT,
+    DSISR_SET_RC,
+    DSISR_UNSUPP_MMU,
+    RMAP_NESTED_GPA_MASK,
+    RMAP_NESTED_LPID_SHIFT,
+)
 from ..kvm.events import Event
 from ..kvm.hcalls import H_CEDE
 from ..kvm.host import L0
 from ..kvm.l1 import L1
 from ..kvm.program import Hcall, Load, Program, Store
+from ..kvm.radix import rmap_head, shadow_leaves
 from ..kvm.versions import DEFAULT_KERNEL
 from ..mmu import constants as C
 from ..mmu.formats import page_size_text
@@ -42,14 +54,14 @@ PAGE_TABLES = (1 << 20, 4 << 20)
 
 
 DSISR_NAMES: dict[str, int] = {
-    "NOHPTE": S.DSISR_NOHPTE,
-    "PROTFAULT": S.DSISR_PROTFAULT,
-    "ISSTORE": S.DSISR_ISSTORE,
-    "SET_RC": S.DSISR_SET_RC,
-    "PRTABLE_FAULT": S.DSISR_PRTABLE_FAULT,
-    "UNSUPP_MMU": S.DSISR_UNSUPP_MMU,
-    "BADACCESS": S.DSISR_BADACCESS,
-    "NOEXEC_OR_G": S.DSISR_NOEXEC_OR_G,
+    "NOHPTE": DSISR_NOHPTE,
+    "PROTFAULT": DSISR_PROTFAULT,
+    "ISSTORE": DSISR_ISSTORE,
+    "SET_RC": DSISR_SET_RC,
+    "PRTABLE_FAULT": DSISR_PRTABLE_FAULT,
+    "UNSUPP_MMU": DSISR_UNSUPP_MMU,
+    "BADACCESS": DSISR_BADACCESS,
+    "NOEXEC_OR_G": DSISR_NOEXEC_OR_G,
 }
 """The kernel's names (asm/reg.h) of the HDSISR bits a reflected nested fault can carry."""
 
@@ -211,7 +223,7 @@ def shadow_size_of(world: World, gpa: int) -> int | None:
     gp = world.gp
     if gp is None:
         return None
-    for addr, _slot, _pte, shift in S.shadow_leaves(gp, gpa, gpa + 1):
+    for addr, _slot, _pte, shift in shadow_leaves(gp, gpa, gpa + 1):
         if addr <= gpa < addr + (1 << shift):
             return 1 << shift
     return None
@@ -263,12 +275,12 @@ def rmap_text(world: World, gpa: int) -> str:
     frames = world.backing >> vm.page_shift
     lines = []
     for gfn in sorted(g for g in vm.rmap if first <= g < first + frames):
-        head = S.rmap_head(vm, gfn)
+        head = rmap_head(vm, gfn)
         entries = head if isinstance(head, list) else [head]
         lines.append(f"  rmap[{gfn:#x}] (L1 real {gfn << vm.page_shift:#x}):")
         for v in entries:
             lines.append(
-                f"    {v:#018x}: L1 lpid {v >> S.RMAP_NESTED_LPID_SHIFT}, "
-                f"L2 real {v & S.RMAP_NESTED_GPA_MASK:#x}, single-entry bit {v & 1}"
+                f"    {v:#018x}: L1 lpid {v >> RMAP_NESTED_LPID_SHIFT}, "
+                f"L2 real {v & RMAP_NESTED_GPA_MASK:#x}, single-entry bit {v & 1}"
             )
     return "\n".join(lines)

@@ -10,7 +10,7 @@
   and shadow PTEs before and after; :func:`labels` names them T1.., S1...
 
 The model does the work: ``pynest.mmu.tlb.Tlb.tlbie`` for a hardware tlbie,
-``pynest.kvm.shadow.do_nested_tlbie`` (``kvmhv_do_nested_tlbie``) for the hcall.
+``pynest.kvm.tlbie.do_nested_tlbie`` (``kvmhv_do_nested_tlbie``) for the hcall.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from functools import lru_cache
 from ..errors import FieldError, check_int
 from ..kvm.hcalls import H_TLB_INVALIDATE, rc_name, to_signed
 from ..kvm.l1 import h_tlbie_p1_enc
-from ..kvm.shadow import ShadowPte
-from ..kvm.shadow import shadow_ptes as guest_shadow_ptes
+from ..kvm.radix import ShadowPte
+from ..kvm.radix import shadow_ptes as guest_shadow_ptes
 from ..mmu.tlb import TlbEntry, TlbieResult
 from .l1 import World, two_l2s
 

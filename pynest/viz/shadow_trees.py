@@ -25,7 +25,7 @@ from ..errors import ConfigError
 from ..kvm.host import L1Vm
 from ..kvm.l1 import L2Guest
 from ..kvm.nested_table import NestedGuest
-from ..kvm.shadow import shadow_leaves
+from ..kvm.radix import shadow_leaves
 from ..mmu import constants as C
 from ..mmu.formats import RadixRoot, page_size_text
 from ..mmu.walk import leaves

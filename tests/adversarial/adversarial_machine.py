@@ -62,6 +62,7 @@ from pynest import scenarios as W
 from pynest.errors import ConfigError, PynestError
 from pynest.kvm import hcalls as H
 from pynest.kvm.events import ACTORS, KINDS
+from pynest.kvm.guest_copy import kmalloc_max
 from pynest.kvm.guest_state import (
     HV_GUEST_STATE_V1_SIZE,
     HV_GUEST_STATE_VERSION,
@@ -74,7 +75,7 @@ from pynest.kvm.l1 import L1, TLBIEL_INVAL_SET_LPID, L2Guest, h_tlbie_p1_enc
 from pynest.kvm.l2 import NR_CPUS
 from pynest.kvm.nested import get_nested, put_nested
 from pynest.kvm.program import Hcall, Load, Program, Spin, Store
-from pynest.kvm.shadow import kmalloc_max, shadow_leaves
+from pynest.kvm.radix import shadow_leaves
 from pynest.kvm.versions import L0_KERNELS
 from pynest.memory import PhysicalMemory
 from pynest.mmu import constants as C

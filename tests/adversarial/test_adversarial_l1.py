@@ -11,12 +11,14 @@ from hypothesis import strategies as st
 
 from pynest import scenarios as W
 from pynest.errors import ConfigError
-from pynest.kvm import shadow as S
+from pynest.kvm.constants import TREE_ADDR_MASK
 from pynest.kvm.hcalls import H_CEDE, H_ENTER_NESTED, H_SUCCESS, H_TLB_INVALIDATE
 from pynest.kvm.l1 import h_tlbie_p1_enc
 from pynest.kvm.l2 import MAX_RESUMES
 from pynest.kvm.nested import get_nested, put_nested
 from pynest.kvm.program import Hcall, Load, Program, Spin, Store
+from pynest.kvm.radix import create_shadow_pte, shadow_leaves
+from pynest.kvm.tlbie import emulate_tlbie_tlb_addr
 from pynest.memory import PhysicalMemory
 from pynest.mmu import constants as C
 from pynest.mmu.builder import Allocator, RadixTree
@@ -32,12 +34,12 @@ def test_regression_tlbie_epn_above_52_bits_finds_the_low_52_bits():
     w = W.two_l2s(0, run=True)
     l2 = w.l2s[0]
     gp = w.vm.nested.find(l2.lpid)
-    before = S.shadow_leaves(gp)
+    before = shadow_leaves(gp)
     gpa, _slot, _pte, shift = before[-1]
     for high in (1 << 52, 0xFFF << 52):
         rb = gpa | high | AP_OF_SHIFT[shift] << 5
         assert w.l1.hcall(H_TLB_INVALIDATE, h_tlbie_p1_enc(0, 0, 1), l2.lpid, rb) == H_SUCCESS
-    assert [leaf[0] for leaf in S.shadow_leaves(gp)] == [leaf[0] for leaf in before[:-1]]
+    assert [leaf[0] for leaf in shadow_leaves(gp)] == [leaf[0] for leaf in before[:-1]]
     # the highest EPN with a 1G AP: the page loop's address wraps like an unsigned long
     rb = 0xFFFF_FFFF_C000_0000 | AP_OF_SHIFT[30] << 5
     assert w.l1.hcall(H_TLB_INVALIDATE, h_tlbie_p1_enc(0, 0, 1), l2.lpid, rb) == H_SUCCESS
@@ -245,7 +247,7 @@ def _kernel_page_loop(leaves: dict[int, int], epn: int, shift: int, page_shift: 
     addr = (epn << 12) & ~((1 << shift) - 1) & (2**64 - 1)
     npages = 1 << (shift - page_shift) if shift >= page_shift else 0
     while True:
-        a = addr & S.TREE_ADDR_MASK
+        a = addr & TREE_ADDR_MASK
         hit = next((x for x, s in left.items() if x <= a < x + (1 << s)), None)
         step = left.pop(hit) if hit is not None else page_shift
         npages -= 1 << (step - page_shift)
@@ -270,9 +272,9 @@ def test_tlbie_page_loop_removes_what_the_kernel_loop_removes(pages, epn_page, a
     for i, shift in pages:
         gpa = (base + i * C.PAGE_64K * 997) & -(1 << shift)
         hpa = w.vm.mem_base + (gpa & (w.vm.mem_size - 1) & -(1 << shift))
-        S.create_shadow_pte(gp, C.PTE_V | C.PTE_L | hpa | 0x187, gpa, shift)
-    leaves = {addr: shift for addr, _slot, _pte, shift in S.shadow_leaves(gp)}
+        create_shadow_pte(gp, C.PTE_V | C.PTE_L | hpa | 0x187, gpa, shift)
+    leaves = {addr: shift for addr, _slot, _pte, shift in shadow_leaves(gp)}
     epn = (base + epn_page % (4 << 30)) >> 12 | ((0xABC << 40) if high else 0)
     want = _kernel_page_loop(leaves, epn, {0: 12, 5: 16, 1: 21, 2: 30}[ap], w.vm.page_shift)
-    assert S.emulate_tlbie_tlb_addr(w.vm, gp.l1_lpid, ap, epn) == 0
-    assert {addr for addr, *_ in S.shadow_leaves(gp)} == want
+    assert emulate_tlbie_tlb_addr(w.vm, gp.l1_lpid, ap, epn) == 0
+    assert {addr for addr, *_ in shadow_leaves(gp)} == want

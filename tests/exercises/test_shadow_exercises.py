@@ -14,7 +14,7 @@ from pynest.exercises.shadow import (
     parse_page_size,
     shadow_fault,
 )
-from pynest.kvm import shadow as S
+from pynest.kvm.constants import DSISR_ISSTORE, DSISR_NOHPTE, DSISR_PROTFAULT, DSISR_SET_RC
 from pynest.mmu import constants as C
 from pynest.scenarios.shadow import LINEAR_EA, dsisr_text, shadow_size_of, shadow_world, touch
 
@@ -53,7 +53,7 @@ def test_shadow_page_size_table(l1_page, backing, shadow):
 def test_first_touch_of_an_unmapped_page_is_reflected_once():
     w = shadow_world()
     t = touch(w, 0x812340, "store")
-    assert [e.dsisr for e in t.reflected] == [S.DSISR_NOHPTE | S.DSISR_ISSTORE]
+    assert [e.dsisr for e in t.reflected] == [DSISR_NOHPTE | DSISR_ISSTORE]
     assert t.returns == (0xE00, 0xC00)  # the L1 saw the HDSI, mapped, re-entered, cede
     again = touch(w, 0x812348, "load")  # same page: nothing for anybody to do
     assert again.reflected == [] and again.inserted == [] and again.returns == (0xC00,)
@@ -65,17 +65,17 @@ def test_first_touch_of_an_unmapped_page_is_reflected_once():
 # reflected; 4.20 takes them from L0's own PTE (just instantiated with R, and C for a
 # store: kvmppc_book3s_instantiate_page), so both complete without the L1.
 _REFLECT = [
-    ("unmapped", "load", S.DSISR_NOHPTE, S.DSISR_NOHPTE),
-    ("unmapped", "store", S.DSISR_NOHPTE | S.DSISR_ISSTORE, S.DSISR_NOHPTE | S.DSISR_ISSTORE),
+    ("unmapped", "load", DSISR_NOHPTE, DSISR_NOHPTE),
+    ("unmapped", "store", DSISR_NOHPTE | DSISR_ISSTORE, DSISR_NOHPTE | DSISR_ISSTORE),
     (
         "read-only",
         "store",
-        S.DSISR_PROTFAULT | S.DSISR_ISSTORE,
-        S.DSISR_PROTFAULT | S.DSISR_ISSTORE,
+        DSISR_PROTFAULT | DSISR_ISSTORE,
+        DSISR_PROTFAULT | DSISR_ISSTORE,
     ),
     ("read-only", "load", None, None),
-    ("no-rc", "load", S.DSISR_SET_RC, None),
-    ("r-only-set", "store", S.DSISR_SET_RC | S.DSISR_ISSTORE, None),
+    ("no-rc", "load", DSISR_SET_RC, None),
+    ("r-only-set", "store", DSISR_SET_RC | DSISR_ISSTORE, None),
     ("r-only-set", "load", None, None),
     ("full", "store", None, None),
 ]
@@ -148,7 +148,7 @@ def test_summary_names_each_step():
 def test_dsisr_text():
     assert dsisr_text(0x42000000) == "NOHPTE | ISSTORE"
     assert dsisr_text(0) == "0"
-    assert dsisr_text(S.DSISR_SET_RC | 0x1) == "SET_RC | 0x1"
+    assert dsisr_text(DSISR_SET_RC | 0x1) == "SET_RC | 0x1"
 
 
 # ----------------------------------------------------------------------- answers
@@ -172,7 +172,7 @@ def test_page_size_answer():
 
 
 def test_reflect_answer_parsing():
-    a = ReflectAnswer(S.DSISR_NOHPTE | S.DSISR_ISSTORE)
+    a = ReflectAnswer(DSISR_NOHPTE | DSISR_ISSTORE)
     for text in ("NOHPTE ISSTORE", "isstore|nohpte", "DSISR_NOHPTE, DSISR_ISSTORE", "0x42000000"):
         assert a.check(text)[0], text
     assert a.check("nopte + store")[0]

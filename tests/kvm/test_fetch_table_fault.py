@@ -30,11 +30,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pynest.kvm import shadow as S
+from pynest.kvm.constants import (
+    _PAGE_READ,
+    _PAGE_WRITE,
+    RESUME_GUEST,
+    RESUME_HOST,
+    SRR1_ISI_N_G_OR_CIP,
+)
 from pynest.kvm.hcalls import H_CEDE
 from pynest.kvm.host import L0, L1_LPCR, Vcpu
 from pynest.kvm.l1 import L1
 from pynest.kvm.l2 import MAX_RESUMES
 from pynest.kvm.program import Hcall, Load, Program, Spin, Store
+from pynest.kvm.radix import invalidate_shadow_pte, shadow_ptes
 from pynest.kvm.run import handle_nested_exit
 from pynest.mmu import constants as C
 from pynest.mmu.tlb import Tlb
@@ -69,12 +77,12 @@ def warmed():
     l1.load_program(l2, Program((Load(CODE_EA), Hcall(H_CEDE)), entry=CODE_EA, fetch=False))
     assert l1.run_l2(l2).stopped == "ceded"
     gp = vm.nested.find(l2.lpid)
-    assert [p.gpa for p in S.shadow_ptes(gp)] == [0x100000, 0x110000, TABLE_PAGE]
+    assert [p.gpa for p in shadow_ptes(gp)] == [0x100000, 0x110000, TABLE_PAGE]
     return l0, gp
 
 
 def shadowed(gp) -> list[int]:
-    return [p.gpa for p in S.shadow_ptes(gp)]
+    return [p.gpa for p in shadow_ptes(gp)]
 
 
 def nested_vcpu(gp, trap: int, **regs: int) -> Vcpu:
@@ -140,14 +148,14 @@ def test_the_fetch_is_an_hisi_and_4_20_drops_the_shadow_pte():
     assert f is not None and f.interrupt == "HISI"
     assert (f.hsrr0, f.hsrr1, f.asdr) == (CODE_EA, IMAGE | C.SRR1_NOEXEC_GUARD, CODE_GPA)
     vcpu = nested_vcpu(gp, 0xE20, msr=f.hsrr1, fault_gpa=f.asdr)
-    assert handle_nested_exit(vcpu) == S.RESUME_GUEST  # inval: not reflected
-    assert vcpu.fault_dsisr == S.SRR1_ISI_N_G_OR_CIP  # what the L1 would have been told
+    assert handle_nested_exit(vcpu) == RESUME_GUEST  # inval: not reflected
+    assert vcpu.fault_dsisr == SRR1_ISI_N_G_OR_CIP  # what the L1 would have been told
     assert shadowed(gp) == [0x100000, 0x110000]
 
 
 def test_the_retry_is_an_hdsi_for_the_table_read_and_4_20_reinserts():
     l0, gp = warmed()
-    S.invalidate_shadow_pte(gp, TABLE_PAGE)
+    invalidate_shadow_pte(gp, TABLE_PAGE)
     t = S.hw_translate(l0, cpu_of(l0, gp), CODE_EA, "fetch")
     f = t.fault
     assert f is not None and f.interrupt == "HDSI"
@@ -156,9 +164,9 @@ def test_the_retry_is_an_hdsi_for_the_table_read_and_4_20_reinserts():
     qemu = translate(l0.mem.copy(), cpu_of(l0, gp), CODE_EA, "fetch")
     assert qemu.fault == f  # QEMU 7.2 says the same
     vcpu = nested_vcpu(gp, 0xE00, fault_dar=f.hdar, fault_dsisr=f.hdsisr, fault_gpa=f.asdr)
-    assert handle_nested_exit(vcpu) == S.RESUME_GUEST
-    (pte,) = [p for p in S.shadow_ptes(gp) if p.gpa == TABLE_PAGE]
-    assert pte.pte & 0x7 == S._PAGE_READ | S._PAGE_WRITE  # no execute: the HISI comes back
+    assert handle_nested_exit(vcpu) == RESUME_GUEST
+    (pte,) = [p for p in shadow_ptes(gp) if p.gpa == TABLE_PAGE]
+    assert pte.pte & 0x7 == _PAGE_READ | _PAGE_WRITE  # no execute: the HISI comes back
 
 
 def test_an_hisi_with_prtable_would_have_been_reflected():
@@ -166,11 +174,11 @@ def test_an_hisi_with_prtable_would_have_been_reflected():
     trap-0xE20 branch would check execute on the table page and reflect at once, with
     N_G in HSRR1 and the table's address in ASDR."""
     _l0, gp = warmed()
-    S.invalidate_shadow_pte(gp, TABLE_PAGE)
+    invalidate_shadow_pte(gp, TABLE_PAGE)
     vcpu = nested_vcpu(gp, 0xE20, msr=IMAGE | HDSI_TABLE_MISS, fault_gpa=0x120000)
-    assert handle_nested_exit(vcpu) == S.RESUME_HOST
-    assert vcpu.fault_dsisr == S.SRR1_ISI_N_G_OR_CIP
-    assert vcpu.regs.msr == IMAGE | S.SRR1_ISI_N_G_OR_CIP
+    assert handle_nested_exit(vcpu) == RESUME_HOST
+    assert vcpu.fault_dsisr == SRR1_ISI_N_G_OR_CIP
+    assert vcpu.regs.msr == IMAGE | SRR1_ISI_N_G_OR_CIP
     assert vcpu.fault_gpa == 0x120000
     assert shadowed(gp) == [0x100000, 0x110000]  # nothing inserted
 

@@ -6,11 +6,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pynest import scenarios as W
-from pynest.kvm import shadow as S
+from pynest.kvm.constants import PTE_RPN_MASK
 from pynest.kvm.hcalls import H_CEDE, H_SET_PARTITION_TABLE, H_TLB_INVALIDATE
 from pynest.kvm.l1 import h_tlbie_p1_enc
 from pynest.kvm.nested import get_nested, put_nested
 from pynest.kvm.program import Hcall, Load, Program, Store
+from pynest.kvm.radix import shadow_leaves
 from pynest.mmu import constants as C
 
 
@@ -123,9 +124,9 @@ def test_isolation_after_every_step(seed, actions):
         _act(w, rng, action)
         assert W.isolation_violations(w.l0) == [], action
         for gp in list(w.vm.nested):
-            for _a, _slot, pte, _shift in S.shadow_leaves(gp):
+            for _a, _slot, pte, _shift in shadow_leaves(gp):
                 lo, hi = w.vm.allotment
-                assert lo <= pte & S.PTE_RPN_MASK < hi
+                assert lo <= pte & PTE_RPN_MASK < hi
     # every L2 access that succeeded went to a host address inside the L1's memory
     lo, hi = w.vm.allotment
     assert all(lo <= e.hpa < hi for e in w.l0.events.filter("l2-access"))

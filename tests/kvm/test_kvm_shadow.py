@@ -3,6 +3,7 @@
 import pytest
 
 from pynest.kvm import shadow as S
+from pynest.kvm.constants import EFAULT, EINVAL, ENOENT, RMAP_NESTED_IS_SINGLE_ENTRY
 from pynest.kvm.hcalls import (
     H_CEDE,
     H_COPY_TOFROM_GUEST,
@@ -17,6 +18,7 @@ from pynest.kvm.host import L0
 from pynest.kvm.l1 import L1, h_tlbie_p1_enc
 from pynest.kvm.nested import get_nested, put_nested
 from pynest.kvm.program import Hcall, Load, Program, Store
+from pynest.kvm.radix import rmap_head, shadow_leaves
 from pynest.mmu import constants as C
 
 DATA = 0x1000_0000
@@ -49,7 +51,7 @@ def test_first_run_flow_and_shadow_pte_bits():
     assert res.returns == (0xE20, 0xE00, 0xC00)
     assert l2.regs.gpr[3] == H_CEDE
     gp = gp_of(vm, l2)
-    leaves = {a: (pte, sh) for a, _s, pte, sh in S.shadow_leaves(gp)}
+    leaves = {a: (pte, sh) for a, _s, pte, sh in shadow_leaves(gp)}
     # data page: L1 PTE rwx + R + C, host PTE rwx + R + C (instantiated for the write):
     # V|L | host RPN | R | C | rwx -- the intersection keeps everything
     host = vm.mem_base + l2.mem_base + 0x200000
@@ -57,8 +59,8 @@ def test_first_run_flow_and_shadow_pte_bits():
     # code page: C removed (_PAGE_DIRTY only when the L1 PTE has C *and* this is a write)
     code = vm.mem_base + l2.mem_base + 0x300000
     assert leaves[0x300000] == (C.PTE_V | C.PTE_L | code | 0x100 | 0x7, 16)
-    assert S.rmap_head(vm, (l2.mem_base + 0x200000) >> 16) == (
-        (0x200000 | l2.lpid << 52) | S.RMAP_NESTED_IS_SINGLE_ENTRY
+    assert rmap_head(vm, (l2.mem_base + 0x200000) >> 16) == (
+        (0x200000 | l2.lpid << 52) | RMAP_NESTED_IS_SINGLE_ENTRY
     )
     # the shadow LPID's real PATE names the shadow tree and the L2's process table
     dw0, dw1 = l0.ptab.raw(gp.shadow_lpid)
@@ -103,7 +105,7 @@ def test_shadow_page_is_the_smaller_size(backing, l1_page, shadow_size):
     l0, vm, l1, l2 = world(backing=backing, page_size=l1_page)
     l1.run_l2(l2)
     gp = gp_of(vm, l2)
-    got = {a: 1 << sh for a, _s, _p, sh in S.shadow_leaves(gp)}
+    got = {a: 1 << sh for a, _s, _p, sh in shadow_leaves(gp)}
     data = 0x200000 & -shadow_size
     if backing == C.PAGE_1G and l1_page == C.PAGE_2M:
         # __kvmhv_nested_page_fault: shift 30 > l1_shift 21; PMD_SHIFT (21) < 21 is false
@@ -129,11 +131,11 @@ def test_tlbie_single_page_removes_exactly_that_page():
     l1.l2_map(l2, DATA + 0x10000, 0x210000, perms="rw")
     l1.run_l2(l2)
     gp = gp_of(vm, l2)
-    before = {a for a, *_ in S.shadow_leaves(gp)}
+    before = {a for a, *_ in shadow_leaves(gp)}
     assert {0x200000, 0x210000} <= before
     tlb_before = len(l0.tlb)
     assert l1.unmap_l2_page(l2, 0x200000) == H_SUCCESS
-    after = {a for a, *_ in S.shadow_leaves(gp)}
+    after = {a for a, *_ in shadow_leaves(gp)}
     assert after == before - {0x200000}
     assert all(e.gra is None or e.gra != 0x200000 for e in l0.tlb if e.lpid == gp.shadow_lpid)
     assert len(l0.tlb) < tlb_before
@@ -164,12 +166,12 @@ def test_tlbie_lpid_ric0_ric1_ric2_and_all():
     l0, vm, l1, l2 = world()
     l1.run_l2(l2)
     gp = gp_of(vm, l2)
-    n = len(S.shadow_leaves(gp))
+    n = len(shadow_leaves(gp))
     assert n >= 2
     assert l1.flush_lpid(l2.lpid, ric=1) == H_SUCCESS  # PWC: nothing cached
-    assert len(S.shadow_leaves(gp)) == n
+    assert len(shadow_leaves(gp)) == n
     assert l1.flush_lpid(l2.lpid, ric=0) == H_SUCCESS  # the whole shadow tree
-    assert S.shadow_leaves(gp) == [] and not gp.freed
+    assert shadow_leaves(gp) == [] and not gp.freed
     assert not [e for e in l0.tlb if e.lpid == gp.shadow_lpid]
     # RIC=2 with the entry still valid: re-read, guest kept
     assert l1.flush_lpid(l2.lpid, ric=2) == H_SUCCESS and not gp.freed
@@ -199,7 +201,7 @@ def test_l0_unmapping_an_l1_page_uses_the_rmap():
     l1.run_l2(l2)
     gp = gp_of(vm, l2)
     vm.unmap_page(l2.mem_base + 0x200000)
-    left = {a for a, *_ in S.shadow_leaves(gp)}
+    left = {a for a, *_ in shadow_leaves(gp)}
     assert 0x200000 not in left and 0x210000 in left
     assert l0.events.last("l0-unmap").l1_gpa == l2.mem_base + 0x200000
 
@@ -208,13 +210,13 @@ def test_walk_l1_tree_errors():
     _l0, vm, l1, l2 = world()
     l1.run_l2(l2)
     root = C.PATE0_HR | l2.tree.dw0
-    assert S.walk_l1_tree(vm, root, 0x900000)[0] == -S.ENOENT
-    assert S.walk_l1_tree(vm, root & ~C.RTS1_MASK, 0)[0] == -S.EINVAL  # not a 52-bit tree
+    assert S.walk_l1_tree(vm, root, 0x900000)[0] == -ENOENT
+    assert S.walk_l1_tree(vm, root & ~C.RTS1_MASK, 0)[0] == -EINVAL  # not a 52-bit tree
     ret, gpte, _ = S.walk_l1_tree(vm, root, 0x200008)
     assert ret == 0 and gpte.raddr == l2.mem_base + 0x200008 and gpte.page_shift == 16
     bad = (root & ~C.RPDB_MASK) | (vm.mem_size & C.RPDB_MASK)  # root past L1 memory
     ret, _, addr = S.walk_l1_tree(vm, bad, 0)
-    assert ret == -S.EFAULT and addr == vm.mem_size
+    assert ret == -EFAULT and addr == vm.mem_size
 
 
 def test_copy_tofrom_guest():

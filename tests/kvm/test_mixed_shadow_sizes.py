@@ -10,11 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pynest.errors import ConfigError
-from pynest.kvm import shadow as S
+from pynest.kvm.constants import PTE_RPN_MASK
 from pynest.kvm.hcalls import H_CEDE
 from pynest.kvm.host import L0
 from pynest.kvm.l1 import L1
 from pynest.kvm.program import Hcall, Load, Program, Store
+from pynest.kvm.radix import create_shadow_pte, shadow_leaves
 from pynest.mmu import constants as C
 
 EA = 0x4000_0000  # L2 EA = EA + L2 real, mapped with 2M process pages
@@ -62,7 +63,7 @@ def _gp(vm, l2):
 
 
 def _leaves(gp, lo, hi):
-    return sorted((a, 1 << sh) for a, _slot, _pte, sh in S.shadow_leaves(gp, lo, hi))
+    return sorted((a, 1 << sh) for a, _slot, _pte, sh in shadow_leaves(gp, lo, hi))
 
 
 def _map_small(l1, l2, region, perms="rwx"):
@@ -102,7 +103,7 @@ def _check_tree(l0, vm, gp):
 def _check_leaves(vm, gp):
     """Shadow leaves never overlap and all map the L1's own memory."""
     leaves = sorted(
-        (a, 1 << sh, pte & S.PTE_RPN_MASK & -(1 << sh)) for a, _s, pte, sh in S.shadow_leaves(gp)
+        (a, 1 << sh, pte & PTE_RPN_MASK & -(1 << sh)) for a, _s, pte, sh in shadow_leaves(gp)
     )
     for (a, size, _h), (b, _s2, _h2) in zip(leaves, leaves[1:], strict=False):
         assert a + size <= b, f"shadow leaves {a:#x}+{size:#x} and {b:#x} overlap"
@@ -231,13 +232,13 @@ def test_1g_leaf_replaces_a_pmd_table_and_a_small_leaf_splits_a_1g_leaf():
     g = 1 << 30  # L2 real 1G..2G
     hpa = vm.mem_base
     leaf = C.PTE_V | C.PTE_L | 0x187
-    assert S.create_shadow_pte(gp, leaf | hpa, g, 21) == 0
-    assert S.create_shadow_pte(gp, leaf | (hpa + C.PAGE_2M), g + C.PAGE_2M, 16) == 0
+    assert create_shadow_pte(gp, leaf | hpa, g, 21) == 0
+    assert create_shadow_pte(gp, leaf | (hpa + C.PAGE_2M), g + C.PAGE_2M, 16) == 0
     assert _leaves(gp, g, 2 * g) == [(g, C.PAGE_2M), (g + C.PAGE_2M, C.PAGE_64K)]
-    assert S.create_shadow_pte(gp, leaf | hpa, g, 30) == 0
+    assert create_shadow_pte(gp, leaf | hpa, g, 30) == 0
     assert _leaves(gp, g, 2 * g) == [(g, 1 << 30)]
     _check_tree(l0, vm, gp)
-    assert S.create_shadow_pte(gp, leaf | (hpa + C.PAGE_64K), g + C.PAGE_64K, 16) == 0
+    assert create_shadow_pte(gp, leaf | (hpa + C.PAGE_64K), g + C.PAGE_64K, 16) == 0
     assert _leaves(gp, g, 2 * g) == [(g + C.PAGE_64K, C.PAGE_64K)]
     _check_tree(l0, vm, gp)
     l0.destroy_l1(vm)
