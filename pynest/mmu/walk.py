@@ -193,6 +193,37 @@ def valid_level(level: int, remaining: int, nls: int) -> bool:
     return False
 
 
+_ROOT = {
+    Tree.PROCESS: ("PRTE", "process", "PID", "a"),
+    Tree.PARTITION: ("PATE", "partition", "LPID", "an"),
+}
+
+
+def shape_reason(tree: Tree, level: int, remaining: int, nls: int, base: int = 0) -> str:
+    """Why :func:`valid_level` refused a table, in words a learner can act on: what the
+    MMU found, why it stops, what to change (short: figures show it on one line).
+    ``base`` is the root table's address (level 0: an all-zero root is an empty entry)."""
+    if level == 0:
+        entry, table, ident, an = _ROOT.get(tree, ("root entry", str(tree), "ID", "an"))
+        if remaining == 31 and nls == 0 and base == 0:
+            return (
+                f"empty {entry}: this {ident} has no {table} tree (its entry is all zero); "
+                f"try {an} {ident} that has one"
+            )
+        return (
+            f"bad {entry} root: a {remaining}-bit tree with 2^{nls} root entries, but POWER9 "
+            "needs 52 bits and 2^13 (RTS 21, RPDS 13)"
+        )
+    where = f"{tree} tree level {level}"
+    if level > 3:
+        return f"{where}: POWER9 trees have 4 levels, so the level-3 entry must be a leaf (L=1)"
+    allowed = "2^9" if level < 3 else "2^9 or 2^5"
+    return (
+        f"{where}: this table has 2^{nls} entries, but POWER9 needs {allowed} here: fix NLS "
+        f"in the level-{level - 1} entry"
+    )
+
+
 def table_index(addr: int, remaining: int, nls: int) -> int:
     """Index into a table of 2**nls entries when ``remaining`` address bits are left.
 
@@ -266,10 +297,7 @@ def walk(
             ok = level == 3 and (nls == 9 or nls == 5)
         if not ok:
             raise WalkFault(
-                C.DSISR_R_BADCONFIG,
-                level,
-                f"{tree} tree level {level}: {remaining} bits left with 2^{nls} entries "
-                "is not a POWER9 tree shape",
+                C.DSISR_R_BADCONFIG, level, shape_reason(tree, level, remaining, nls, base)
             )
         entry = mem.load64(hra) if words is None else words.get(hra, 0)
         steps.append((tree, level, index, pa, hra, entry, purpose))
