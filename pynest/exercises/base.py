@@ -532,8 +532,16 @@ class ExerciseWidget:
         self._show()
         return self.exercise
 
+    def placeholder(self) -> str:
+        """The stored ``text/plain``: what a notebook shows where no kernel drew the form."""
+        ex = self.exercise
+        return f"Exercise ({ex.kind}, seed {ex.seed}): run this cell to answer it"
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.box._repr_mimebundle_(**kwargs)
+        bundle = self.box._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, dict):
+            bundle["text/plain"] = self.placeholder()
+        return bundle
 
 
 def _html(text: str) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,6 +36,7 @@ __all__ = [
     "descendants",
     "explorer_classes",
     "parse_number",
+    "placeholder",
     "png_bytes",
     "slider",
     "text_box",
@@ -94,8 +96,11 @@ class Explorer:
 
     Subclasses build their controls in ``__init__``, list them in :meth:`controls`,
     implement :meth:`update`, call :meth:`watch` on every control and finally
-    :meth:`refresh` once.
+    :meth:`refresh` once. ``title`` names the explorer in its placeholder (default:
+    the class name in words).
     """
+
+    title = ""
 
     def __init__(self) -> None:
         self.output = w.Output(layout=w.Layout(width="100%"))
@@ -127,7 +132,10 @@ class Explorer:
         return self._box
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, dict):
+            bundle["text/plain"] = placeholder(self)
+        return bundle
 
     def watch(self, *controls: w.Widget, handler: Callable[[dict], None] | None = None) -> None:
         """Call ``handler(change)`` (default: refresh) when a control's value changes."""
@@ -185,6 +193,23 @@ class Explorer:
     def number(text: str, what: str, bits: int = 64) -> int:
         """Parse typed text as an unsigned number (hex or decimal) or raise FieldError."""
         return parse_number(text, what, bits)
+
+
+def placeholder(explorer: Explorer) -> str:
+    """What a notebook shows for an explorer where no kernel drew it (the stored
+    ``text/plain``, instead of a widget repr): its name and what to do."""
+    name = explorer.title or _words(type(explorer).__name__)
+    return f"{name}: run this cell to drive it"
+
+
+_NAMES = {"Lpid": "LPID", "Ptcr": "PTCR", "Tlbie": "tlbie", "To": "to/", "From": "from"}
+
+
+def _words(class_name: str) -> str:
+    """``SetPartitionTableExplorer`` -> ``Set partition table explorer``."""
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z0-9])(?=[A-Z][a-z])", " ", class_name).split()
+    words = [_NAMES.get(x, x if x[1:].isupper() or x == words[0] else x.lower()) for x in words]
+    return " ".join(words).replace("/ ", "/")
 
 
 def descendants(widget: w.Widget) -> list[w.Widget]:

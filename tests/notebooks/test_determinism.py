@@ -9,7 +9,7 @@ the sanitizers of ``tests/sanitize.cfg``, with consecutive stream outputs joined
 nbval does), on what nbval compares: stream text, error name/value and every output
 MIME type except images, JavaScript and the widget-view JSON.
 
-Cells marked ``# NBVAL_IGNORE_OUTPUT`` (explorers and exercise widgets) are compared
+Cells tagged ``nbval-ignore-output`` (explorers and exercise widgets) are compared
 between the two runs on ``text/plain`` only, with widget model ids replaced; nbval
 ignores them, so they are not compared with the stored outputs.
 """
@@ -28,7 +28,7 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[2]
 NB_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NB_DIR.glob("*.ipynb"))
-IGNORE = "# NBVAL_IGNORE_OUTPUT"
+IGNORE = "nbval-ignore-output"  # the cell tag nbval honours
 # what nbval leaves out of the comparison (its default skip list)
 SKIP_MIME = {
     "image/png",
@@ -96,7 +96,7 @@ def test_notebook_runs_the_same_twice_and_as_stored(path: Path):
     for i, (s, a, b) in enumerate(cells):
         if s.cell_type != "code":
             continue
-        ignored = s.source.lstrip().startswith(IGNORE)
+        ignored = IGNORE in s.metadata.get("tags", [])
         where = f"{path.name} cell {i}: {s.source.splitlines()[0] if s.source else ''}"
         assert _compared(a.outputs, ignored) == _compared(b.outputs, ignored), (
             f"{where}: two runs differ"
