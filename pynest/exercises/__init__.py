@@ -22,6 +22,8 @@ set-ptbl, nested-cost      H_SET_PARTITION_TABLE's return code; the      05, 12
                            memory of the nested-guest table
 lpids                      shadow LPID / max_nested_lpid / refcnt        06
 enter-nested               trap number, LPCR/HFSCR after sanitising      07
+enter-rc                   what r3 holds after an H_ENTER_NESTED         07
+sanitise                   DAWRX0 / CIABR after sanitise_hv_regs         07
 shadow                     shadow page size, reflection, host page       08
 tlbie                      which TLB entries / shadow PTEs go            09
 copy                       H_COPY_TOFROM_GUEST's return code             10
@@ -30,9 +32,11 @@ nested-init                the errno 4.20's kvmhv_nested_init returns    12
 =========================  ============================================  ========
 
 Where an answer depends on the kernel (rows of :mod:`pynest.kvm.versions`), the question
-says which Linux L0 runs: ``shadow`` reflection questions draw 4.20 or 5.0 (row
-``nested-rc``), ``copy`` runs a 5.0 L0 (row ``h-copy-tofrom-guest``; a 4.20 one answers
-H_FUNCTION through userspace). Everything else is the merged 4.20 series.
+says which Linux L0 runs: ``enter-rc`` draws 4.20 or 5.0 (row ``nested-mmio``), or 4.20
+or 5.14 for its TM case (row ``nested-tm-sanitise``); ``shadow`` reflection questions
+draw 4.20 or 5.0 (row ``nested-rc``), ``copy`` runs a 5.0 L0 (row
+``h-copy-tofrom-guest``; a 4.20 one answers H_FUNCTION through userspace).
+Everything else is the merged 4.20 series.
 """
 
 from __future__ import annotations
@@ -40,7 +44,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..errors import FieldError
-from . import demo, enter_nested, hcalls, lpids, mmu, quadrants, review, shadow, tlbie, walk2d
+from . import (
+    demo,
+    enter_nested,
+    enter_request,
+    hcalls,
+    lpids,
+    mmu,
+    quadrants,
+    review,
+    shadow,
+    tlbie,
+    walk2d,
+)
 from .base import (
     Exercise,
     ExerciseWidget,
@@ -53,6 +69,7 @@ from .base import (
 )
 from .demo import classroom_story, demo_step
 from .enter_nested import copy_exercise, enter_nested_exercise
+from .enter_request import enter_rc_exercise, sanitise_exercise
 from .hcalls import nested_cost, set_ptbl
 from .lpids import lpid_calls
 from .mmu import decode_pte, partition_entry, translate_ea
@@ -69,7 +86,19 @@ def _kind(name: str) -> str:
 
 GENERATORS: dict[str, Callable[[int], Exercise]] = {
     _kind(kind): gen
-    for module in (mmu, quadrants, walk2d, hcalls, lpids, enter_nested, shadow, tlbie, demo, review)
+    for module in (
+        mmu,
+        quadrants,
+        walk2d,
+        hcalls,
+        lpids,
+        enter_nested,
+        enter_request,
+        shadow,
+        tlbie,
+        demo,
+        review,
+    )
     for kind, gen in module.GENERATORS.items()
 }
 """Every exercise generator by kind (hyphenated; ``set_ptbl`` is accepted for ``set-ptbl``)."""
@@ -102,6 +131,7 @@ __all__ = [
     "decode_pte",
     "demo_step",
     "enter_nested_exercise",
+    "enter_rc_exercise",
     "generate",
     "lpid_calls",
     "nested_cost",
@@ -112,6 +142,7 @@ __all__ = [
     "quadrant_ea_exercise",
     "quadrant_ids_exercise",
     "quadrant_world",
+    "sanitise_exercise",
     "set_ptbl",
     "shadow_fault",
     "tlbie_exercise",
