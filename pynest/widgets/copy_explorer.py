@@ -5,7 +5,8 @@ Controls:
 * **L2** -- which of the L1's guests (or an lpid the L1 has no guest for);
 * **examples** -- named addresses that set the EA: a data page the L2 has touched, its
   code (what an L1 reads to emulate a faulting instruction), a page it maps but never
-  touched, an EA it does not map, an EA with quadrant bits;
+  touched, an EA it does not map, an EA with quadrant bits (it names the typed EA's
+  case, or says the EA is your own);
 * **EA** -- the L2 effective address, typed in hex or decimal (r6);
 * **bytes** -- n (r9), 1 to 256.
 
@@ -27,6 +28,7 @@ from ..kvm.hcalls import H_COPY_TOFROM_GUEST, rc_name
 from ..scenarios.nested import CODE_EA, DATA_EA, copy_world
 from ..viz.copy_view import CopyStages, copy_stages, copy_text, draw_copy
 from .base import Explorer, slider, text_box
+from .menus import CUSTOM, follow, with_custom
 
 _NO_L2 = 9  # an lpid the L1 has no guest for
 
@@ -60,29 +62,34 @@ class CopyToFromGuestExplorer(Explorer):
 
     def _examples(self, lpid: int) -> list[tuple[str, int]]:
         eas = self.world.data.get(lpid) or self.world.data[self.world.l2s[0].lpid]
-        return [
-            ("a data page the L2 stored to", eas[0]),
-            ("the L2's code (an instruction to emulate)", CODE_EA),
-            ("a page the L2 maps but never touched", eas[2]),
-            ("an EA the L2 does not map", DATA_EA + (8 << 20)),
-            ("the same data page as a quadrant-3 EA", eas[0] | 3 << 62),
-        ]
+        return with_custom(
+            [
+                ("a data page the L2 stored to", eas[0]),
+                ("the L2's code (an instruction to emulate)", CODE_EA),
+                ("a page the L2 maps but never touched", eas[2]),
+                ("an EA the L2 does not map", DATA_EA + (8 << 20)),
+                ("the same data page as a quadrant-3 EA", eas[0] | 3 << 62),
+            ]
+        )
 
     def controls(self) -> Sequence[w.Widget]:
         return [w.HBox([self.l2, self.example]), self.ea_text, self.length]
 
     # ------------------------------------------------------------------ handlers
     def _on_l2(self, _change: dict) -> None:
+        if self._busy:
+            return
         self._busy = True
         try:
             self.example.options = self._examples(self.l2.value)
+            self.example.value = self.example.options[0][1]
             self.ea_text.value = f"{self.example.value:#x}"
         finally:
             self._busy = False
         self.refresh()
 
     def _on_example(self, change: dict) -> None:
-        if self._busy or change["new"] is None:
+        if self._busy or change["new"] in (None, CUSTOM):
             return
         self._busy = True
         try:
@@ -93,6 +100,11 @@ class CopyToFromGuestExplorer(Explorer):
 
     # ------------------------------------------------------------------ model
     def update(self) -> list[Figure]:
+        try:
+            typed: int | None = self.number(self.ea_text.value, "EA")
+        except ValueError:
+            typed = None
+        follow(self.example, typed)
         ea = self.number(self.ea_text.value, "EA")
         n = int(self.length.value)
         lpid = self.l2.value

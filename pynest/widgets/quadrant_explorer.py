@@ -3,7 +3,8 @@
 Controls, top to bottom:
 
 * **examples** -- named cases (the host kernel, a guest's kernel reached from the
-  hypervisor, a guest user touching its kernel...) that set every other control;
+  hypervisor, a guest user touching its kernel...) that set every other control; it
+  names the case the controls hold, or says they hold your own values;
 * **mode** -- hypervisor (MSR[HV]=1), guest kernel (HV=0, PR=0) or guest user (HV=0,
   PR=1); **quadrant** -- EA bits 0:1, a slider from 0 to 3;
 * **LPIDR**, **PIDR** -- typed, hex or decimal; **EA bits 2:63** -- the rest of the EA
@@ -24,10 +25,12 @@ import ipywidgets as w
 from matplotlib.figure import Figure
 
 from ..mmu import constants as C
+from ..mmu.walk import Stage, Tree
 from ..mmu.xlate import CpuState, Translation, translate
 from ..scenarios.quadrants import AMR_CHOICES, DATA_EA, MODES, quadrant_world, tree_of
 from ..viz.quadrants import QuadrantPicture, draw_quadrants, quadrant_picture
 from .base import Explorer, slider, text_box
+from .menus import CUSTOM, follow, with_custom
 
 # label, mode, quadrant, LPIDR, PIDR, EA bits 2:63, access, AMR choice, quirk
 EXAMPLES: tuple[tuple[str, str, int, int, int, int, str, int, bool], ...] = (
@@ -199,7 +202,7 @@ class QuadrantExplorer(Explorer):
         _label, mode, q, lpidr, pidr, offset, access, amr, quirk = EXAMPLES[example]
         style = {"description_width": "110px"}
         self.example = w.Dropdown(
-            options=[(e[0], i) for i, e in enumerate(EXAMPLES)],
+            options=with_custom([(e[0], i) for i, e in enumerate(EXAMPLES)]),
             value=example,
             description="examples",
             style=style,
@@ -256,7 +259,7 @@ class QuadrantExplorer(Explorer):
 
     # ------------------------------------------------------------------ handlers
     def _on_example(self, change: dict) -> None:
-        if change["new"] is None:
+        if self._busy or change["new"] in (None, CUSTOM):
             return
         _label, mode, q, lpidr, pidr, offset, access, amr, quirk = EXAMPLES[change["new"]]
         self._busy = True
@@ -273,6 +276,39 @@ class QuadrantExplorer(Explorer):
         finally:
             self._busy = False
         self.refresh()
+
+    def _held(self) -> tuple[object, ...]:
+        """The controls as an example row (numbers parsed; None where the text is not
+        a number)."""
+
+        def parsed(text: str) -> int | None:
+            try:
+                return self.number(text, "box")
+            except ValueError:
+                return None
+
+        return (
+            self.mode.value,
+            self.quadrant.value,
+            parsed(self.lpidr_text.value),
+            parsed(self.pidr_text.value),
+            parsed(self.offset_text.value),
+            self.access.value,
+            self.amr.value,
+            self.quirk.value,
+        )
+
+    def _follow_example(self) -> None:
+        held = self._held()
+        match = next(
+            (
+                i
+                for i, (_label, *case) in enumerate(EXAMPLES)
+                if self.uprt.value and tuple(case) == held
+            ),
+            CUSTOM,
+        )
+        follow(self.example, match)
 
     # ------------------------------------------------------------------ model
     def state(self) -> tuple[CpuState, int]:
@@ -294,6 +330,7 @@ class QuadrantExplorer(Explorer):
         return cpu, (self.quadrant.value << 62) | offset
 
     def update(self) -> list[Figure]:
+        self._follow_example()
         cpu, ea = self.state()
         t = translate(
             self.world.mem,
@@ -315,9 +352,9 @@ class QuadrantExplorer(Explorer):
             self.set_status(f"{head}; real address {t.ra:#x} ({t.memory_reads} memory reads)")
         else:
             why = t.fault.reason
-            prte = next((st for st in pic.stages if st.key == "prte"), None)
-            if prte is not None and prte.state == "fault" and "all zero:" in prte.lines:
-                why = f"PRTE[{t.pid}] of LPID {t.lpid} is all zero, no such process ({why})"
+            read_prte = any(st.tree == Tree.PROCESS_TABLE for st in t.steps)
+            if read_prte and t.fault.stage == Stage.PROCESS and t.fault.level == 0:
+                why = f"{why} (that is PRTE[{t.pid}] of LPID {t.lpid})"
             self.set_status(f"{head}; {t.fault.interrupt}: {why}", ok=False)
         return [self.figure]
 

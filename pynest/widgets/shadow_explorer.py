@@ -13,7 +13,9 @@ Controls:
 * **step** -- which action's result to show (0: before the L2 ran at all). Moving it
   changes the picture: rows the action used are framed, new rows say "new";
 * **L2 real** + **access** -- type an L2 real address and press Enter: the L2 touches
-  it (after every action so far), and the slider moves to that new step.
+  it (after every action so far), and the slider moves to that new step. The box then
+  empties (its placeholder says what was done), so typing the same address again touches
+  it again; switching load/store tries the address still in the box with the new access.
 
 Every number shown comes from the model: the rows are read from memory, the status
 line from L0's event log.
@@ -44,6 +46,10 @@ from ..viz.shadow_trees import ShadowTreesView, draw_shadow_trees, read_shadow_t
 from .base import Explorer, slider, text_box
 
 _SIZES = {"64K": C.PAGE_64K, "2M": C.PAGE_2M, "1G": C.PAGE_1G}
+_PLACEHOLDER = {
+    "load": "e.g. 0x9a0000, Enter: the L2 loads from it",
+    "store": "e.g. 0x9a0000, Enter: the L2 stores to it",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,15 +153,14 @@ class ShadowTreesExplorer(Explorer):
             options=["64K", "2M", "1G"], value=backing, description="L0 page", style=style
         )
         self.step = slider(0, 0, len(self.plan), "step", style, width="560px")
-        self.address = text_box(
-            "", "L2 real", "320px", style, placeholder="e.g. 0x9a0000, then Enter"
-        )
+        self.address = text_box("", "L2 real", "320px", style, placeholder=_PLACEHOLDER["load"])
         self.access = w.ToggleButtons(options=["load", "store"], value="load", style=style)
         self._build()
         self.step.value = 1  # the first access
         self.watch(self.l1_page, self.backing, handler=self._on_config)
         self.watch(self.step)
         self.watch(self.address, handler=self._on_address)
+        self.watch(self.access, handler=self._on_access)
         self.refresh()
 
     def controls(self) -> Sequence[w.Widget]:
@@ -251,6 +256,15 @@ class ShadowTreesExplorer(Explorer):
             return
         self.touch(change["new"], self.access.value)
 
+    def _on_access(self, change: dict) -> None:
+        if self._busy:
+            return
+        self.address.placeholder = _PLACEHOLDER[change["new"]]
+        if str(self.address.value).strip():  # the box still holds an address: try it
+            self.touch(self.address.value, change["new"])
+        elif self.error:  # nothing to try: the complaint was about the other access
+            self.refresh()
+
     def touch(self, text: object, access: str = "load") -> bool:
         """The L2 touches L2 real ``text`` (typed hex/decimal) after every step so far;
         the slider moves to the new step. False (and a message) for unusable input."""
@@ -267,6 +281,9 @@ class ShadowTreesExplorer(Explorer):
         try:
             self.step.max = len(self.steps) - 1
             self.step.value = self.step.max
+            self.address.value = ""  # so that the same address, typed again, is a change
+            done = "loaded from" if access == "load" else "stored to"
+            self.address.placeholder = f"step {self.step.max}: {done} {gpa:#x}; type another"
         finally:
             self._busy = False
         return self.refresh()

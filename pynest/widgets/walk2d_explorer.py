@@ -6,7 +6,8 @@ Controls, top to bottom:
 * **process page** / **partition page** -- the leaf size of the guest's process-scoped
   tree and of the hypervisor's partition-scoped tree (4K, 64K, 2M, 1G); each pair is a
   :func:`pynest.scenarios.guest.guest_world` built once and kept;
-* **example** -- the world's two mapped pages and an unmapped neighbour;
+* **example** -- the world's two mapped pages and an unmapped neighbour (it names the
+  typed EA's case, or says the EA is your own);
 * **EA** -- typed in hex or decimal;
 * **access k of N** -- lights the grid up to the k-th read (▶ plays the walk).
 
@@ -27,6 +28,7 @@ from ..scenarios.guest import guest_world
 from ..scenarios.radix import MmuWorld
 from ..viz.walk2d import describe_access, draw_walk2d, walk2d_grid, walk2d_text
 from .base import Explorer
+from .menus import CUSTOM, follow, with_custom
 
 _SIZES = [(page_size_text(s), s) for s in C.PAGE_SIZES]
 
@@ -109,7 +111,7 @@ class Walk2DExplorer(Explorer):
         self._busy = True
         try:
             examples = self._examples()
-            self.example.options = [(label, ea) for label, ea in examples]
+            self.example.options = with_custom(examples)
             self.example.value = examples[0][1]
             self.ea_text.value = f"{examples[0][1]:#x}"
         finally:
@@ -123,7 +125,7 @@ class Walk2DExplorer(Explorer):
         self._new_walk()
 
     def _on_example(self, change: dict) -> None:
-        if self._busy or change["new"] is None:
+        if self._busy or change["new"] in (None, CUSTOM):
             return
         self._busy = True
         try:
@@ -141,6 +143,11 @@ class Walk2DExplorer(Explorer):
         try:
             ea = self.number(self.ea_text.value, "EA")
         except ValueError as e:
+            self._busy = True
+            try:
+                follow(self.example, CUSTOM)
+            finally:
+                self._busy = False
             self.show_error(str(e))
             return
         t = self.world.translate(ea)
@@ -155,6 +162,7 @@ class Walk2DExplorer(Explorer):
                 self.access.value = n
                 self.access.max = n
             self.play.max = n
+            follow(self.example, ea)
         finally:
             self._busy = False
         self.refresh()

@@ -3,7 +3,8 @@
 Controls, top to bottom:
 
 * **examples** -- named cases (a 4K page, a read-only 2M page, an unmapped neighbour,
-  a guest's 2-D walk...) that set the other controls;
+  a guest's 2-D walk...) that set the other controls; it names the case the controls
+  hold, or says they hold your own values (:mod:`pynest.widgets.menus`);
 * **context** -- which CPU translates (a hypervisor process, a guest...), from the
   world's contexts; **access** -- load, store or instruction fetch;
 * **EA** -- typed in hex or decimal; **slide** -- moves the EA page by page (4 KiB
@@ -27,6 +28,7 @@ from ..mmu.xlate import Translation, translate
 from ..scenarios import radix_reference
 from ..viz.walk import draw_walk, walk_rows, walk_text
 from .base import Explorer, slider, text_box
+from .menus import CUSTOM, follow, with_custom
 
 _BLOCK = 1 << 22  # the slider moves inside one 4 MiB block: 1024 pages of 4 KiB
 _ROWS = 7  # PATE, PRTE, L0..L3, result
@@ -76,8 +78,8 @@ class WalkExplorer(Explorer):
         style = {"description_width": "90px"}
         wide = w.Layout(width="560px")
         self.example = w.Dropdown(
-            options=[(label, i) for i, (label, *_rest) in enumerate(self.examples)],
-            value=example if self.examples else None,
+            options=with_custom([(label, i) for i, (label, *_rest) in enumerate(self.examples)]),
+            value=example if self.examples else CUSTOM,
             description="examples",
             style=style,
             layout=wide,
@@ -132,7 +134,7 @@ class WalkExplorer(Explorer):
             self._busy = False
 
     def _on_example(self, change: dict) -> None:
-        if change["new"] is None:
+        if self._busy or change["new"] in (None, CUSTOM):
             return
         _label, ctx, ea, access = self.examples[change["new"]]
         self._busy = True
@@ -150,8 +152,8 @@ class WalkExplorer(Explorer):
             return
         try:
             ea = self.number(change["new"], "EA")
-        except ValueError as e:
-            self.show_error(str(e))
+        except ValueError:
+            self.refresh()  # says why, and the menu stops naming an example
             return
         self._sync_slider(ea)
         self.refresh()
@@ -172,7 +174,19 @@ class WalkExplorer(Explorer):
         self.refresh()
 
     # ------------------------------------------------------------------ model
+    def _follow_example(self) -> None:
+        try:
+            ea: int | None = self.number(self.ea_text.value, "EA")
+        except ValueError:
+            ea = None
+        held = (self.context.value, ea, self.access.value)
+        match = next(
+            (i for i, (_label, *case) in enumerate(self.examples) if tuple(case) == held), CUSTOM
+        )
+        follow(self.example, match)
+
     def update(self) -> list[Figure]:
+        self._follow_example()
         ea = self.number(self.ea_text.value, "EA")
         cpu = self.world.contexts[self.context.value]
         t = translate(self.world.mem, cpu, ea, self.access.value, update_rc=False)

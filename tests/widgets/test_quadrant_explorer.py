@@ -38,7 +38,8 @@ def test_the_quadrant_slider_changes_tree_and_picture(qx):
         assert qx.updates == before + 1 and qx.picture.selected == q
     qx.quadrant.value = 1  # guest 7 has no process 5
     assert qx.translation.fault.interrupt == "DSI" and "no process 5" in qx.render_text()
-    assert "PRTE[5] of LPID 7 is all zero" in qx.status.value
+    assert "empty PRTE: this PID has no process tree" in qx.status.value
+    assert "(that is PRTE[5] of LPID 7)" in qx.status.value
 
 
 def test_pidr_and_lpidr_pick_the_guest_process(qx):

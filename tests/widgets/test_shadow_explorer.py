@@ -111,10 +111,11 @@ def test_addresses_the_model_refuses(ex):
     ex.access.value = "store"
     ex.address.value = "0x110000"
     assert "page tables" in ex.error
-    ex.access.value = "load"
-    ex.address.value = " "  # blank: ignored
-    ex.address.value = "0x110000"
+    ex.access.value = "load"  # the address in the box, tried again as a load
     assert ex.error == "" and ex.step.value == 9
+    ex.address.value = " "  # blank: ignored
+    ex.address.value = "0x110000"  # typed again: touched again
+    assert ex.error == "" and ex.step.value == 10
 
 
 def test_page_sizes_rebuild_the_world(ex):
