@@ -27,6 +27,7 @@ from .errors import PynestError
 from .exercises import GENERATORS, generate
 from .mmu import translate
 from .mmu.formats import Ptcr, page_size_text
+from .scenarios.text import KINDS
 
 EXIT_USAGE = 2
 
@@ -35,13 +36,14 @@ class CliError(Exception):
     """A bad argument: printed as one line, exit status 2."""
 
 
-def parse_number(text: str, what: str = "value", bits: int = 64) -> int:
-    """An unsigned number from hex/binary/decimal text, or a CliError naming ``what``."""
+def parse_number(text: str, what: str = "value", bits: int = 64, kind: str = "number") -> int:
+    """An unsigned number from hex/binary/decimal text, or a CliError naming ``what`` and
+    suggesting a value of its ``kind`` (:data:`pynest.scenarios.text.KINDS`)."""
     cleaned = text.strip().replace("_", "").lower()
     try:
         value = int(cleaned, 0)
     except ValueError:
-        raise CliError(f"{what} {text!r} is not a number (try 0x10000abc or 268438204)") from None
+        raise CliError(f"{what} {text!r} is not a number: type {KINDS[kind].type}") from None
     if value < 0 or value >> bits:
         raise CliError(f"{what} {text!r} is outside 0 .. 2**{bits} - 1")
     return value
@@ -53,7 +55,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_ptcr(args: argparse.Namespace) -> int:
-    value = parse_number(args.value, "PTCR")
+    value = parse_number(args.value, "PTCR", kind="register")
     ptcr = Ptcr.decode(value)
     print(ptcr)
     print(f"  PATB (bits 4:51)  = {ptcr.patb:#x}: the partition table's host real address")
@@ -80,7 +82,7 @@ def _mmu_world(name: str):
 
 
 def _cmd_walk(args: argparse.Namespace) -> int:
-    ea = parse_number(args.ea, "EA")
+    ea = parse_number(args.ea, "EA", kind="address")
     world = _mmu_world(args.scenario)
     context = args.context or next(iter(world.contexts))
     cpu = world.contexts.get(context)
@@ -134,7 +136,7 @@ def _cmd_exercise(args: argparse.Namespace) -> int:
         for kind in GENERATORS:
             print(kind)
         return 0
-    seed = parse_number(args.seed, "seed", bits=32)
+    seed = parse_number(args.seed, "seed", bits=32, kind="seed")
     exercise = generate(args.kind, seed)
     print(exercise)
     status = 0

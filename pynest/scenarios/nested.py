@@ -120,8 +120,8 @@ def run_program(
     """Run ``program`` in a fresh :func:`nested_world` with the L1 supplying ``lpcr`` in
     hv_guest_state and ``slice_ticks`` of HDEC per entry. ``warm`` runs it once first
     and records only the second run (L0's shadow tables already hold the pages)."""
-    lpcr = parse_number(lpcr, "LPCR")
-    slice_ticks = parse_number(slice_ticks, "HDEC slice")
+    lpcr = parse_number(lpcr, "LPCR", kind="register")
+    slice_ticks = parse_number(slice_ticks, "HDEC slice", kind="count")
     if not 1 <= slice_ticks <= 1_000_000:
         raise FieldError(f"HDEC slice {slice_ticks} must be 1 .. 1000000 timebase ticks")
     w = nested_world(seed, program)

@@ -184,7 +184,7 @@ def _in_tables(gpa: int) -> bool:
 def check_l2_address(world: World, gpa: object, access: str = "load") -> int:
     """``gpa`` as an L2 real address the L2 may touch, or a :class:`FieldError` /
     :class:`AddressError` that says why not."""
-    value = parse_number(gpa, "L2 real address")
+    value = parse_number(gpa, "L2 real address", kind="address")
     size = world.l2.mem_size
     if value >= size:
         raise AddressError(

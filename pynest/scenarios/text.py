@@ -19,42 +19,35 @@ _NUMBER_RE = re.compile(r"^(0x[0-9a-f]+|0b[01]+|0o[0-7]+|[0-9]+)$")
 
 @dataclass(frozen=True)
 class Kind:
-    """What a box holds, as its messages say it: ``noun`` (with its article), what to
-    ``type`` (with examples of the box's own sort) and why a value is never negative."""
+    """What a box holds, as its messages say it: what to ``type`` (with examples of the
+    box's own sort) and why a value is never negative."""
 
-    noun: str
     type: str
     unsigned: str
 
 
 KINDS: dict[str, Kind] = {
     "address": Kind(
-        "an address",
         "hex like 0x10000abc or decimal like 268438204",
         "addresses count up from 0",
     ),
     "register": Kind(
-        "a register value",
-        "its bits in hex, like 0x1000 (or decimal, like 4096)",
+        "the register's bits in hex, like 0x1000 (or decimal, like 4096)",
         "a register holds bits, which have no sign",
     ),
     "id": Kind(
-        "an identifier",
         "a whole number like 7 (or hex, like 0x7)",
-        "these numbers count up from 0",
+        "IDs count up from 0",
     ),
     "count": Kind(
-        "a count",
         "a whole number like 3",
         "a count cannot be below 0",
     ),
     "seed": Kind(
-        "a seed",
         "a whole number like 3: the same seed gives the same question",
         "seeds count up from 0",
     ),
     "number": Kind(
-        "a number",
         "a whole number like 12 (or hex, like 0xc)",
         "it is 0 or more",
     ),
@@ -90,10 +83,7 @@ def parse_number(text: object, what: str = "value", bits: int = 64, kind: str = 
             hint = ""
             if re.fullmatch(r"[0-9a-f]+", cleaned):
                 hint = f" (if you meant hex, write 0x{cleaned})"
-            raise FieldError(
-                f"{what} {text.strip()!r} is not a number{hint}: {what} holds {k.noun}; "
-                f"type {k.type}"
-            )
+            raise FieldError(f"{what} {text.strip()!r} is not a number{hint}: type {k.type}")
         value = int(cleaned, 0)
     else:
         raise FieldError(f"{what} must be a number or text, got {type(text).__name__}")
