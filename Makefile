@@ -127,10 +127,13 @@ fuzz: $(STAMP)
 snapshots: $(STAMP)
 	MPLBACKEND=Agg $(PY) tests/snapshots/record.py
 
-# The static classroom site from the stored outputs and widget state (tools/build_site.py);
-# the widget renderer and require.js come from npm once, into .cache/site-js.
+# The static classroom site from the committed notebooks' outputs and widget state
+# (tools/build_site.py; SITE_ARGS=--working-tree builds the files on disk); it stops, naming
+# the notebook, if a widget output has no saved state. The widget renderer, its icon fonts
+# and require.js come from npm once, into .cache/site-js.
+SITE_ARGS ?=
 html: $(STAMP)
-	$(PY) tools/build_site.py --out site --js $(CACHE)/site-js
+	$(PY) tools/build_site.py --out site --js $(CACHE)/site-js $(SITE_ARGS)
 	@echo "open site/index.html in a browser"
 
 # Re-execute notebooks in place, in the kernel environment nbval uses, storing outputs and
