@@ -66,7 +66,7 @@ if TYPE_CHECKING:
     from .xlate import CpuState, Translation
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TlbEntry:
     """One cached translation. ``pid`` None marks a partition-scoped entry."""
 

@@ -212,8 +212,30 @@ def test_isolation_check_fires_on_partition_table_entries():
 def test_isolation_check_fires_on_tlb_entries():
     w, other = _with_other_l1()
     gp = w.vm.nested.find(w.l2s[0].lpid)
-    w.l0.tlb.insert(TlbEntry(gp.shadow_lpid, 1, 0x7000, C.PAGE_4K, other.mem_base, 0, 0, 0))
-    w.l0.tlb.insert(TlbEntry(300, 1, 0x7000, C.PAGE_4K, w.vm.mem_base, 0, 0, 0))
+    w.l0.tlb.insert(
+        TlbEntry(
+            lpid=gp.shadow_lpid,
+            pid=1,
+            epn=0x7000,
+            page_size=C.PAGE_4K,
+            rpn=other.mem_base,
+            gra=0,
+            proc_pte=0,
+            part_pte=0,
+        )
+    )
+    w.l0.tlb.insert(
+        TlbEntry(
+            lpid=300,
+            pid=1,
+            epn=0x7000,
+            page_size=C.PAGE_4K,
+            rpn=w.vm.mem_base,
+            gra=0,
+            proc_pte=0,
+            part_pte=0,
+        )
+    )
     bad = W.isolation_violations(w.l0)
     assert [(b.where, b.lpid, b.hpa) for b in bad] == [
         ("TLB", gp.shadow_lpid, other.mem_base),

@@ -196,7 +196,18 @@ def tlb_entries(draw):
         epn = (i + 1) * PAGE_1G
         pid = None if kind == "partition" else draw(st.sampled_from(PIDS))
         gra = epn + PAGE_1G * 64 if kind == "combined" else None
-        out.append(TlbEntry(lpid, pid, epn, size, 0x80000000 + epn, gra, None, None))
+        out.append(
+            TlbEntry(
+                lpid=lpid,
+                pid=pid,
+                epn=epn,
+                page_size=size,
+                rpn=0x80000000 + epn,
+                gra=gra,
+                proc_pte=None,
+                part_pte=None,
+            )
+        )
     return out
 
 
@@ -239,8 +250,30 @@ def test_tlbie_removes_exactly_its_scope(entries, is_prs, lpid, pid):
 def test_tlbie_one_page_removes_only_the_overlapping_entry():
     tlb = Tlb()
     for epn in (0x10000000, 0x10001000, 0x10200000):
-        tlb.insert(TlbEntry(1, 5, epn, PAGE_4K, 0x4000000 + epn, None, None, None))
-    tlb.insert(TlbEntry(1, 6, 0x10001000, PAGE_4K, 0x9000000, None, None, None))
+        tlb.insert(
+            TlbEntry(
+                lpid=1,
+                pid=5,
+                epn=epn,
+                page_size=PAGE_4K,
+                rpn=0x4000000 + epn,
+                gra=None,
+                proc_pte=None,
+                part_pte=None,
+            )
+        )
+    tlb.insert(
+        TlbEntry(
+            lpid=1,
+            pid=6,
+            epn=0x10001000,
+            page_size=PAGE_4K,
+            rpn=0x9000000,
+            gra=None,
+            proc_pte=None,
+            part_pte=None,
+        )
+    )
     # IS 0, AP 0 (4K), EPN 0x10001000, PID 5, LPID 1: one entry
     res = tlb.tlbie(0x10001000, 5 << 32 | 1, ric=0, prs=1, r=1)
     assert [(e.pid, e.epn) for e in res.removed] == [(5, 0x10001000)]
@@ -261,7 +294,18 @@ def test_tlbie_one_page_removes_only_the_overlapping_entry():
 )
 def test_tlbie_invalid_forms_remove_nothing(rb, ric, prs, why):
     tlb = Tlb()
-    tlb.insert(TlbEntry(1, 5, 0, PAGE_4K, 0x4000000, None, None, None))
+    tlb.insert(
+        TlbEntry(
+            lpid=1,
+            pid=5,
+            epn=0,
+            page_size=PAGE_4K,
+            rpn=0x4000000,
+            gra=None,
+            proc_pte=None,
+            part_pte=None,
+        )
+    )
     res = tlb.tlbie(rb, 5 << 32 | 1, ric=ric, prs=prs, r=1)
     assert res.removed == () and why in res.invalid and len(tlb) == 1
 

@@ -31,7 +31,16 @@ CPU = WORLD.contexts["hv-pid1"]
 
 def _entry(i: int, lpid: int = 1, pid: int | None = 5) -> TlbEntry:
     epn = 0x1000_0000 + i * C.PAGE_4K
-    return TlbEntry(lpid, pid, epn, C.PAGE_4K, 0x400_0000 + i * C.PAGE_4K, None, PTE, None)
+    return TlbEntry(
+        lpid=lpid,
+        pid=pid,
+        epn=epn,
+        page_size=C.PAGE_4K,
+        rpn=0x400_0000 + i * C.PAGE_4K,
+        gra=None,
+        proc_pte=PTE,
+        part_pte=None,
+    )
 
 
 def _key(e: TlbEntry) -> tuple:
@@ -75,7 +84,16 @@ def test_a_refused_hit_still_counts_as_use():
     """A cached entry found but not permitting the access (a store to a PTE with C=0)
     is used: the access re-walks, which on hardware refreshes that translation."""
     tlb = Tlb(capacity=2)
-    clean = TlbEntry(1, 5, 0x2000_0000, C.PAGE_4K, 0x500_0000, None, PTE & ~C.PTE_C, None)
+    clean = TlbEntry(
+        lpid=1,
+        pid=5,
+        epn=0x2000_0000,
+        page_size=C.PAGE_4K,
+        rpn=0x500_0000,
+        gra=None,
+        proc_pte=PTE & ~C.PTE_C,
+        part_pte=None,
+    )
     other = _entry(0)
     tlb.insert(clean)
     tlb.insert(other)
@@ -89,7 +107,16 @@ def test_a_verdict_belongs_to_the_entry_it_was_computed_for():
     old entry's verdict: a store allowed with C set is refused once C is clear."""
     tlb = Tlb()
     dirty = _entry(0)
-    clean = TlbEntry(1, 5, dirty.epn, C.PAGE_4K, dirty.rpn, None, PTE & ~C.PTE_C, None)
+    clean = TlbEntry(
+        lpid=1,
+        pid=5,
+        epn=dirty.epn,
+        page_size=C.PAGE_4K,
+        rpn=dirty.rpn,
+        gra=None,
+        proc_pte=PTE & ~C.PTE_C,
+        part_pte=None,
+    )
     tlb.insert(dirty)
     assert _hit(tlb, dirty, STORE)
     tlb.insert(clean)

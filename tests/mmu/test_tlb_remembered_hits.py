@@ -74,7 +74,19 @@ def operation(draw, pool):
         ea &= C.EA_NOQUAD_MASK & -C.PAGE_4K
         rpn = draw(st.integers(0, 0xFFFF)) << 12
         pte = C.PTE_V | C.PTE_L | 0xF | C.PTE_R | C.PTE_C
-        return ("insert", TlbEntry(lpid, pid, ea, C.PAGE_4K, rpn, None, pte, None))
+        return (
+            "insert",
+            TlbEntry(
+                lpid=lpid,
+                pid=pid,
+                epn=ea,
+                page_size=C.PAGE_4K,
+                rpn=rpn,
+                gra=None,
+                proc_pte=pte,
+                part_pte=None,
+            ),
+        )
     return ("flush",)
 
 
@@ -146,7 +158,14 @@ def test_a_remembered_hit_makes_its_entry_the_most_recently_used():
 
     def entry(ea: int) -> TlbEntry:  # LPID 0, PID 5: what the "hv" context looks up
         return TlbEntry(
-            0, 5, ea & -C.PAGE_4K, C.PAGE_4K, 0x7000000 + (ea & 0xF000), None, pte, None
+            lpid=0,
+            pid=5,
+            epn=ea & -C.PAGE_4K,
+            page_size=C.PAGE_4K,
+            rpn=0x7000000 + (ea & 0xF000),
+            gra=None,
+            proc_pte=pte,
+            part_pte=None,
         )
 
     translate(mem, hv, a, "load", tlb=tlb)  # miss: walks and fills a
@@ -182,7 +201,18 @@ def test_tlbie_forgets_remembered_hits():
 
 def test_a_smaller_entry_filled_later_wins_over_a_remembered_hit():
     mem, hv, tlb = _warm()
-    tlb.insert(TlbEntry(0, 5, 0x10000000, C.PAGE_4K, 0x7000000, None, C.PTE_V | 0xF, None))
+    tlb.insert(
+        TlbEntry(
+            lpid=0,
+            pid=5,
+            epn=0x10000000,
+            page_size=C.PAGE_4K,
+            rpn=0x7000000,
+            gra=None,
+            proc_pte=C.PTE_V | 0xF,
+            part_pte=None,
+        )
+    )
     assert translate(mem, hv, 0x10000ABC, "load", tlb=tlb).ra == 0x7000ABC
 
 
