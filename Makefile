@@ -79,12 +79,15 @@ lab: $(STAMP)
 # with the JUPYTER_* dirs exported above, and shows only outputs and widgets (its default
 # strip_sources). It listens on loopback only. Voila has no root check of its own, so unlike
 # lab it needs no --allow-root (and has no such option) when uid is 0. MPLBACKEND is
-# removed so that the kernel keeps the inline backend, as under nbval.
+# removed so that the kernel keeps the inline backend, as under nbval. The page is
+# voila/templates/pynest-present (found through JUPYTER_PATH): the cell tagged "presenter"
+# first, the presenter's keys, nothing fetched from the network.
 PRESENT_NB   ?= notebooks/11_classroom_demo.ipynb
 PRESENT_PORT ?= 8866
 present: $(STAMP)
-	cd $(dir $(PRESENT_NB)) && env -u MPLBACKEND $(CURDIR)/$(VENV)/bin/voila --no-browser \
-	    --Voila.ip=127.0.0.1 --port=$(PRESENT_PORT) $(notdir $(PRESENT_NB))
+	cd $(dir $(PRESENT_NB)) && env -u MPLBACKEND JUPYTER_PATH=$(CURDIR)$${JUPYTER_PATH:+:$$JUPYTER_PATH} \
+	    $(CURDIR)/$(VENV)/bin/voila --no-browser --Voila.ip=127.0.0.1 --port=$(PRESENT_PORT) \
+	    --template=pynest-present $(notdir $(PRESENT_NB))
 
 # pytest exits with 5 when it collects nothing; make treats that as a failure, which is what
 # we want for the unit suite.  The nbval run happens only when a notebook exists.

@@ -129,9 +129,13 @@ def draw_classroom_step(
     *,
     total: int = 12,
     keys: Sequence[str] = (),
+    presenter: bool = False,
 ) -> Figure:
     """The whole state after ``snap`` (see the module docstring); ``previous`` marks
-    what is new or gone, ``total`` and ``keys`` label the step strip."""
+    what is new or gone, ``total`` and ``keys`` label the step strip. ``presenter``
+    draws the slide of the presenter view instead (:func:`_draw_slide`)."""
+    if presenter:
+        return _draw_slide(snap, previous, total, keys)
     fig = S.new_figure(WIDTH, HEIGHT)
     cv = S.canvas_axes(fig, WIDTH, HEIGHT)
     S.label(cv, 0.2, HEIGHT - 0.4, f"Step {snap.number} of {total} · {snap.title}",
@@ -311,4 +315,247 @@ def draw_classroom_step(
     for line in textwrap.wrap(snap.sentence, 118)[:5]:
         S.label(cv, 0.45, y, line, S.TEXT_SIZE, ha="left")
         y -= 0.26
+    return fig
+
+
+# ---------------------------------------------------------------------- presenter slide
+SLIDE_WIDTH, SLIDE_HEIGHT = 9.2, 6.85
+"""The presenter view's picture in inches: shown at its own 920 x 685 px beside the
+controls (``make present`` at 1280x720), never scaled down."""
+_P_MIN = S.min_font_pt(SLIDE_WIDTH, S.PRESENTER)  # 12 pt: 16 CSS px presented
+_P_TEXT = _P_MIN + 0.5
+_P_HEAD = 14.0
+_P_ROW = 0.3
+_P_LINE = 0.22
+
+
+def _p_label(cv, x, y, text, size=_P_MIN, **kw) -> None:
+    S.label(cv, x, y, text, size, ha=kw.pop("ha", "left"), **kw)
+
+
+def _p_tag(cv, x, y, text, colour) -> None:
+    S.label(cv, x, y, text, _P_MIN, bold=True, colour=colour, ha="right")
+
+
+def _p_rows(cv, x, top, width, rows, previous_keys, gone, draw, gone_text) -> float:
+    """Rows (``draw(row, y)``), tagging new ones, then the ``gone`` rows dashed; returns
+    the y below them."""
+    for row in rows:
+        y = top - _P_ROW
+        draw(row, y)
+        if previous_keys is not None and row[0] not in previous_keys:
+            _p_tag(cv, x + width - 0.04, y + _P_ROW / 2, "new", S.VERMILLION)
+        top = y - 0.04
+    for row in gone:
+        y = top - _P_ROW
+        S.box(cv, x, y, width, _P_ROW, S.WHITE, edge=S.GREY, lw=1.0, dashed=True)
+        _p_label(cv, x + 0.1, y + _P_ROW / 2, gone_text(row), colour=S.GREY)
+        _p_tag(cv, x + width - 0.06, y + _P_ROW / 2, "✘ gone", S.GREY)
+        top = y - 0.04
+    return top
+
+
+def _table_line(lpid: int, dw0: int, dw1: int) -> str:
+    return f"{lpid} {dw0:016x} {dw1:016x}"
+
+
+def _draw_slide(
+    snap: Snapshot, previous: Snapshot | None, total: int, keys: Sequence[str]
+) -> Figure:
+    """The presenter view's picture: the step strip, L0 (its real partition table and
+    nested guests) beside the L1 (its PTCR, table and guests), L0's shadow PTEs below,
+    and the step's hcalls. The step's title and sentence are the explorer's, in words
+    beside the picture, so the picture keeps every text at >= 16 CSS px in 9.2 x 6.85 in.
+    """
+    W, H = SLIDE_WIDTH, SLIDE_HEIGHT
+    fig = S.new_figure(W, H)
+    cv = S.canvas_axes(fig, W, H)
+
+    # ------------------------------------------------------------------ step strip
+    short = [_SHORT.get(k, "") for k in keys]
+    cw, cy = (W - 0.16) / total, H - 0.62
+    for i in range(total):
+        x = 0.08 + i * cw
+        current = i == snap.index
+        if current:
+            face, edge, lw = S.tint(S.ORANGE, 0.9), S.BLACK, 2.4
+        elif i < snap.index:
+            face, edge, lw = S.tint(S.GREY, 0.35), S.GREY, 1.0
+        else:
+            face, edge, lw = S.WHITE, S.GREY, 1.0
+        S.box(cv, x + 0.025, cy, cw - 0.05, 0.56, face, edge=edge, lw=lw)
+        _p_label(cv, x + cw / 2, cy + 0.39, str(i + 1), bold=current, ha="center")
+        if i < len(short):
+            _p_label(cv, x + cw / 2, cy + 0.16, short[i], bold=current, ha="center")
+
+    top, band = H - 0.72, 2.62
+    # ------------------------------------------------------------------ L0
+    lx, lw = 0.06, 4.74
+    S.box(cv, lx, band, lw, top - band, S.WHITE, edge=S.BLACK, lw=1.6, rounded=False)
+    _p_label(cv, lx + 0.12, top - 0.22, "L0 · the host hypervisor", _P_HEAD, bold=True)
+    _p_label(cv, lx + 0.12, top - 0.5, f"real partition table · PTCR {snap.l0_ptcr:#x}",
+             _P_TEXT)  # fmt: skip
+    _p_label(cv, lx + 0.14, top - 0.76, f"# {'dw0: tree':<16} {'dw1: processes':<16} runs",
+             mono=True, colour=S.GREY)  # fmt: skip
+
+    def pate(row, y):
+        r = row[1]
+        colour = owner_colour(r.owner, r.l2)
+        runs = "host" if r.owner == "host" else ("L1" if r.l2 is None else f"L2 {r.l2}")
+        S.box(cv, lx + 0.08, y, lw - 0.16, _P_ROW, S.tint(colour, 0.35), edge=colour, lw=1.4)
+        _p_label(cv, lx + 0.14, y + _P_ROW / 2, f"{_table_line(r.lpid, r.dw0, r.dw1)} {runs}",
+                 mono=True)  # fmt: skip
+
+    now_rows = {r.lpid for r in snap.l0_rows}
+    y = _p_rows(
+        cv, lx + 0.08, top - 0.9, lw - 0.16,
+        [(r.lpid, r) for r in snap.l0_rows],
+        {r.lpid for r in previous.l0_rows} if previous else None,
+        [r for r in previous.l0_rows if r.lpid not in now_rows] if previous else [],
+        pate,
+        lambda r: f"LPID {r.lpid} zeroed ({r.owner})",
+    )  # fmt: skip
+    _p_label(cv, lx + 0.12, y - 0.2, "nested guests (struct kvm_nested_guest)", _P_TEXT)
+    y -= 0.36
+    now_nested = {n.l1_lpid for n in snap.nested}
+    gone_nested = [n for n in previous.nested if n.l1_lpid not in now_nested] if previous else []
+    if not snap.nested and not gone_nested:
+        _p_label(cv, lx + 0.3, y - 0.15, "none", _P_TEXT, colour=S.GREY)
+
+    def nested(row, y):
+        n = row[1]
+        colour = L2_COLOURS[(n.l1_lpid - 1) % len(L2_COLOURS)]
+        S.box(cv, lx + 0.08, y, lw - 0.16, _P_ROW, S.tint(colour, 0.2), edge=colour, lw=1.4)
+        _p_label(cv, lx + 0.18, y + _P_ROW / 2,
+                 f"L2 {n.l1_lpid} → shadow LPID {n.shadow_lpid} · refcnt {n.refcnt} · "
+                 f"{n.shadow_ptes} PTEs", _P_TEXT)  # fmt: skip
+
+    _p_rows(
+        cv, lx + 0.08, y, lw - 0.16,
+        [(n.l1_lpid, n) for n in snap.nested],
+        {n.l1_lpid for n in previous.nested} if previous else None,
+        gone_nested,
+        nested,
+        lambda n: f"L2 {n.l1_lpid}: shadow LPID {n.shadow_lpid} freed",
+    )  # fmt: skip
+
+    # ------------------------------------------------------------------ L1
+    rx = lx + lw + 0.06
+    rw = W - 0.06 - rx
+    S.box(cv, rx, band, rw, top - band, S.WHITE, edge=S.BLUE, lw=1.6, rounded=False)
+    if snap.l1_lpid is None:
+        _p_label(cv, rx + 0.12, top - 0.22, "the L1", _P_HEAD, bold=True)
+        gone_text = (
+            "destroyed: its LPID is free again"
+            if snap.l1_note == "destroyed"
+            else "not created yet"
+        )
+        _p_label(cv, rx + rw / 2, (top + band) / 2, gone_text, _P_HEAD, colour=S.GREY, ha="center")
+    else:
+        _p_label(cv, rx + 0.12, top - 0.22, f"L1 · guest hypervisor (LPID {snap.l1_lpid})",
+                 _P_HEAD, bold=True)  # fmt: skip
+        changed = previous is not None and previous.l1_ptcr != snap.l1_ptcr
+        _p_label(cv, rx + 0.12, top - 0.48, f"l1_ptcr (in L0) = {snap.l1_ptcr:#x}", _P_TEXT,
+                 mono=True, bold=changed, colour=S.VERMILLION if changed else S.BLACK)  # fmt: skip
+        if changed:
+            _p_tag(cv, rx + rw - 0.08, top - 0.48, "● changed", S.VERMILLION)
+        y = top - 0.74
+        if snap.l1_ptcr:
+            base = snap.l1_ptcr & 0x0FFF_FFFF_FFFF_F000
+            _p_label(cv, rx + 0.12, y,
+                     f"its table, L1 real {base:#x}, {snap.l1_table_entries} rows:",
+                     _P_TEXT)  # fmt: skip
+            _p_label(cv, rx + 0.14, y - 0.24, f"# {'dw0':<16} {'dw1':<16}",
+                     mono=True, colour=S.GREY)  # fmt: skip
+            y -= 0.38
+            if not snap.l1_rows:
+                _p_label(cv, rx + 0.3, y - 0.15, "none in use (all rows zero)", _P_TEXT,
+                         colour=S.GREY)  # fmt: skip
+                y -= 0.34
+            same = previous is not None and previous.l1_ptcr == snap.l1_ptcr
+
+            def l1row(row, yy):
+                r = row[1]
+                colour = L2_COLOURS[(r.lpid - 1) % len(L2_COLOURS)] if r.lpid else S.GREY
+                S.box(cv, rx + 0.08, yy, rw - 0.16, _P_ROW, S.tint(colour, 0.35), edge=colour,
+                      lw=1.4)  # fmt: skip
+                _p_label(cv, rx + 0.14, yy + _P_ROW / 2, _table_line(r.lpid, r.dw0, r.dw1),
+                         mono=True)  # fmt: skip
+
+            y = _p_rows(
+                cv, rx + 0.08, y, rw - 0.16, [(r.lpid, r) for r in snap.l1_rows],
+                {r.lpid for r in previous.l1_rows} if same else None, [], l1row, str,
+            )  # fmt: skip
+        else:
+            _p_label(cv, rx + 0.12, y, "no table registered (l1_ptcr = 0)", _P_TEXT,
+                     colour=S.GREY)  # fmt: skip
+            y -= 0.2
+        _p_label(cv, rx + 0.12, y - 0.16, "its guests", _P_TEXT)
+        y -= 0.3
+        if not snap.l2s:
+            _p_label(cv, rx + 0.3, y - 0.15, "none yet", _P_TEXT, colour=S.GREY)
+        for g in snap.l2s:
+            colour = L2_COLOURS[(g.lpid - 1) % len(L2_COLOURS)]
+            h = 0.58
+            S.box(cv, rx + 0.08, y - h, rw - 0.16, h, S.tint(colour, 0.25), edge=colour, lw=1.6)
+            _p_label(cv, rx + 0.2, y - 0.17,
+                     f"L2 {g.lpid} · {g.mem_size >> 20} MiB at L1 real {g.mem_base:#x}",
+                     _P_TEXT, bold=True)  # fmt: skip
+            _p_label(cv, rx + 0.2, y - 0.42, f"{g.pages_mapped} pages mapped · {g.state}")
+            y -= h + 0.05
+
+    # ------------------------------------------------------------------ shadow PTEs
+    stop, sbottom = band - 0.1, 0.64
+    S.box(cv, 0.08, sbottom, W - 0.16, stop - sbottom, S.WHITE, edge=S.BLACK, lw=1.6,
+          rounded=False)  # fmt: skip
+    _p_label(cv, 0.2, stop - 0.2, "L0's shadow PTEs: L2 real → host real", _P_TEXT, bold=True)
+    l2_ids = sorted({s.l1_lpid for s in snap.shadow} | {n.l1_lpid for n in snap.nested})
+    prev_shadow = {(s.l1_lpid, s.gpa) for s in previous.shadow} if previous else set()
+    now_shadow = {(s.l1_lpid, s.gpa) for s in snap.shadow}
+    colw = (W - 0.36) / max(2, len(l2_ids))
+    if not l2_ids:
+        lost = len(prev_shadow - now_shadow)
+        _p_label(cv, 0.3, stop - 0.5, "none", _P_TEXT, colour=S.GREY)
+        if lost:
+            _p_label(cv, 1.2, stop - 0.5, f"✘ {lost} removed in this step", bold=True,
+                     colour=S.VERMILLION)  # fmt: skip
+    for c, l2 in enumerate(l2_ids):
+        cx = 0.2 + c * colw
+        colour = L2_COLOURS[(l2 - 1) % len(L2_COLOURS)]
+        _p_label(cv, cx, stop - 0.5, f"L2 {l2}", bold=True)
+        S.box(cv, cx + 0.5, stop - 0.6, 0.25, 0.2, S.tint(colour, 0.6), edge=colour)
+        mine = [s for s in snap.shadow if s.l1_lpid == l2]
+        new = [s for s in mine if previous is not None and (l2, s.gpa) not in prev_shadow]
+        mine = new + [s for s in mine if s not in new]  # what changed comes first
+        lost = sum(1 for k in prev_shadow if k[0] == l2 and k not in now_shadow)
+        yy = stop - 0.76
+        room = int((yy - sbottom) / _P_LINE + 1e-9) - (1 if lost else 0)
+        if len(mine) > room:
+            room -= 1  # a line for "+ n more"
+        if not mine:
+            _p_label(cv, cx, yy, "none", colour=S.GREY)
+            yy -= _P_LINE
+        for s in mine[:room]:
+            fresh = s in new
+            colour = S.VERMILLION if fresh else S.BLACK
+            _p_label(cv, cx, yy, f"{s.gpa:#x}→{s.hpa:#x} {s.perms}", mono=True, bold=fresh,
+                     colour=colour)  # fmt: skip
+            if fresh:
+                _p_tag(cv, cx + colw - 0.15, yy, "new", S.VERMILLION)
+            yy -= _P_LINE
+        if len(mine) > room:
+            _p_label(cv, cx, yy, f"+ {len(mine) - room} more", colour=S.GREY)
+            yy -= _P_LINE
+        if lost:
+            _p_label(cv, cx, yy, f"✘ {lost} removed in this step", bold=True,
+                     colour=S.VERMILLION)  # fmt: skip
+
+    # ------------------------------------------------------------------ hcalls
+    S.box(cv, 0.08, 0.06, W - 0.16, 0.5, S.tint(S.YELLOW, 0.3), edge=S.BLACK, lw=1.2)
+    lines = hcall_lines(snap.hcalls, limit=2) if snap.hcalls else []
+    if not lines:
+        _p_label(cv, 0.2, 0.31, "no hcall in this step", colour=S.GREY)
+    for i, line in enumerate(lines):
+        _p_label(cv, 0.2, 0.31 + (0.11 if len(lines) == 2 else 0) - 0.22 * i, "hcall " + line,
+                 mono=True)  # fmt: skip
     return fig
