@@ -1,6 +1,6 @@
 """Build the static classroom site: every notebook as HTML, widgets drawn from saved state.
 
-    python tools/build_site.py [--out site] [--js DIR] [--working-tree]
+    python tools/build_site.py [--out site] [--js DIR] [--notebooks DIR] [--working-tree]
 
 Each notebook is converted from its *committed* version (``git show HEAD:...``): the
 outputs nbval checks and the widget state ``make execute`` saved. A working copy that
@@ -127,20 +127,19 @@ def read_notebook(path: Path, working_tree: bool = False) -> tuple[dict, str]:
     if working_tree:
         return json.loads(on_disk), "working tree"
     try:
-        rel = path.resolve().relative_to(ROOT).as_posix()
         committed = subprocess.run(
-            ["git", "show", f"HEAD:{rel}"],
-            cwd=ROOT,
+            ["git", "show", f"HEAD:./{path.name}"],
+            cwd=path.parent,
             check=True,
             capture_output=True,
             text=True,
             encoding="utf-8",
         ).stdout
-    except (ValueError, OSError, subprocess.CalledProcessError):
+    except (OSError, subprocess.CalledProcessError):  # no git, not a checkout, untracked
         return json.loads(on_disk), "working tree"
     if committed != on_disk:
         print(
-            f"build_site: notebooks/{path.name} differs from its committed version "
+            f"build_site: {path.parent.name}/{path.name} differs from its committed version "
             "(saved in JupyterLab?); the page shows the committed one "
             "(--working-tree builds the file on disk)",
             flush=True,
@@ -357,6 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--js", type=Path, default=ROOT / ".cache" / "site-js", help="where the JS is kept"
     )
+    ap.add_argument("--notebooks", type=Path, default=NOTEBOOKS, help="where the notebooks are")
     ap.add_argument(
         "--working-tree",
         action="store_true",
@@ -364,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     try:
-        pages = build(args.out, args.js, working_tree=args.working_tree)
+        pages = build(args.out, args.js, args.notebooks, args.working_tree)
     except SiteError as e:
         print(f"build_site: {e}", file=sys.stderr)
         return 1
