@@ -1,14 +1,20 @@
 """`make present`: the classroom demo served by Voila, as a presenter's browser shows it.
 
-The server is Voila as the Makefile runs it (loopback, no browser, sources stripped), on a
-free port, serving a *copy* of notebook 11 from a temporary root (Voila executes the
-notebook, and the session's widgets change state), with its runtime files in a temporary
-folder. It is polled on its notebook list (``/``), which starts no kernel; the page is
+The server is Voila as the Makefile runs it (loopback, no browser, sources stripped, the
+``pynest-present`` template found through ``JUPYTER_PATH``), on a free port, serving a
+*copy* of notebook 11 from a temporary root (Voila executes the notebook, and the
+session's widgets change state), with its runtime files in a temporary folder. It is
+polled on its notebook list (``/``), which starts no kernel; the page is
 ``/voila/render/<notebook>``. The server is always stopped, also when a test fails.
 
-Checks: the explorer renders (controls and its picture), no code cell or source is on
-the page, no traceback; **Next ▶** and the step slider change the picture; garbage in a
-text box gives a message.
+The browser is a 1280x720 window that may fetch nothing but the server: every request
+to another host is refused and recorded, and the page must still finish loading.
+
+Checks: the explorer renders (controls and its picture) without code or traceback;
+**Next ▶**, the slider, the keys and the go-to box step and redraw; garbage gives a
+message; at every step the controls and the whole picture are inside the 1280x720
+window, the picture at its own size (so its text shows at the size the unit tests
+measure); nothing was asked of another host.
 """
 
 from __future__ import annotations
@@ -16,14 +22,16 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from urllib.parse import urlsplit
 
 import pytest
 
-from .conftest import NOTEBOOKS, SCREENSHOTS, _free_port, browser_missing_reason, serve
+from .conftest import NOTEBOOKS, ROOT, SCREENSHOTS, _free_port, browser_missing_reason, serve
 
 NAME = "11_classroom_demo.ipynb"
-IMG = ".widget-output img"
-SLIDER = ".widget-hslider"
+IMG = ".pynest-presenter .widget-output img"
+SLIDER = ".pynest-presenter .widget-hslider"
+VIEW = {"width": 1280, "height": 720}
 
 
 @pytest.fixture(scope="module")
@@ -40,16 +48,50 @@ def voila_url(tmp_path_factory):
     root = tmp_path_factory.mktemp("voila-root")
     shutil.copy(NOTEBOOKS / NAME, root / NAME)
     home = tmp_path_factory.mktemp("voila-home")
-    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(home / "runtime"))
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTER_PATH=str(ROOT))
     env.pop("MPLBACKEND", None)  # the kernel keeps the inline backend, as under make present
     port = _free_port()
     with serve(
         [sys.executable, "-m", "voila", "--no-browser", "--Voila.ip=127.0.0.1",
-         f"--port={port}", "--Voila.port_retries=0", f"--Voila.root_dir={root}"],
+         f"--port={port}", "--Voila.port_retries=0", f"--Voila.root_dir={root}",
+         "--template=pynest-present"],
         f"http://127.0.0.1:{port}/",
         env=env, log_path=home / "voila.log", timeout=120, cwd=root,
     ):  # fmt: skip
         yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def screen(browser):
+    """A 1280x720 page that may only reach the loopback server; ``page.outside`` lists
+    every request that tried to go elsewhere (each one refused)."""
+    context = browser.new_context(viewport=VIEW)
+    outside: list[str] = []
+
+    def only_loopback(route):
+        url = route.request.url
+        if url.startswith(("data:", "blob:")) or urlsplit(url).hostname in (
+            "127.0.0.1",
+            "localhost",
+        ):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    context.route("**/*", only_loopback)
+    pg = context.new_page()
+    pg.outside = outside
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+def _open(page, voila_url) -> None:
+    page.goto(f"{voila_url}/voila/render/{NAME}", timeout=180_000, wait_until="load")
+    page.wait_for_selector(IMG, timeout=180_000)  # the explorer drew its picture
+    page.wait_for_selector(SLIDER, timeout=30_000)
 
 
 def _src(page) -> str:
@@ -59,16 +101,28 @@ def _src(page) -> str:
 def _wait_new_picture(page, before: str) -> None:
     page.wait_for_function(
         "([sel, before]) => { const i = document.querySelector(sel); "
-        "return i && i.src && i.src !== before; }",
+        "return i && i.complete && i.src && i.src !== before; }",
         arg=[IMG, before],
         timeout=60_000,
     )
 
 
-def test_present_shows_the_explorer_without_code(page, voila_url):
-    page.goto(f"{voila_url}/voila/render/{NAME}", timeout=180_000)
-    page.wait_for_selector(IMG, timeout=180_000)  # the explorer drew its picture
-    page.wait_for_selector(SLIDER, timeout=30_000)
+def _step(page) -> int:
+    return int(page.locator(SLIDER).first.locator(".widget-readout").inner_text().strip())
+
+
+def _inside(box, what: str) -> None:
+    assert box is not None, f"{what} is not shown"
+    x0, y0 = box["x"], box["y"]
+    x1, y1 = x0 + box["width"], y0 + box["height"]
+    assert 0 <= x0 and 0 <= y0 and x1 <= VIEW["width"] and y1 <= VIEW["height"], (
+        f"{what} at ({x0:.0f}, {y0:.0f})-({x1:.0f}, {y1:.0f}) is not inside the 1280x720 window"
+    )
+
+
+def test_present_shows_the_explorer_without_code(screen, voila_url):
+    page = screen
+    _open(page, voila_url)
     body = page.locator("body").inner_text()
     # no code cell, prompt or editor, and none of the notebook's source text
     # (markdown cells keep a .jp-InputArea: their rendered text lives there)
@@ -83,21 +137,22 @@ def test_present_shows_the_explorer_without_code(page, voila_url):
     before = _src(page)
     page.get_by_role("button", name="Next ▶").click()
     _wait_new_picture(page, before)
-    assert "step 2 of 12" in page.locator("body").inner_text()
+    assert "step 2 of 12" in page.locator(".pynest-presenter").inner_text()
 
-    # the slider: an arrow key moves one step further and redraws again
+    # the slider: an arrow key on its handle moves one step (and only one: the page's
+    # keys leave a focused slider alone)
     before = _src(page)
     slider = page.locator(SLIDER).first
-    slider.scroll_into_view_if_needed()
     slider.locator(".noUi-handle").first.focus()
     page.keyboard.press("ArrowRight")
     _wait_new_picture(page, before)
-    assert slider.locator(".widget-readout").inner_text().strip() == "3"
-    assert "step 3 of 12" in page.locator("body").inner_text()
+    assert _step(page) == 3
+    page.wait_for_timeout(500)
+    assert _step(page) == 3 and "step 3 of 12" in page.locator(".pynest-presenter").inner_text()
 
-    # garbage in the first text box: a message, no traceback, the picture stays
+    # garbage in the go-to box: a message, no traceback, the picture stays
     before = _src(page)
-    box = page.locator(".widget-text input").first
+    box = page.locator(".pynest-presenter .widget-text input").first
     box.fill("not-a-number!")
     box.press("Enter")
     page.wait_for_function(
@@ -107,6 +162,73 @@ def test_present_shows_the_explorer_without_code(page, voila_url):
     )
     assert "Traceback" not in page.locator("body").inner_text()
     assert _src(page) == before
+    assert page.outside == []
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "present_11_classroom_demo.png"), full_page=False)
+
+def test_keys_and_the_go_to_box_step_the_story(screen, voila_url):
+    page = screen
+    _open(page, voila_url)
+    assert "PageDown" in page.locator(".pynest-presenter").inner_text()  # said on screen
+    page.locator("body").click(position={"x": 5, "y": 715})  # focus on the page, as a clicker
+    for key, step in (("PageDown", 2), ("ArrowRight", 3), ("PageUp", 2), ("ArrowLeft", 1),
+                      ("End", 12), ("Home", 1)):  # fmt: skip
+        before = _src(page)
+        page.keyboard.press(key)
+        _wait_new_picture(page, before)
+        assert _step(page) == step, key
+
+    # keys typed into a box stay there: no step
+    box = page.locator(".pynest-presenter .widget-text input").first
+    box.click()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("PageDown")
+    page.wait_for_timeout(500)
+    assert _step(page) == 1
+
+    # the same step typed twice goes there twice
+    for _ in range(2):
+        before = _src(page)
+        box.fill("7")
+        box.press("Enter")
+        _wait_new_picture(page, before)
+        assert _step(page) == 7 and box.input_value() == ""
+        before = _src(page)
+        page.get_by_role("button", name="Next ▶").click()
+        _wait_new_picture(page, before)
+        assert _step(page) == 8
+    assert page.outside == []
+
+
+def test_every_step_fits_1280x720_and_nothing_is_fetched_from_elsewhere(screen, voila_url):
+    page = screen
+    _open(page, voila_url)
+    assert page.evaluate("document.readyState") == "complete"  # loaded, offline
+    root = page.locator(".pynest-presenter").first
+    controls = {
+        "Back": root.get_by_role("button", name="◀ Back"),
+        "Next": root.get_by_role("button", name="Next ▶"),
+        "step slider": root.locator(".widget-hslider"),
+        "go to": root.locator(".widget-text").nth(0),
+        "PTCR": root.locator(".widget-text").nth(1),
+        "keys": root.get_by_text("PageDown", exact=False),
+    }
+    page.locator("body").click(position={"x": 5, "y": 715})
+    for step in range(1, 13):
+        if step > 1:
+            before = _src(page)
+            page.keyboard.press("ArrowRight")
+            _wait_new_picture(page, before)
+        assert _step(page) == step
+        img = page.locator(IMG).first
+        _inside(img.bounding_box(), f"step {step}: the picture")
+        for name, control in controls.items():
+            _inside(control.first.bounding_box(), f"step {step}: {name}")
+        _inside(root.locator(".widget-vbox").first.bounding_box(), f"step {step}: the column")
+        shown, natural = img.evaluate("i => [i.getBoundingClientRect().width, i.naturalWidth]")
+        assert shown == natural, f"step {step}: the picture is scaled ({natural} -> {shown} px)"
+        if step == 7:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "present_11_1280x720_step7.png"))
+    # the rest of the notebook is still there, below the first screen
+    assert page.locator("text=Check yourself").count() == 1
+    assert page.outside == [], page.outside
