@@ -130,22 +130,22 @@ RADIX_TREE_BITS = 52  # RTS encodes 52 - 31 = 21
 ROOT_NLS = 13
 POWER9_RTS_FIELD = 0x4000_0000_0000_00A0  # RTS1 = 2, RTS2 = 5
 
-# --- SPR numbers (for display) ---------------------------------------------------------
+# --- SPR numbers (Linux asm/reg.h SPRN_*, QEMU target/ppc/cpu.h SPR_*) ---------------------
 SPR = {
-    "DSISR": 18,
-    "DAR": 19,
-    "SRR0": 26,
-    "SRR1": 27,
-    "AMR": 29,
-    "PID": 48,
-    "IAMR": 61,
-    "ASDR": 304,
-    "HDSISR": 306,
-    "HDAR": 307,
-    "HRMOR": 313,
-    "HSRR0": 314,
-    "HSRR1": 315,
-    "LPCR": 318,
-    "LPIDR": 319,
-    "PTCR": 464,
+    "DSISR": 0x012,
+    "DAR": 0x013,
+    "SRR0": 0x01A,
+    "SRR1": 0x01B,
+    "AMR": 0x01D,
+    "PID": 0x030,
+    "IAMR": 0x03D,
+    "HDSISR": 0x132,
+    "HDAR": 0x133,
+    "HRMOR": 0x139,
+    "HSRR0": 0x13A,
+    "HSRR1": 0x13B,
+    "LPCR": 0x13E,
+    "LPIDR": 0x13F,
+    "PTCR": 0x1D0,
+    "ASDR": 0x330,
 }
