@@ -69,20 +69,21 @@ SHORTCUTS = {
 }
 """The presenter's keys (``KeyboardEvent.key`` names) and what each does."""
 _KEY_SHOWN = {"ArrowRight": "→", "ArrowLeft": "←"}
-_ACTION_WORDS = {"next": "next", "back": "back", "first": "first", "last": "last"}
+_HELP_GROUPS = (("next", "next step"), ("back", "back"), ("first last", "first / last"))
+"""How the keys are told on screen: the actions of a group share a line."""
 VIEWS = ("lab", "presenter")
 
 
-def keys_help() -> str:
-    """The on-screen line naming every key of :data:`SHORTCUTS`."""
-    by_action: dict[str, list[str]] = {}
-    for key, action in SHORTCUTS.items():
-        by_action.setdefault(action, []).append(_KEY_SHOWN.get(key, key))
-    nbsp = "\u00a0"  # an item is never broken across lines
-    return "Keys: " + " · ".join(
-        f"{f'{nbsp}/{nbsp}'.join(keys)}{nbsp}{_ACTION_WORDS[action]}"
-        for action, keys in by_action.items()
-    )
+def keys_help() -> list[str]:
+    """The on-screen lines naming every key of :data:`SHORTCUTS`, one per group of
+    actions (``→ / PageDown: next step``)."""
+    lines = []
+    for actions, words in _HELP_GROUPS:
+        keys = [
+            _KEY_SHOWN.get(k, k) for a in actions.split() for k, b in SHORTCUTS.items() if b == a
+        ]
+        lines.append(f"{' / '.join(keys)}: {words}")
+    return lines
 
 
 def in_voila() -> bool:
@@ -144,8 +145,9 @@ class ClassroomDemoExplorer(Explorer):
         for key in SHORTCUTS:
             self.keys.add_class(f"pynest-key-{key}")
         self.keys_line = w.HTML(
-            f"<div style='font-size:15px;line-height:1.3;color:{S.BLACK}'>"
-            f"{html.escape(keys_help())}</div>"
+            f"<div style='font-size:15px;line-height:1.3;color:{S.BLACK}'><b>Keys</b><br>"
+            + "<br>".join(html.escape(line) for line in keys_help())
+            + "</div>"
         )
         self._emptying = False
         self.back.on_click(lambda _b: self.go(self.slider.value - 1))
