@@ -13,6 +13,11 @@ before it, to mark what changed) and draws, for a projector:
 
 Rows that appeared in this step carry a "new" tag, rows that went away are drawn dashed
 with "gone": meaning never rests on colour alone.
+
+``presenter=True`` draws the presenter view's slide instead (``make present``): the same
+state in 9.2 x 6.85 inches, shown at its own 920 x 685 px beside the explorer's controls
+at 1280x720, every text at >= 12 pt (16 CSS px); the title and the sentence are the
+explorer's, in words beside it.
 """
 
 from __future__ import annotations
