@@ -132,6 +132,15 @@ class ReturnCodeAnswer:
         return f"{text}: {self.why}" if self.why else text
 
 
+_NUMBER_EXAMPLES: dict[str, tuple[str, ...]] = {
+    "address": ("0x10000abc", "268438204", "0x20000abc", "536871612"),
+    "count": ("3", "12", "7"),
+    "id": ("7", "3", "12"),
+    "number": ("0x1000", "4096", "0x40", "64"),
+}
+"""Examples of the form of a :class:`NumberAnswer`, by its sort."""
+
+
 @dataclass(frozen=True)
 class NumberAnswer:
     """A number (an address, an LPID, a count).
@@ -148,10 +157,26 @@ class NumberAnswer:
     mistakes: dict[int, str] = field(default_factory=dict)
     fault_hint: str = "this access does not fault"
     signed: bool = False
+    kind: str = ""
+    """What the answer is, as :data:`pynest.scenarios.text.KINDS` names it (``"id"``,
+    ``"count"``...): the feedback's examples are of that sort (the answer is shown as
+    before). Default: a count for a ``what`` starting "number of", an address or an ID
+    if ``what`` names one, else a number."""
 
     @property
     def is_count(self) -> bool:
         return self.what.startswith("number of")
+
+    @property
+    def sort(self) -> str:
+        """The answer's kind, given or derived from ``what``."""
+        if self.kind:
+            return self.kind
+        if self.is_count:
+            return "count"
+        if "address" in self.what:
+            return "address"
+        return "id" if re.search(r"\b(L?PID|LPIDR|PIDR)\b", self.what) else "number"
 
     def _fmt(self, value: int) -> str:
         return f"{value}" if self.is_count else f"{value:#x}"
@@ -175,18 +200,17 @@ class NumberAnswer:
         if self.signed:
             return self._parse_signed(given)
         try:
-            return parse_number(given, self.what)
+            return parse_number(given, self.what, kind=self.sort)
         except FieldError:
             return None
 
     def _examples(self) -> str:
-        """Numbers of the answer's form that are not the answer."""
+        """Numbers of the answer's form (and sort: no address for an LPID) that are not
+        the answer."""
         if self.signed:
             candidates: tuple[str, ...] = ("-1", "5", "3")
-        elif self.is_count:
-            candidates = ("3", "12", "7")
         else:
-            candidates = ("0x10000abc", "268438204", "0x20000abc", "536871612")
+            candidates = _NUMBER_EXAMPLES.get(self.sort, _NUMBER_EXAMPLES["number"])
         return other_examples(candidates, lambda c: self.parse(c) == self.value)
 
     def check(self, given: object) -> tuple[bool, str]:

@@ -211,7 +211,9 @@ def lpid_calls(seed: int = 0) -> Exercise:
         mistakes = {}
         if vm.nested.find(gp.l1_lpid) is gp and gp.refcnt >= 1:  # type: ignore[attr-defined]
             mistakes[gp.refcnt - 1] = "the slot in nested_guests[] holds a reference too."
-        answer = NumberAnswer(gp.refcnt, "refcnt", mistakes, fault_hint="nothing faults here")
+        answer = NumberAnswer(
+            gp.refcnt, "refcnt", mistakes, fault_hint="nothing faults here", kind="count"
+        )
         question = (
             _INTRO.format(rsvd=LPID_RSVD)
             + "\n".join("  " + line.split(" -> ")[0].rstrip() for line in run.lines)
