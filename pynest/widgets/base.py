@@ -190,9 +190,12 @@ class Explorer:
 
     # ------------------------------------------------------------------ helpers
     @staticmethod
-    def number(text: str, what: str, bits: int = 64) -> int:
-        """Parse typed text as an unsigned number (hex or decimal) or raise FieldError."""
-        return parse_number(text, what, bits)
+    def number(text: str, what: str, bits: int = 64, kind: str = "number") -> int:
+        """Parse typed text as an unsigned number (hex or decimal) or raise FieldError;
+        ``kind`` says what the box holds (``"address"``, ``"id"``, ``"register"``,
+        ``"count"``...: :data:`pynest.scenarios.text.KINDS`), so its message speaks of
+        that and suggests a value of that sort."""
+        return parse_number(text, what, bits, kind=kind)
 
 
 def placeholder(explorer: Explorer) -> str:

@@ -101,11 +101,11 @@ class CopyToFromGuestExplorer(Explorer):
     # ------------------------------------------------------------------ model
     def update(self) -> list[Figure]:
         try:
-            typed: int | None = self.number(self.ea_text.value, "EA")
+            typed: int | None = self.number(self.ea_text.value, "EA", kind="address")
         except ValueError:
             typed = None
         follow(self.example, typed)
-        ea = self.number(self.ea_text.value, "EA")
+        ea = self.number(self.ea_text.value, "EA", kind="address")
         n = int(self.length.value)
         lpid = self.l2.value
         l1 = self.world.l1

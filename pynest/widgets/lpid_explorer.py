@@ -96,7 +96,7 @@ class LpidMapExplorer(Explorer):
             self._busy = False
 
     def _typed_lpid(self) -> int:
-        lpid = self.number(self.lpid_text.value, "L1 LPID", bits=32)
+        lpid = self.number(self.lpid_text.value, "L1 LPID", bits=32, kind="id")
         entries = 1 << ((self.vm.l1_ptcr & PRTS_MASK) + 8)
         if lpid >= min(entries, KVM_MAX_NESTED_GUESTS):
             raise ConfigError(

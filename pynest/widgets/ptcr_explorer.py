@@ -104,7 +104,7 @@ class PtcrExplorer(Explorer):
         if self._busy:
             return
         try:
-            value = self.number(change["new"], "PTCR")
+            value = self.number(change["new"], "PTCR", kind="register")
         except ValueError as e:
             self.show_error(str(e))
             return
@@ -116,7 +116,7 @@ class PtcrExplorer(Explorer):
         if self._busy:
             return
         try:
-            patb = self.number(self.patb_text.value, "PATB")
+            patb = self.number(self.patb_text.value, "PATB", kind="address")
         except ValueError as e:
             self.show_error(str(e))
             return
@@ -149,8 +149,8 @@ class PtcrExplorer(Explorer):
 
     # ------------------------------------------------------------------ model
     def update(self) -> list[Figure]:
-        value = self.number(self.ptcr_text.value, "PTCR")
-        lpid = self.number(self.lpid_text.value, "LPID", bits=32)
+        value = self.number(self.ptcr_text.value, "PTCR", kind="register")
+        lpid = self.number(self.lpid_text.value, "LPID", bits=32, kind="id")
         self.ptcr_value = value
         view = read_partition_table(self.world.mem, value, lpid)
         self.view = view

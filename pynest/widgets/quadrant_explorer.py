@@ -313,9 +313,9 @@ class QuadrantExplorer(Explorer):
     # ------------------------------------------------------------------ model
     def state(self) -> tuple[CpuState, int]:
         """The CPU state and EA the controls describe; raises FieldError on bad text."""
-        lpidr = self.number(self.lpidr_text.value, "LPIDR", bits=32)
-        pidr = self.number(self.pidr_text.value, "PIDR", bits=32)
-        offset = self.number(self.offset_text.value, "EA bits 2:63")
+        lpidr = self.number(self.lpidr_text.value, "LPIDR", bits=32, kind="id")
+        pidr = self.number(self.pidr_text.value, "PIDR", bits=32, kind="id")
+        offset = self.number(self.offset_text.value, "EA bits 2:63", kind="address")
         if offset >= _OFFSET_LIMIT:
             raise ValueError(
                 f"EA bits 2:63 {offset:#x} is wider than 62 bits: the top two bits are the "

@@ -97,7 +97,7 @@ class SetPartitionTableExplorer(Explorer):
         if self._busy:
             return
         try:
-            value = self.number(change["new"], "PTCR")
+            value = self.number(change["new"], "PTCR", kind="register")
         except ValueError as e:
             self.show_error(str(e))
             return
@@ -112,7 +112,7 @@ class SetPartitionTableExplorer(Explorer):
         if self._busy:
             return
         try:
-            value = self.number(self.ptcr_text.value, "PTCR")
+            value = self.number(self.ptcr_text.value, "PTCR", kind="register")
         except ValueError:
             value = 0  # the box held garbage: start again from the slider alone
         value = (value & ~PRTS_MASK) | change["new"]
@@ -130,7 +130,7 @@ class SetPartitionTableExplorer(Explorer):
 
     # ------------------------------------------------------------------ model
     def update(self) -> list[Figure]:
-        ptcr = self.number(self.ptcr_text.value, "PTCR")
+        ptcr = self.number(self.ptcr_text.value, "PTCR", kind="register")
         vm, registered = self._world(self.memory.value, self.nesting.value)
         vm.l1_ptcr = registered  # every try starts from the table the L1 registered
         out = set_ptbl_outcome(vm, ptcr)

@@ -80,8 +80,8 @@ class EnterNestedTimelineExplorer(Explorer):
         self.refresh()
 
     def _get_run(self) -> EnterRun:
-        lpcr = self.number(self.lpcr_text.value, "LPCR")
-        ticks = self.number(self.slice_text.value, "HDEC slice")
+        lpcr = self.number(self.lpcr_text.value, "LPCR", kind="register")
+        ticks = self.number(self.slice_text.value, "HDEC slice", kind="count")
         if not 1 <= ticks <= 1_000_000:
             raise ValueError(f"HDEC slice {ticks} must be 1 .. 1000000 timebase ticks")
         key = (self.program.value, lpcr, ticks, bool(self.warm.value))

@@ -83,7 +83,7 @@ class TlbieExplorer(Explorer):
 
     def op(self) -> TlbieOp:
         """The invalidation the controls describe (FieldError for a bad EPN)."""
-        epn = self.number(self.epn.value, "EPN")
+        epn = self.number(self.epn.value, "EPN", kind="address")
         return TlbieOp(
             self.who.value,
             self.ric.value,

@@ -141,7 +141,7 @@ class Walk2DExplorer(Explorer):
     def _new_walk(self) -> None:
         """Translate the typed EA and show every read (slider at N)."""
         try:
-            ea = self.number(self.ea_text.value, "EA")
+            ea = self.number(self.ea_text.value, "EA", kind="address")
         except ValueError as e:
             self._busy = True
             try:

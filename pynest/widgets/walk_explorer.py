@@ -151,7 +151,7 @@ class WalkExplorer(Explorer):
         if self._busy:
             return
         try:
-            ea = self.number(change["new"], "EA")
+            ea = self.number(change["new"], "EA", kind="address")
         except ValueError:
             self.refresh()  # says why, and the menu stops naming an example
             return
@@ -162,7 +162,7 @@ class WalkExplorer(Explorer):
         if self._busy:
             return
         try:
-            ea = self.number(self.ea_text.value, "EA")
+            ea = self.number(self.ea_text.value, "EA", kind="address")
         except ValueError:
             ea = 0
         new = ea - ea % _BLOCK + change["new"] * C.PAGE_4K + ea % C.PAGE_4K
@@ -176,7 +176,7 @@ class WalkExplorer(Explorer):
     # ------------------------------------------------------------------ model
     def _follow_example(self) -> None:
         try:
-            ea: int | None = self.number(self.ea_text.value, "EA")
+            ea: int | None = self.number(self.ea_text.value, "EA", kind="address")
         except ValueError:
             ea = None
         held = (self.context.value, ea, self.access.value)
@@ -187,7 +187,7 @@ class WalkExplorer(Explorer):
 
     def update(self) -> list[Figure]:
         self._follow_example()
-        ea = self.number(self.ea_text.value, "EA")
+        ea = self.number(self.ea_text.value, "EA", kind="address")
         cpu = self.world.contexts[self.context.value]
         t = translate(self.world.mem, cpu, ea, self.access.value, update_rc=False)
         self.translation = t
