@@ -1,6 +1,7 @@
 """Build the static classroom site: every notebook as HTML, widgets drawn from saved state.
 
     python tools/build_site.py [--out site] [--js DIR] [--notebooks DIR] [--working-tree]
+                               [--no-steps]
 
 Each notebook is converted from its *committed* version (``git show HEAD:...``): the
 outputs nbval checks and the widget state ``make execute`` saved. A working copy that
@@ -13,7 +14,12 @@ state; an output whose model (or a model it contains) is missing stops the build
 the notebook's name and the ``make execute`` line that repairs it. On the pages, every
 explorer and exercise form gets a banner saying it is a recording, and its controls
 are switched off (``disabled`` in the saved state): there is no kernel to answer them.
-An ``index.html`` lists the notebooks in teaching order with each one's first paragraph.
+Except one: an explorer whose cell builds it on its own and which has a short step
+slider (at most MAX_FRAMES values) is recorded at every value by pynest at build time --
+only if pynest still shows exactly the picture the notebook saved -- and the page gets
+the recordings in a Stack that the slider, jslinked, steps through without a kernel
+(``--no-steps`` leaves them switched off). An ``index.html`` lists the notebooks in
+teaching order with each one's first paragraph.
 
 The widget renderer (``embed-amd.js`` of @jupyter-widgets/html-manager 1.x, the one
 ipywidgets 8 uses), the Font Awesome fonts it loads from its own folder (the play and
@@ -25,17 +31,22 @@ come from the npm registry (``npm pack``) into ``--js`` once and are reused afte
 from __future__ import annotations
 
 import argparse
+import ast
+import base64
+import contextlib
 import copy
 import html
+import io
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -226,28 +237,46 @@ def _kind(cell: dict) -> str:
     return "exercise" if lines and lines[-1].endswith(".widget()") else "explorer"
 
 
-def _banner(kind: str) -> dict:
-    text = f'<div class="pynest-recorded" role="note" style="{BANNER_STYLE}">{BANNERS[kind]}</div>'
+def _banner(kind: str, steps: StepThrough | None = None) -> dict:
+    text = BANNERS[kind]
+    if steps is not None:
+        text = (
+            f"<b>A recorded explorer:</b> its <i>{html.escape(steps.control)}</i> slider "
+            f"steps through {steps.frames} pictures recorded when the site was built; open "
+            "this notebook in JupyterLab to drive the rest (<code>make lab</code>). Its "
+            "other controls are switched off."
+        )
+    text = f'<div class="pynest-recorded" role="note" style="{BANNER_STYLE}">{text}</div>'
     return {"output_type": "display_data", "metadata": {}, "data": {"text/html": text}}
 
 
-def recorded(nb: dict) -> dict:
-    """A copy of ``nb`` as the site shows it: a banner before every widget output and
-    every control of the saved widget state switched off."""
+def recorded(nb: dict, steps: bool = True) -> dict:
+    """A copy of ``nb`` as the site shows it: a banner before every widget output, and
+    every control of the saved widget state switched off -- except that, with
+    ``steps``, an explorer that :func:`step_through` can record is replaced by its
+    recording, whose step slider works without a kernel."""
     nb = copy.deepcopy(nb)
-    for cell in nb.get("cells", []):
-        outputs = cell.get("outputs", [])
-        if any(WIDGET_VIEW in o.get("data", {}) for o in outputs):
-            kind = _kind(cell)
-            cell["outputs"] = [
-                part
-                for o in outputs
-                for part in ([_banner(kind), o] if WIDGET_VIEW in o.get("data", {}) else [o])
-            ]
     models = _state(nb)
+    for cell in nb.get("cells", []):
+        shown = []
+        for out in cell.get("outputs", []):
+            view = out.get("data", {}).get(WIDGET_VIEW)
+            if not isinstance(view, dict):
+                shown.append(out)
+                continue
+            kind = _kind(cell)
+            rec = None
+            if steps and kind == "explorer":
+                rec = step_through(cell, models, str(view.get("model_id", "")))
+            if rec is not None:
+                models.update(rec.state)
+                view["model_id"] = rec.model_id
+            shown += [_banner(kind, rec), out]
+        if "outputs" in cell:
+            cell["outputs"] = shown
     for model in models.values():
         state = model.get("state", {})
-        if "disabled" in state:
+        if "disabled" in state and STEPS_CLASS not in state.get("_dom_classes", []):
             state["disabled"] = True
         if model.get("model_name") == "LinkModel":
             _agree(models, state)
@@ -265,6 +294,198 @@ def _agree(models: dict[str, Any], link: dict) -> None:
     except (KeyError, TypeError, ValueError):
         return
     src[source_attr] = value
+
+
+# ---------------------------------------------------------------- recorded steps
+MAX_FRAMES = 16
+"""An explorer whose step slider has at most this many values is recorded at each."""
+STEPS_CLASS = "pynest-steps"
+"""The CSS class of a recorded step slider (left switched on)."""
+
+
+class StepThrough(NamedTuple):
+    """An explorer recorded at every value of one slider: a Stack of whole explorers
+    (one per value, each drawn by pynest at the build) whose sliders are jslinked to
+    the Stack's selected index, so moving the visible one shows the next recording."""
+
+    model_id: str  # the Stack, which replaces the explorer's widget output
+    state: dict[str, Any]  # its models, for the notebook's widget state
+    control: str  # the slider's description
+    frames: int
+
+
+def _factory(source: str) -> Callable[[], Any] | None:
+    """Builds the explorer a cell shows, if the cell is self-contained (it imports
+    what it uses) and ends with the explorer's name; None otherwise."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    last = tree.body[-1] if tree.body else None
+    if not (isinstance(last, ast.Expr) and isinstance(last.value, ast.Name)):
+        return None
+    name, code = last.value.id, compile(tree, "<explorer cell>", "exec")
+
+    def make() -> Any:
+        namespace: dict[str, Any] = {}
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(code, namespace)  # the repository's own notebook cell
+        return namespace[name]
+
+    return make
+
+
+def _controls(explorer: Any) -> list[Any]:
+    from pynest.widgets.base import descendants
+
+    seen: dict[int, Any] = {}
+    for top in explorer.controls():
+        for widget in descendants(top):
+            seen.setdefault(id(widget), widget)
+    return list(seen.values())
+
+
+def _data(data: dict[str, Any]) -> dict[str, str]:
+    """An output's data as JSON keeps it: bytes in base64, text joined."""
+    out = {}
+    for mime, value in data.items():
+        if isinstance(value, bytes):
+            value = base64.b64encode(value).decode("ascii")
+        elif isinstance(value, list):
+            value = "".join(value)
+        out[mime] = value if isinstance(value, str) else json.dumps(value)
+    return out
+
+
+def _pictures(outputs: list[dict]) -> list[dict[str, str]]:
+    """What outputs show, without the text/plain fallbacks (``<...Image object>``)."""
+    return [
+        {k: v for k, v in _data(o.get("data", {})).items() if k != "text/plain"}
+        for o in outputs
+        if o.get("data")
+    ]
+
+
+def _saved_pictures(saved: dict[str, Any], model_id: str) -> list[dict[str, str]] | None:
+    """What the Output widgets inside the saved widget ``model_id`` show, in tree
+    order; None if a model is missing."""
+    pictures: list[dict[str, str]] = []
+    todo, seen = [model_id], set()
+    while todo:
+        current = todo.pop(0)
+        if current in seen:
+            continue
+        seen.add(current)
+        model = saved.get(current)
+        if model is None:
+            return None
+        state = model.get("state", {})
+        if model.get("model_name") == "OutputModel":
+            pictures += _pictures(state.get("outputs") or [])
+        todo += list(_references(state))
+    return pictures
+
+
+class _NoKernel:
+    """Stands for ``get_ipython().kernel``: explorers display as in a notebook, and
+    an Output widget, finding no parent message, leaves the displays to IPython."""
+
+
+@contextlib.contextmanager
+def _displays() -> Iterator[list[dict] | None]:
+    """Everything displayed inside the block, as notebook outputs (the list is filled
+    when the block ends), by an in-process IPython shell posing as a kernel; None
+    inside a real IPython session, where that would display for real."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+    from traitlets.config import Config
+
+    if InteractiveShell.initialized():
+        yield None
+        return
+    config = Config()
+    config.HistoryManager.enabled = False
+    shell = InteractiveShell.instance(config=config)
+    shell.kernel = _NoKernel()
+    outputs: list[dict] = []
+    try:
+        with capture_output() as captured:
+            yield outputs
+        for o in captured.outputs:  # IPython's RichOutput
+            data, metadata = _data(o.data), o.metadata or {}
+            outputs.append({"output_type": "display_data", "metadata": metadata, "data": data})
+    finally:
+        del shell.kernel
+        InteractiveShell.clear_instance()
+
+
+def step_through(cell: dict, saved: dict[str, Any], model_id: str) -> StepThrough | None:
+    """The explorer of ``cell`` recorded at every value of its step slider (the first
+    enabled IntSlider with 2..MAX_FRAMES values starting at 0, 1 or 2), or None when
+    that cannot be faithful: the cell does not build an explorer on its own, it has no
+    such slider, a step shows nothing, or pynest today does not show what the notebook
+    saved."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import ipywidgets as w
+    from ipywidgets.embed import dependency_state
+
+    from pynest.widgets.base import Explorer
+
+    make = _factory(_source(cell))
+    if make is None:
+        return None
+
+    def record(value: int | None) -> tuple[Any, int | None, list[dict]]:
+        """A fresh explorer moved to ``value`` (None: as built), what it shows."""
+        with _displays() as outputs:
+            explorer = make()
+            if not isinstance(explorer, Explorer) or outputs is None:
+                return None, None, []
+            controls = _controls(explorer)
+            found = [
+                i
+                for i, c in enumerate(controls)
+                if isinstance(c, w.IntSlider)
+                and not c.disabled
+                and 2 <= c.max - c.min + 1 <= MAX_FRAMES
+                and 0 <= c.min <= 2
+            ]
+            if found and value is not None:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    controls[found[0]].value = value
+        # (``outputs`` is filled when the block ends)
+        return explorer, (found[0] if found else None), outputs
+
+    try:
+        first, index, shown = record(None)
+    except Exception:  # a cell that needs earlier cells: keep the switched-off recording
+        return None
+    if first is None or index is None or not shown:
+        return None
+    if _pictures(shown) != _saved_pictures(saved, model_id):
+        return None
+    slider = _controls(first)[index]
+    start, frames, sliders = slider.value, [], []
+    for value in range(slider.min, slider.max + 1):
+        try:
+            explorer, _index, outputs = (first, index, shown) if value == start else record(value)
+        except Exception:
+            return None
+        if explorer is None or not _pictures(outputs):
+            return None
+        explorer.output.outputs = tuple(outputs)
+        control = _controls(explorer)[index]
+        control.add_class(STEPS_CLASS)
+        frames.append(explorer.widget)
+        sliders.append(control)
+    # Stack index = slider value: values below the slider's minimum get empty frames
+    stack = w.Stack(children=[w.HTML("") for _ in range(slider.min)] + frames)
+    stack.selected_index = start
+    links = [w.jslink((s, "value"), (stack, "selected_index")) for s in sliders]
+    state = dependency_state([stack, *links], drop_defaults=False)
+    for s in sliders:  # every copy starts at the shown value, so the links agree
+        state[s.model_id]["state"]["value"] = start
+    return StepThrough(stack.model_id, state, str(slider.description), len(frames))
 
 
 # ---------------------------------------------------------------- the pages
@@ -306,10 +527,15 @@ here; run the notebooks with <code>make lab</code>, where the explorers answer.<
 
 
 def build(
-    out: Path, js_dir: Path, notebooks: Path = NOTEBOOKS, working_tree: bool = False
+    out: Path,
+    js_dir: Path,
+    notebooks: Path = NOTEBOOKS,
+    working_tree: bool = False,
+    steps: bool = True,
 ) -> list[Path]:
     """Write ``out/index.html`` and one page per notebook; returns the pages written.
-    Raises SiteError (before writing any page) if a notebook's widget state is missing."""
+    Raises SiteError (before writing any page) if a notebook's widget state is missing.
+    ``steps``: record explorers step by step where :func:`step_through` can."""
     import nbformat
     from nbconvert import HTMLExporter
     from traitlets.config import Config
@@ -333,8 +559,9 @@ def build(
     exporter = HTMLExporter(config=config)
     pages, items = [], []
     for path, (nb, _source_name) in sources.items():
+        shown = recorded(nb, steps)
         body, _ = exporter.from_notebook_node(
-            nbformat.reads(json.dumps(recorded(nb)), as_version=4),
+            nbformat.reads(json.dumps(shown), as_version=4),
             resources={"metadata": {"name": path.stem}},
         )
         page = out / (path.stem + ".html")
@@ -345,7 +572,9 @@ def build(
             f'<li><a href="{page.name}">{html.escape(title)}</a>'
             f'<div class="blurb">{html.escape(blurb)}</div></li>'
         )
-        print(f"build_site: {page.name}", flush=True)
+        stepped = [m for _i, _c, _j, m in widget_outputs(shown) if m not in _state(nb)]
+        note = f" ({len(stepped)} explorer(s) recorded step by step)" if stepped else ""
+        print(f"build_site: {page.name}{note}", flush=True)
     (out / "index.html").write_text(INDEX.format(items="\n".join(items)), encoding="utf-8")
     return pages
 
@@ -358,13 +587,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--notebooks", type=Path, default=NOTEBOOKS, help="where the notebooks are")
     ap.add_argument(
+        "--no-steps",
+        action="store_true",
+        help="do not record step sliders (faster; every explorer only switched off)",
+    )
+    ap.add_argument(
         "--working-tree",
         action="store_true",
         help="build the notebooks as they are on disk, not their committed versions",
     )
     args = ap.parse_args(argv)
     try:
-        pages = build(args.out, args.js, args.notebooks, args.working_tree)
+        pages = build(args.out, args.js, args.notebooks, args.working_tree, not args.no_steps)
     except SiteError as e:
         print(f"build_site: {e}", file=sys.stderr)
         return 1

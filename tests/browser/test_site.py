@@ -6,7 +6,9 @@ every notebook, then every notebook page at 1280x720. On each page every widget 
 must be drawn from the saved state with no kernel and no network (all JavaScript and
 fonts are local): a banner saying it is a recording before it, its controls switched off,
 its picture or form shown, the Font Awesome icons' font loaded (no empty boxes), no failed
-request and no console error. A screenshot of each page's first explorer is kept.
+request and no console error. Where the builder recorded an explorer at every value of its
+step slider, that slider alone is on, and moving it with the keyboard shows another
+recorded picture. A screenshot of each page's first explorer is kept.
 """
 
 from __future__ import annotations
@@ -67,6 +69,11 @@ def test_index_lists_every_notebook(site, small_page):
     hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
     assert [href.removesuffix(".html") for href in hrefs] == names
     assert "switched off" in small_page.locator("body").inner_text()
+    stepped = [p.stem for p in pages if "pynest-steps" in p.read_text(encoding="utf-8")]
+    assert stepped, (
+        "no explorer could be recorded step by step: the stored pictures differ from what "
+        "pynest draws today (re-execute the notebooks with make execute)"
+    )
     assert small_page.failed == [] and small_page.errors == []
 
 
@@ -75,14 +82,16 @@ def test_index_lists_every_notebook(site, small_page):
 AUDIT = """() => [...document.querySelectorAll('.pynest-recorded')].map(banner => {
   const child = banner.closest('.jp-OutputArea-child');
   const next = child && child.nextElementSibling;
-  const box = next && next.querySelector('.widget-box');
+  const boxes = next ? [...next.querySelectorAll('.widget-box')] : [];
   const outputs = next ? [...next.querySelectorAll('.widget-output')] : [];
   const enabled = next ? [...next.querySelectorAll(
       'input:not([disabled]), select:not([disabled]), button:not([disabled]), '
-      + 'textarea:not([disabled]), .noUi-target:not([disabled])')].length : -1;
+      + 'textarea:not([disabled]), .noUi-target:not([disabled])')]
+      .filter(e => !e.closest('.pynest-steps')).length : -1;
   return {
     text: banner.innerText,
-    drawn: !!box && box.getBoundingClientRect().height > 20,
+    steps: next ? next.querySelectorAll('.pynest-steps').length : 0,
+    drawn: boxes.some(b => b.getBoundingClientRect().height > 20),
     picture: outputs.some(o => o.querySelector('img, svg, table, pre')
                                && o.getBoundingClientRect().height > 50),
     textbox: !!(next && next.querySelector('.widget-text input')),
@@ -101,6 +110,36 @@ ICONS = """async () => {
     blank: icons.filter(i => i.getBoundingClientRect().width < 4).length,
   };
 }"""
+
+
+# the step slider shown (a recorded explorer keeps one copy of itself per value, one shown)
+SHOWN_STEPS = """() => {
+  const slider = [...document.querySelectorAll('.pynest-steps')]
+      .find(s => s.getBoundingClientRect().height > 0);
+  const frame = slider.closest('.jp-OutputArea-output');  // only the shown copy has size
+  const img = [...document.querySelectorAll('.widget-output img')]
+      .find(i => i.getBoundingClientRect().height > 0 && frame.contains(i));
+  return {value: slider.querySelector('.widget-readout').innerText,
+          src: img ? img.src.length + ':' + img.src.slice(-64) : ''};
+}"""
+
+
+def _step_once(page, stem: str) -> None:
+    """Move the first recorded step slider one step with the keyboard, as a person
+    would, and check that the recording of the new value is shown: another picture."""
+    before = page.evaluate(SHOWN_STEPS)
+    handle = page.locator(".pynest-steps .noUi-handle").locator("visible=true").first
+    handle.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(100)
+    if page.evaluate(SHOWN_STEPS)["value"] == before["value"]:  # it was at the end
+        handle.focus()
+        page.keyboard.press("ArrowLeft")
+    page.wait_for_function(
+        "([js, v]) => eval(js)().value !== v", arg=[SHOWN_STEPS, before["value"]], timeout=10_000
+    )
+    after = page.evaluate(SHOWN_STEPS)
+    assert after["src"] and after["src"] != before["src"], f"{stem}: {before} -> {after}"
 
 
 def _expected(path) -> list[str]:
@@ -131,6 +170,11 @@ def test_every_page_shows_recorded_explorers(site, small_page, path):
         assert seen["drawn"], where
         assert seen["enabled"] == 0, f"controls left on: {where}"
         assert seen["picture"] if kind == "explorer" else seen["textbox"], where
+    stepped = [i for i, seen in enumerate(audit) if seen["steps"]]
+    for i in stepped:
+        assert "slider steps through" in audit[i]["text"], audit[i]
+    if stepped:
+        _step_once(page, path.stem)
     icons = page.evaluate(ICONS)
     if icons["icons"]:
         assert icons["loaded"] and icons["failed"] == 0 and icons["blank"] == 0, icons

@@ -162,3 +162,110 @@ def test_javascript_is_reused_without_npm(tmp_path, monkeypatch):
     (js / "require.js").unlink()
     with pytest.raises(bs.SiteError, match="npm is not installed"):
         bs.fetch_js(js)
+
+
+def _fresh(cls) -> tuple[dict, dict, str]:
+    """A cell that shows a ``cls()`` and a saved state holding what it displays, as a
+    notebook executed with today's pynest would (independent of the stored notebooks)."""
+    source = f"from {cls.__module__} import {cls.__name__}\n\nexplorer = {cls.__name__}()\nexplorer"
+    with bs._displays() as outputs:
+        bs._factory(source)()
+    saved = {
+        "box": {"model_name": "VBoxModel", "state": {"children": ["IPY_MODEL_out"]}},
+        "out": {"model_name": "OutputModel", "state": {"outputs": outputs}},
+    }
+    return {"source": source}, saved, "box"
+
+
+def _steps(cls) -> int:
+    """How many values the slider the site would record has (0: none)."""
+    import ipywidgets as w
+
+    try:
+        explorer = cls()
+    except Exception:  # an explorer that cannot be built is another test's failure
+        return 0
+    sizes = [c.max - c.min + 1 for c in bs._controls(explorer) if isinstance(c, w.IntSlider)]
+    return min((n for n in sizes if 2 <= n <= bs.MAX_FRAMES), default=0)
+
+
+@pytest.fixture(scope="module")
+def recorded_explorers() -> list[tuple[type, dict, object]]:
+    """The two explorers with the shortest step sliders, recorded as the site would."""
+    from pynest.widgets.base import explorer_classes
+
+    found = []
+    for _n, _name, cls in sorted(
+        (n, c.__name__, c) for c in explorer_classes() if (n := _steps(c))
+    ):
+        cell, saved, box = _fresh(cls)
+        rec = bs.step_through(cell, saved, box)
+        if rec is not None:
+            found.append((cls, saved, rec))
+        if len(found) == 2:
+            break
+    return found
+
+
+def _models_of(state: dict, name: str) -> list[dict]:
+    return [m["state"] for m in state.values() if m["model_name"] == name]
+
+
+def test_an_explorer_is_recorded_at_every_step(recorded_explorers):
+    found = recorded_explorers
+    assert found, "no explorer has a step slider the site can record"
+    for cls, saved, rec in found:
+        where = cls.__name__
+        stack = rec.state[rec.model_id]["state"]
+        assert rec.state[rec.model_id]["model_name"] == "StackModel", where
+        sliders = [
+            s
+            for s in _models_of(rec.state, "IntSliderModel")
+            if bs.STEPS_CLASS in s["_dom_classes"]
+        ]
+        assert len(sliders) == rec.frames == len(_models_of(rec.state, "LinkModel")), where
+        assert {s["description"] for s in sliders} == {rec.control}, where
+        start = stack["selected_index"]
+        assert all(s["value"] == start for s in sliders), where  # the links agree when loaded
+        low = min(s["min"] for s in sliders)
+        frames = [c.removeprefix("IPY_MODEL_") for c in stack["children"]][low:]
+        assert len(frames) == rec.frames, where
+        pictures = [bs._saved_pictures(rec.state, f) for f in frames]
+        assert pictures[start - low] == bs._saved_pictures(saved, "box"), where
+        shown = [json.dumps(p, sort_keys=True) for p in pictures]
+        assert all(pictures) and len(set(shown)) == rec.frames, f"{where}: a picture per step"
+
+
+def test_no_recording_where_it_would_not_be_faithful(recorded_explorers):
+    (cls, _saved, _rec), *_ = recorded_explorers
+    cell, saved, box = _fresh(cls)
+    assert bs.step_through(cell, saved, box) is not None
+    # the saved picture is not what pynest draws for this cell: keep the switched-off one
+    data = saved["out"]["state"]["outputs"][0]["data"]
+    data.update({mime: "iVBORw0KGgo=" for mime in data if mime != "text/plain"})
+    assert bs.step_through(cell, saved, box) is None
+    # a cell that needs an earlier cell's names is not run on its own
+    needy = {"source": ["explorer = PtcrExplorer(radix_reference())\n", "explorer"]}
+    assert bs.step_through(needy, saved, box) is None
+    assert bs._factory("explorer = 1\nprint(explorer)") is None  # does not end with a name
+
+
+def test_a_recorded_page_leaves_only_the_step_slider_on(recorded_explorers, monkeypatch):
+    nb = _nb()
+    cell, model_id = next(
+        (c, m) for _i, c, _j, m in bs.widget_outputs(nb) if bs._kind(c) == "explorer"
+    )
+    (_cls, _saved, rec), *_ = recorded_explorers
+    monkeypatch.setattr(bs, "step_through", lambda c, s, m: rec if m == model_id else None)
+    shown = bs.recorded(nb)
+    state = _state(shown)
+    views = [m for _i, _c, _j, m in bs.widget_outputs(shown)]
+    assert rec.model_id in views and model_id not in views  # the recording replaced it
+    assert bs.missing_models(shown) == []
+    for model in state.values():
+        st = model["state"]
+        if "disabled" in st:
+            assert st["disabled"] is (bs.STEPS_CLASS not in st.get("_dom_classes", [])), st
+    banners = [o["data"]["text/html"] for c in shown["cells"] for o in c.get("outputs", [])
+               if "pynest-recorded" in o.get("data", {}).get("text/html", "")]  # fmt: skip
+    assert sum(f"slider steps through {rec.frames} pictures" in b for b in banners) == 1
