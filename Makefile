@@ -132,8 +132,9 @@ snapshots: $(STAMP)
 
 # The static classroom site from the committed notebooks' outputs and widget state
 # (tools/build_site.py; SITE_ARGS=--working-tree builds the files on disk); it stops, naming
-# the notebook, if a widget output has no saved state. The widget renderer, its icon fonts
-# and require.js come from npm once, into .cache/site-js.
+# the notebook, if a widget output has no saved state; explorers with a short step slider
+# are recorded at each step (SITE_ARGS=--no-steps: not). The widget renderer, its icon
+# fonts and require.js come from npm once, into .cache/site-js.
 SITE_ARGS ?=
 html: $(STAMP)
 	$(PY) tools/build_site.py --out site --js $(CACHE)/site-js $(SITE_ARGS)
