@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import ast
 import base64
+import builtins
 import contextlib
 import copy
 import html
@@ -405,6 +406,7 @@ def _displays() -> Iterator[list[dict] | None]:
         return
     config = Config()
     config.HistoryManager.enabled = False
+    builtins_before = set(vars(builtins))
     shell = InteractiveShell.instance(config=config)
     shell.kernel = _NoKernel()
     outputs: list[dict] = []
@@ -417,6 +419,8 @@ def _displays() -> Iterator[list[dict] | None]:
     finally:
         del shell.kernel
         InteractiveShell.clear_instance()
+        for name in set(vars(builtins)) - builtins_before:  # __IPYTHON__, display
+            delattr(builtins, name)
 
 
 def step_through(cell: dict, saved: dict[str, Any], model_id: str) -> StepThrough | None:

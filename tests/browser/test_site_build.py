@@ -269,3 +269,17 @@ def test_a_recorded_page_leaves_only_the_step_slider_on(recorded_explorers, monk
     banners = [o["data"]["text/html"] for c in shown["cells"] for o in c.get("outputs", [])
                if "pynest-recorded" in o.get("data", {}).get("text/html", "")]  # fmt: skip
     assert sum(f"slider steps through {rec.frames} pictures" in b for b in banners) == 1
+
+
+def test_recording_leaves_no_ipython_shell_behind():
+    import builtins
+
+    from IPython import get_ipython
+
+    names = set(vars(builtins))
+    with bs._displays() as outputs:
+        from IPython.display import display
+
+        display("shown")
+    assert [o["data"]["text/plain"] for o in outputs] == ["'shown'"]
+    assert get_ipython() is None and set(vars(builtins)) == names
