@@ -101,7 +101,8 @@ AUDIT = """() => [...document.querySelectorAll('.pynest-recorded')].map(banner =
 
 ICONS = """async () => {
   await document.fonts.ready;
-  const icons = [...document.querySelectorAll('.jupyter-widgets .fa')];
+  const icons = [...document.querySelectorAll('.jupyter-widgets .fa')]
+      .filter(i => i.offsetParent !== null);  // not in a recording that is not shown
   const faces = [...document.fonts].filter(f => f.family.includes('Font Awesome 5 Free'));
   return {
     icons: icons.length,
