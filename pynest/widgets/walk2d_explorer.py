@@ -169,6 +169,7 @@ class Walk2DExplorer(Explorer):
 
     # ------------------------------------------------------------------ model
     def update(self) -> list[Figure]:
+        self.number(self.ea_text.value, "EA", kind="address")  # the box still holds garbage
         t = self.translation
         if t is None:
             raise ValueError("no translation yet: type an EA")

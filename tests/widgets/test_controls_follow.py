@@ -156,6 +156,15 @@ def test_walk2d_menu_follows_the_typed_ea():
     assert ex.error and ex.example.value == CUSTOM
 
 
+def test_walk2d_complaint_stays_while_the_box_holds_garbage():
+    ex = Walk2DExplorer()
+    ex.ea_text.value = "hello"
+    ex.access.value = 3  # stepping through the old walk does not hide the complaint
+    assert "EA 'hello' is not a number" in ex.error
+    ex.ea_text.value = f"{ex.example.options[0][1]:#x}"
+    assert ex.error == ""
+
+
 def test_copy_menu_follows_the_typed_ea():
     ex = CopyToFromGuestExplorer()
     first = ex.example.value
