@@ -150,6 +150,7 @@ class PtcrExplorer(Explorer):
     # ------------------------------------------------------------------ model
     def update(self) -> list[Figure]:
         value = self.number(self.ptcr_text.value, "PTCR", kind="register")
+        self.number(self.patb_text.value, "PATB", kind="address")  # a complaint stays
         lpid = self.number(self.lpid_text.value, "LPID", bits=32, kind="id")
         self.ptcr_value = value
         view = read_partition_table(self.world.mem, value, lpid)

@@ -165,6 +165,17 @@ def test_walk2d_complaint_stays_while_the_box_holds_garbage():
     assert ex.error == ""
 
 
+def test_ptcr_complaint_about_patb_stays_when_the_lpid_moves():
+    from pynest.widgets import PtcrExplorer
+
+    ex = PtcrExplorer()
+    ex.patb_text.value = "0x10q"
+    ex.lpid_text.value = "0"
+    assert "PATB '0x10q' is not a number" in ex.error
+    ex.patb_text.value = "0x100000"
+    assert ex.error == "" and "PATE[0]" in ex.status.value
+
+
 def test_copy_menu_follows_the_typed_ea():
     ex = CopyToFromGuestExplorer()
     first = ex.example.value
