@@ -522,7 +522,8 @@ li {{ margin: 0.8em 0; }} a {{ color: #0072B2; font-weight: bold; }}
 <h1>pynest: POWER9 nested virtualization</h1>
 <p>The notebooks of the suite as static pages: every figure, and every explorer as it
 was recorded when the notebook was last run. The explorers' controls are switched off
-here; run the notebooks with <code>make lab</code>, where the explorers answer.</p>
+here, except some step sliders, which go through pictures recorded when these pages were
+built; run the notebooks with <code>make lab</code>, where the explorers answer.</p>
 <ol class="notebooks">
 {items}
 </ol>
