@@ -75,7 +75,7 @@ class RaceExplorer(Explorer):
             ],
             value=race,
             description="race",
-            style=style,
+            style={**style, "button_width": "auto"},
         )
         self.lock = w.Checkbox(value=lock, description="mmu_lock", indent=False)
         self.recheck = w.Checkbox(value=recheck, description="re-check after alloc", indent=False)

@@ -34,12 +34,13 @@ class TlbieExplorer(Explorer):
         self.outcome: TlbieOutcome | None = None
         self.figure: Figure | None = None
         style = {"description_width": "80px"}
+        toggles = {**style, "button_width": "auto"}  # whole labels at 1280 px
         first_l1, _shadow, first_pid = self.lab.l2s[0]
         self.who = w.ToggleButtons(
             options=[("L1: H_TLB_INVALIDATE", "L1"), ("L0: tlbie", "L0")],
             value="L1",
             description="issued by",
-            style=style,
+            style=toggles,
         )
         self.ric = w.Dropdown(
             options=[(f"{k}: {v}", k) for k, v in RIC_NAMES.items()],
@@ -48,8 +49,9 @@ class TlbieExplorer(Explorer):
             style=style,
             layout=w.Layout(width="330px"),
         )
-        self.prs = w.ToggleButtons(options=[0, 1], value=0, description="PRS", style=style)
-        self.r = w.ToggleButtons(options=[0, 1], value=1, description="R", style=style)
+        narrow = {"description_width": "40px", "button_width": "48px"}
+        self.prs = w.ToggleButtons(options=[0, 1], value=0, description="PRS", style=narrow)
+        self.r = w.ToggleButtons(options=[0, 1], value=1, description="R", style=narrow)
         self.is_ = w.Dropdown(
             options=[(f"{k}: {v}", k) for k, v in IS_NAMES.items()],
             value=2,
