@@ -123,9 +123,10 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
     lo, hi = vm.allotment
     print(f"  L1 memory: host real {lo:#x} .. {hi:#x}")
     for l2 in world.l2s:
-        data = ", ".join(f"{ea:#x}" for ea in world.data.get(l2.lpid, []))
+        data = ", ".join(f"{ea:#x}" for ea in world.data.get(l2.l1_lpid, []))
         print(
-            f"  L2 LPID {l2.lpid}: {l2.mem_size >> 20} MiB at L1 real {l2.mem_base:#x}; data {data}"
+            f"  L2 LPID {l2.l1_lpid}: {l2.mem_size >> 20} MiB at L1 real {l2.l1_gpa_base:#x};"
+            f" data {data}"
         )
     print(f"  events so far: {len(world.l0.events)}")
     return 0

@@ -39,7 +39,7 @@ def test_rpn_bits_52_to_56_select_nothing():
     l0, l1, l2 = _world()
     l1.process_tree(l2).map(EA, (1 << 52) | 0x800000, C.PAGE_4K, "rw", r=True, c=True)
     l1.map_l2_page(l2, 0x800000)
-    assert l1.vm.mem_base == 0x1000_0000 and l2.mem_base == 0x400_0000
+    assert l1.vm.mem_base == 0x1000_0000 and l2.l1_gpa_base == 0x400_0000
     assert _load(l0, l1, l2, EA) == 0x1480_0000
     assert direct_translate(l1, l2, EA) == 0x1480_0000
 
@@ -76,7 +76,7 @@ def test_direct_translate_is_where_the_load_lands(
             l1.map_l2_page(l2, gpa + (ea - base))
     landed = _load(l0, l1, l2, ea)
     if mapped and (l1_first or not high):
-        assert landed == l1.vm.mem_base + l2.mem_base + gpa + (ea - base)
+        assert landed == l1.vm.mem_base + l2.l1_gpa_base + gpa + (ea - base)
     else:
         assert landed is None
     assert direct_translate(l1, l2, ea) == landed
@@ -113,7 +113,7 @@ def test_a_pid_past_the_process_table_maps_nothing():
     assert direct_translate(l1, l2, EA, pid=255) is None  # in range, empty entry
     l1.process_tree(l2, 255).map(EA, 0x800000, C.PAGE_4K, "rw", r=True, c=True)
     l1.map_l2_page(l2, 0x800000)
-    l1.vm.instantiate_page(l2.mem_base + 0x800000, writing=False)  # L0 backs the page
+    l1.vm.instantiate_page(l2.l1_gpa_base + 0x800000, writing=False)  # L0 backs the page
     assert direct_translate(l1, l2, EA, pid=255) == 0x1480_0000
     past = l2.prtab.base + 16 * 256  # what a PID-256 entry would be, past the table
     l2.space.write_u64(past, l2.space.read_u64(l2.prtab.base + 16 * 255))

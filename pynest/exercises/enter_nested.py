@@ -50,7 +50,7 @@ def _rng(kind: str, seed: int) -> random.Random:
 
 
 # ----------------------------------------------------------------------- enter_nested
-_TRAP_SLIPS = {
+TRAP_SLIPS = {
     # Each slip explains the mistake without naming the trap that is right instead.
     0x300: "0x300 is the DSI the L2 would take from its *own* tables; a miss in the "
     "partition-scoped tables is a hypervisor interrupt, with a vector of its own.",
@@ -117,7 +117,7 @@ def _trap_case(seed: int, rng: random.Random) -> Exercise:
     listing = "\n".join(f"  {CODE_EA + 4 * i:#07x}: {_op_text(op)}" for i, op in enumerate(ops))
     mapped = ", ".join(f"{g & -C.PAGE_64K:#x}" for g in sorted(set(premapped)))
     question = (
-        f"An L1 runs its L2 (lpid {l2.lpid}) for the first time. The L2's own kernel maps "
+        f"An L1 runs its L2 (lpid {l2.l1_lpid}) for the first time. The L2's own kernel maps "
         f"code at {CODE_EA:#x} and data at {', '.join(f'{e:#x}' for e in eas)}. The L1 has "
         f"already mapped these 64K pages of L2 real memory in its partition-scoped tree: "
         f"{mapped} (plus the L2's page tables); L0 has no shadow PTEs yet. The L1 gives the "
@@ -136,7 +136,7 @@ def _trap_case(seed: int, rng: random.Random) -> Exercise:
         f"The model's exits and L0's decisions:\n{trace}\n"
         f"H_ENTER_NESTED returned {rc_name(trap, trap=True)} (r3 = {trap:#x})."
     )
-    mistakes = {k: v for k, v in _TRAP_SLIPS.items() if k != trap}
+    mistakes = {k: v for k, v in TRAP_SLIPS.items() if k != trap}
     answer = NumberAnswer(trap, "trap number", mistakes, "H_ENTER_NESTED returns a number")
     hint = "which exits can L0 handle without the L1? Page faults the L1's tree covers."
     return Exercise("enter_nested", seed, question, answer, solution, hint)
@@ -237,9 +237,9 @@ def copy_exercise(seed: int = 0) -> Exercise:
     w = copy_world(seed % 4, l0_kernel=kernel)
     l1, vm = w.l1, w.vm
     l2 = rng.choice(w.l2s)
-    eas = w.data[l2.lpid]
+    eas = w.data[l2.l1_lpid]
     buf = l1.alloc.alloc(C.PAGE_4K)
-    lpid, pid, ea, to, frm, n = l2.lpid, l2.pid, eas[0] + 8 * rng.randrange(64), buf, 0, 8
+    lpid, pid, ea, to, frm, n = l2.l1_lpid, l2.pid, eas[0] + 8 * rng.randrange(64), buf, 0, 8
     n = rng.choice((8, 16, 64))
     why = ""
     copy = row("h-copy-tofrom-guest")
@@ -300,7 +300,7 @@ def copy_exercise(seed: int = 0) -> Exercise:
         + f". The L1 (its L2s have lpids {sorted(w.l1.l2s)}) makes H_COPY_TOFROM_GUEST with\n"
         f"  r4 lpid = {lpid}, r5 pid = {pid}, r6 eaddr = {ea:#018x},\n"
         f"  r7 to = {to:#x}, r8 from = {frm:#x}, r9 n = {n}.\n"
-        f"L2 {l2.lpid} runs PID {l2.pid}; its kernel maps {', '.join(f'{e:#x}' for e in eas)} "
+        f"L2 {l2.l1_lpid} runs PID {l2.pid}; its kernel maps {', '.join(f'{e:#x}' for e in eas)} "
         f"(data, 4K each) and {CODE_EA:#x} (code). It has run once, storing to the first two "
         "data pages and fetching its code; the third data page was never touched.\n"
         "What does the hcall return? (H_SUCCESS, H_PARAMETER, H_NOT_FOUND, H_NO_MEM, "

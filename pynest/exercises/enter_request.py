@@ -48,7 +48,7 @@ from ..kvm.versions import has, row
 from ..mmu import constants as C
 from ..scenarios.l1 import CODE_EA, DATA_EA
 from .base import Exercise, NumberAnswer, ReturnCodeAnswer, other_examples
-from .enter_nested import _TRAP_SLIPS
+from .enter_nested import TRAP_SLIPS
 
 _MB = 1 << 20
 _CODE_GPA = 0x40_0000
@@ -228,7 +228,7 @@ def _world(case: str, rng: random.Random) -> tuple[L0, L1, _Request]:
         if case == "no-ptcr":
             l1.nested_exit()
     v = vm.vcpus[0]
-    lpid = l2.lpid if l2 is not None else 1
+    lpid = l2.l1_lpid if l2 is not None else 1
     hv = HvGuestState(
         lpid=lpid,
         vcpu_token=l2.vcpu_token if l2 is not None else 0,
@@ -293,7 +293,7 @@ def _describe(req: _Request, now: int) -> str:
         )
     else:
         table = "never made a nested hcall before"
-    who = f" Its L2 has lpid {req.l2.lpid}." if req.l2 is not None else ""
+    who = f" Its L2 has lpid {req.l2.l1_lpid}." if req.l2 is not None else ""
     text = (
         f"L0 runs Linux {req.kernel} (CONFIG_NR_CPUS = {NR_CPUS}, KVM_MAX_NESTED_GUESTS = "
         f"{KVM_MAX_NESTED_GUESTS}); nesting (QEMU cap-nested-hv) is {nesting} for this L1.\n"
@@ -396,7 +396,7 @@ def _slips(case: str, kernel: str, answer: int) -> dict[int, str]:
         "or an hcall return code.",
         H_ENTER_NESTED: "that is the number of the hcall the L1 made, not what it returns.",
     }
-    slips.update({k: v for k, v in _TRAP_SLIPS.items() if k not in slips})
+    slips.update({k: v for k, v in TRAP_SLIPS.items() if k not in slips})
     if case == "version-first":
         slips[H_PARAMETER] = "r5 is bad, but 4.20 and 5.0 read pt_regs only after the "
         slips[H_PARAMETER] += "version check."
@@ -509,7 +509,7 @@ def _run_sanitised(seed: int, rng: random.Random, **fields: int) -> tuple[HvGues
     l1.load_program(l2, Program((Hcall(H_CEDE),), entry=CODE_EA))
     v = vm.vcpus[0]
     hv = HvGuestState(
-        lpid=l2.lpid,
+        lpid=l2.l1_lpid,
         vcpu_token=l2.vcpu_token,
         lpcr=l2.lpcr,
         hfscr=v.hfscr,

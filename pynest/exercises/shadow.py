@@ -337,7 +337,7 @@ def _host_question(seed: int, rng: random.Random) -> Exercise:
     assert t.hpa is not None
     vm, l2 = world.vm, world.l2
     page = gpa & -l1_page
-    l1_gpa = l2.mem_base + page
+    l1_gpa = l2.l1_gpa_base + page
     hpa = t.hpa
     mistakes = {
         vm.mem_base + gpa: "that skips the L1's tree: L2 real is not L1 real.",

@@ -18,7 +18,7 @@ left (compare the mark with ``dropped`` to know whether something was lost), and
 Names used in records (see DESIGN.md, "name the address space"):
 
 * ``lpid`` -- the L1's own LPID in L0's partition table (``kvm->arch.lpid``);
-* ``l2_lpid`` -- the number the *L1* uses for one of its guests (``gp->l1_lpid``);
+* ``l1_lpid`` -- the number the *L1* uses for one of its guests (``gp->l1_lpid``);
 * ``shadow_lpid`` -- the real LPID L0 allocated for that L2 (``gp->shadow_lpid``);
 * ``ea`` an L2 effective address, ``gpa`` an L2 guest real address, ``l1_gpa`` an L1
   guest real address, ``hpa`` a host real address.
@@ -94,7 +94,7 @@ class Event:
     kind: str
     actor: str
     lpid: int | None = None
-    l2_lpid: int | None = None
+    l1_lpid: int | None = None
     shadow_lpid: int | None = None
     hcall: str | None = None
     hcall_nr: int | None = None
@@ -117,7 +117,7 @@ class Event:
             v = getattr(self, name)
             if v is None:
                 continue
-            if name in ("lpid", "l2_lpid", "shadow_lpid", "rc"):
+            if name in ("lpid", "l1_lpid", "shadow_lpid", "rc"):
                 parts.append(f"{name}={v}")
             else:
                 parts.append(f"{name}={v:#x}")

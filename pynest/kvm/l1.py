@@ -74,7 +74,7 @@ def _check_l2_gpa(l2: L2Guest, value: object) -> None:
     gpa = check_int("gpa", value)
     if gpa >= l2.mem_size:
         raise AddressError(
-            f"gpa must be below L2 {l2.lpid}'s mem_size {l2.mem_size:#x}, got {gpa:#x}"
+            f"gpa must be below L2 {l2.l1_lpid}'s mem_size {l2.mem_size:#x}, got {gpa:#x}"
         )
 
 
@@ -92,16 +92,16 @@ class L2Space(TranslatedSpace):
     def l1_gpa(self, gpa: int) -> int:
         l2 = self.l2
         if not 0 <= gpa < l2.mem_size:
-            raise AddressError(f"L2 guest real {gpa:#x} is outside L2 {l2.lpid}'s memory")
+            raise AddressError(f"L2 guest real {gpa:#x} is outside L2 {l2.l1_lpid}'s memory")
         m = l2.tree.lookup(gpa)
         if m is None:
             if not self.fault_in:
-                raise ConfigError(f"L2 {l2.lpid} page {gpa:#x} is not mapped by the L1")
+                raise ConfigError(f"L2 {l2.l1_lpid} page {gpa:#x} is not mapped by the L1")
             self.l1.map_l2_page(l2, gpa)
             m = l2.tree.lookup(gpa)
             if m is None:  # only entries edited behind RadixTree's back get here
                 raise ConfigError(
-                    f"the L1's tree for L2 {l2.lpid} still does not map {gpa:#x} after "
+                    f"the L1's tree for L2 {l2.l1_lpid} still does not map {gpa:#x} after "
                     "mapping it: one of its directory entries was overwritten with one "
                     "the tree's own walk reads differently (e.g. NLB bits below the "
                     "table's size)"
@@ -118,8 +118,8 @@ class L2Space(TranslatedSpace):
 class L2Guest:
     """The L1's record of one of its guests (its ``struct kvm`` for the L2)."""
 
-    lpid: int
-    mem_base: int  # L1 guest real address of L2 real 0
+    l1_lpid: int  # the L1's number for this guest (the kernel's gp->l1_lpid)
+    l1_gpa_base: int  # L1 guest real address of L2 real 0
     mem_size: int
     page_size: int
     tree: RadixTree  # L2 real -> L1 real, in L1 memory
@@ -135,7 +135,7 @@ class L2Guest:
     set_rc: bool = True
 
     def __repr__(self) -> str:
-        return f"L2Guest(lpid={self.lpid}, L1 real {self.mem_base:#x}+{self.mem_size:#x})"
+        return f"L2Guest(l1_lpid={self.l1_lpid}, L1 real {self.l1_gpa_base:#x}+{self.mem_size:#x})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,10 +291,16 @@ class L1:
         _check_l2_gpa(l2, gpa)
         size = l2.page_size
         page = gpa & -size
-        l1_gpa = l2.mem_base + page
+        l1_gpa = l2.l1_gpa_base + page
         l2.tree.map(page, l1_gpa, size, l2.perms, r=l2.set_rc, c=l2.set_rc)
         self.events.append(
-            "l1-map", "L1", lpid=self.vm.lpid, l2_lpid=l2.lpid, gpa=page, l1_gpa=l1_gpa, size=size
+            "l1-map",
+            "L1",
+            lpid=self.vm.lpid,
+            l1_lpid=l2.l1_lpid,
+            gpa=page,
+            l1_gpa=l1_gpa,
+            size=size,
         )
         return l1_gpa
 
@@ -305,17 +311,17 @@ class L1:
         _check_l2_gpa(l2, gpa)
         found = l2.tree.find_leaf(gpa)
         if found is None:
-            raise ConfigError(f"L2 {l2.lpid} page {gpa:#x} is not mapped")
+            raise ConfigError(f"L2 {l2.l1_lpid} page {gpa:#x} is not mapped")
         _slot, _pte, shift = found
         size = 1 << shift
         if size not in C.AP_OF_PAGE_SIZE:  # only a garbage entry makes such a leaf
             raise ConfigError(
-                f"L2 {l2.lpid} page {gpa:#x} is a leaf of {size:#x} bytes (a leaf above "
+                f"L2 {l2.l1_lpid} page {gpa:#x} is a leaf of {size:#x} bytes (a leaf above "
                 "level 1): no tlbie AP names that size"
             )
         l2.tree.unmap(gpa)
         self.events.append(
-            "l1-unmap", "L1", lpid=self.vm.lpid, l2_lpid=l2.lpid, gpa=gpa & -size, size=size
+            "l1-unmap", "L1", lpid=self.vm.lpid, l1_lpid=l2.l1_lpid, gpa=gpa & -size, size=size
         )
         return self.tlbie_page(l2, gpa, size)
 
@@ -323,7 +329,7 @@ class L1:
         """``kvmppc_radix_tlbie_page`` in an L1 (pseries): H_TLB_INVALIDATE RIC=0 PRS=0
         R=1 with RB = the page's address | AP << 5 (IS=0); returns the hcall's code."""
         rb = (gpa & -size) | C.AP_OF_PAGE_SIZE[size] << 5
-        return self.hcall(H_TLB_INVALIDATE, h_tlbie_p1_enc(0, 0, 1), l2.lpid, rb)
+        return self.hcall(H_TLB_INVALIDATE, h_tlbie_p1_enc(0, 0, 1), l2.l1_lpid, rb)
 
     def get_dirty_log(self, l2: L2Guest) -> list[int]:
         """The L1's dirty-page harvest for ``l2`` (``kvm_vm_ioctl_get_dirty_log_hv`` ->
@@ -345,7 +351,7 @@ class L1:
             "l1-dirty-log",
             "L1",
             lpid=self.vm.lpid,
-            l2_lpid=l2.lpid,
+            l1_lpid=l2.l1_lpid,
             detail=f"{len(dirty)} dirty page(s): " + " ".join(f"{a:#x}" for a in dirty),
         )
         return dirty
@@ -354,15 +360,15 @@ class L1:
         """``kvmppc_core_destroy_vm_hv`` in an L1: zero the L2's entry with
         ``kvmhv_set_ptbl_entry``, whose RIC=2 flush makes L0 re-read the entry, find it
         empty and free its shadow (``kvmhv_flush_nested``). Returns the hcall's code."""
-        rc = self.set_ptbl_entry(l2.lpid, 0, 0)
-        del self.l2s[l2.lpid]
-        self.lpids.free(l2.lpid)
+        rc = self.set_ptbl_entry(l2.l1_lpid, 0, 0)
+        del self.l2s[l2.l1_lpid]
+        self.lpids.free(l2.l1_lpid)
         return rc
 
     def load_program(self, l2: L2Guest, program: Program) -> None:
         """Put the L2's code in place and point its vcpu at the entry (MSR: a 64-bit
         guest kernel with translation on)."""
-        self.vm.programs[l2.lpid] = program
+        self.vm.programs[l2.l1_lpid] = program
         l2.regs = PtRegs(nip=program.entry, msr=C.MSR_GUEST_KERNEL)
 
     def copy_from_l2(
@@ -370,7 +376,9 @@ class L1:
     ) -> tuple[int, bytes]:
         """H_COPY_TOFROM_GUEST load: (rc, the bytes that landed in the L1 buffer)."""
         buf = self.alloc.alloc(max(n, 8)) if buf_gpa is None else buf_gpa
-        rc = self.hcall(H_COPY_TOFROM_GUEST, l2.lpid, l2.pid if pid is None else pid, ea, buf, 0, n)
+        rc = self.hcall(
+            H_COPY_TOFROM_GUEST, l2.l1_lpid, l2.pid if pid is None else pid, ea, buf, 0, n
+        )
         data = self.vm.read_guest(buf, n) or b""
         return rc, data
 
@@ -383,7 +391,7 @@ class L1:
         l1_tb = vm.l0.timebase + v.tb_offset
         hv = HvGuestState(
             version=HV_GUEST_STATE_VERSION,
-            lpid=l2.lpid,
+            lpid=l2.l1_lpid,
             vcpu_token=l2.vcpu_token,
             lpcr=l2.lpcr,
             hfscr=v.hfscr,
@@ -425,7 +433,7 @@ class L1:
             "l1-handle",
             "L1",
             lpid=self.vm.lpid,
-            l2_lpid=l2.lpid,
+            l1_lpid=l2.l1_lpid,
             trap=trap,
             gpa=gpa,
             dsisr=dsisr,
@@ -460,7 +468,7 @@ class L1:
                 if why:
                     return RunResult(tuple(returns), why)
                 continue
-            self.events.append("l1-handle", "L1", lpid=self.vm.lpid, l2_lpid=l2.lpid, trap=trap)
+            self.events.append("l1-handle", "L1", lpid=self.vm.lpid, l1_lpid=l2.l1_lpid, trap=trap)
             if trap == 0x980:
                 continue
             if trap == 0xC00:

@@ -66,7 +66,7 @@ def alloc_nested(vm: L1Vm, l1_lpid: int) -> NestedGuest | None:
     try:
         pgd = RadixTree(l0.mem, vm.table_alloc)  # pgd_alloc(kvm->mm)
     except OutOfTableMemory as e:
-        l0.events.append("error", "L0", lpid=vm.lpid, l2_lpid=l1_lpid, detail=vm.enomem_detail(e))
+        l0.events.append("error", "L0", lpid=vm.lpid, l1_lpid=l1_lpid, detail=vm.enomem_detail(e))
         return None
     shadow_lpid = l0.lpids.alloc()
     if shadow_lpid is None:
@@ -76,7 +76,7 @@ def alloc_nested(vm: L1Vm, l1_lpid: int) -> NestedGuest | None:
         "lpid-alloc",
         "L0",
         lpid=vm.lpid,
-        l2_lpid=l1_lpid,
+        l1_lpid=l1_lpid,
         shadow_lpid=shadow_lpid,
         detail="shadow LPID",
     )

@@ -44,7 +44,7 @@ def nested_event(vm: L1Vm, kind: str, gp: NestedGuest | None, actor: str = "L0",
         kind,
         actor,
         lpid=vm.lpid,
-        l2_lpid=gp.l1_lpid if gp else None,
+        l1_lpid=gp.l1_lpid if gp else None,
         shadow_lpid=gp.shadow_lpid if gp else None,
         **kw,
     )
@@ -361,7 +361,7 @@ def insert_nest_rmap(vm: L1Vm, gfn: int, rmap: int) -> bool:
         "rmap-insert",
         "L0",
         lpid=vm.lpid,
-        l2_lpid=rmap >> RMAP_NESTED_LPID_SHIFT,
+        l1_lpid=rmap >> RMAP_NESTED_LPID_SHIFT,
         gpa=rmap & RMAP_NESTED_GPA_MASK,
         l1_gpa=gfn << vm.page_shift,
     )

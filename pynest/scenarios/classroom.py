@@ -296,8 +296,8 @@ class _Recorder:
             log = l0.events
             for lpid, g in sorted(self.l1.l2s.items()):
                 # the L1's tree lives in L1 memory; its map/unmap events say what it holds
-                pages = log.count("l1-map", l2_lpid=lpid) - log.count("l1-unmap", l2_lpid=lpid)
-                l2s.append(L2Info(lpid, g.mem_base, g.mem_size, pages, self.l2_state[lpid]))
+                pages = log.count("l1-map", l1_lpid=lpid) - log.count("l1-unmap", l1_lpid=lpid)
+                l2s.append(L2Info(lpid, g.l1_gpa_base, g.mem_size, pages, self.l2_state[lpid]))
         snap = Snapshot(
             index=len(self.steps),
             key=key,
@@ -347,18 +347,18 @@ def _run(rec: _Recorder, l2, title: str, key: str) -> None:
     inserted = _count(ev, "shadow-insert")
     enters = len(result.returns)
     traps = ", ".join(rc_name(r, trap=True) for r in result.returns)
-    gp = rec.vm.nested.find(l2.lpid)
+    gp = rec.vm.nested.find(l2.l1_lpid)
     shadow_lpid = gp.shadow_lpid if gp is not None else -1
-    rec.l2_state[l2.lpid] = f"{result.stopped} after {enters} entries"
+    rec.l2_state[l2.l1_lpid] = f"{result.stopped} after {enters} entries"
     first = (
-        f"On the first, L0 has no nested guest for L1 lpid {l2.lpid}: it creates one with "
+        f"On the first, L0 has no nested guest for L1 lpid {l2.l1_lpid}: it creates one with "
         f"shadow LPID {shadow_lpid} and writes real PATE[{shadow_lpid}] (an empty shadow "
         "tree + the L2's process table). "
         if created
         else f"L0 already has its nested guest (shadow LPID {shadow_lpid}). "
     )
     sentence = (
-        f"The L1 runs L2 {l2.lpid} with H_ENTER_NESTED ({enters} calls: {traps}). {first}"
+        f"The L1 runs L2 {l2.l1_lpid} with H_ENTER_NESTED ({enters} calls: {traps}). {first}"
         f"Every miss in the shadow tree is an HDSI/HISI that L0 takes ({faults} here): "
         f"{reflected} went back to the L1, which had not mapped the page yet; for the "
         f"other {faults - reflected} L0 inserted a shadow PTE itself. The L2 {result.stopped}."
@@ -367,7 +367,7 @@ def _run(rec: _Recorder, l2, title: str, key: str) -> None:
         key,
         title,
         sentence,
-        l2=l2.lpid,
+        l2=l2.l1_lpid,
         shadow_lpid=shadow_lpid,
         enters=enters,
         faults=faults,
@@ -414,15 +414,15 @@ def _build(seed: int, new_ptcr: int | None) -> Story:
     rng = random.Random(seed)
     for _ in range(2):
         l2 = add_l2(world, rng, C.PAGE_64K)
-        rec.l2_state[l2.lpid] = "created, never run"
+        rec.l2_state[l2.l1_lpid] = "created, never run"
     a, b = world.l2s
     flush = versions_row("set-ptbl-flush")
     flushes = rec.hcalls(l0.events.since(rec.mark))
     rec.snap(
         "create-l2s",
         "The L1 creates two L2s",
-        f"The L1 gives its guests lpids {a.lpid} and {b.lpid} and writes rows "
-        f"{a.lpid} and {b.lpid} of its own table (dw0: its tree L2 real -> L1 real; dw1: "
+        f"The L1 gives its guests lpids {a.l1_lpid} and {b.l1_lpid} and writes rows "
+        f"{a.l1_lpid} and {b.l1_lpid} of its own table (dw0: its tree L2 real -> L1 real; dw1: "
         "the L2's process table). kvmhv_set_ptbl_entry stores each row big-endian in L1 "
         "memory and then calls kvmhv_flush_lpid: H_TLB_INVALIDATE RIC=2 PRS=0 R=1, RS = "
         "the lpid, RB = IS=2 (every released kernel follows the entry write with it; "
@@ -430,13 +430,13 @@ def _build(seed: int, new_ptcr: int | None) -> Story:
         f"either lpid, so there is nothing to drop ({len(flushes)} flushes, each "
         f"{'H_SUCCESS' if all(h.endswith('H_SUCCESS') for h in flushes) else 'failed'}): "
         "L0 still knows nothing of the L2s.",
-        l2a=a.lpid,
-        l2b=b.lpid,
+        l2a=a.l1_lpid,
+        l2b=b.l1_lpid,
         flushes=len(flushes),
     )
 
-    _run(rec, a, f"L2 {a.lpid} starts: H_ENTER_NESTED", "run-l2-a")
-    _run(rec, b, f"L2 {b.lpid} starts: H_ENTER_NESTED", "run-l2-b")
+    _run(rec, a, f"L2 {a.l1_lpid} starts: H_ENTER_NESTED", "run-l2-a")
+    _run(rec, b, f"L2 {b.l1_lpid} starts: H_ENTER_NESTED", "run-l2-b")
 
     # step 7: an L2 touches a page its L1 has not mapped
     l1.l2_map(a, NEW_EA, NEW_GPA, C.PAGE_4K, "rw")
@@ -444,21 +444,21 @@ def _build(seed: int, new_ptcr: int | None) -> Story:
     start = l0.events.mark()
     result = l1.run_l2(a)
     ev = l0.events.since(start)
-    rec.l2_state[a.lpid] = f"{result.stopped} after {len(result.returns)} more entries"
-    gp = vm.nested.find(a.lpid)
+    rec.l2_state[a.l1_lpid] = f"{result.stopped} after {len(result.returns)} more entries"
+    gp = vm.nested.find(a.l1_lpid)
     new = [e for e in ev if e.kind == "shadow-insert" and e.gpa == NEW_GPA]
     hpa = new[0].hpa if new else -1
     faults, reflected = _faults(ev)
     rec.snap(
         "fault",
-        f"L2 {a.lpid} faults: nested page fault -> shadow PTE",
-        f"L2 {a.lpid} stores to EA {NEW_EA:#x}, L2 real {NEW_GPA:#x}. The shadow tree of "
+        f"L2 {a.l1_lpid} faults: nested page fault -> shadow PTE",
+        f"L2 {a.l1_lpid} stores to EA {NEW_EA:#x}, L2 real {NEW_GPA:#x}. The shadow tree of "
         f"shadow LPID {gp.shadow_lpid} has no entry: HDSI to L0. L0 walks the L1's tree, "
         f"finds no mapping either and reflects the fault (H_ENTER_NESTED returns 0xe00). "
         f"The L1 maps the page and re-enters; the next fault L0 fixes alone with a shadow "
         f"PTE {NEW_GPA:#x} -> host {hpa:#x}. ({faults} faults taken by L0, {reflected} "
         f"reflected, {_count(ev, 'shadow-insert')} shadow PTE inserted.)",
-        l2=a.lpid,
+        l2=a.l1_lpid,
         gpa=NEW_GPA,
         hpa=hpa,
         faults=faults,
@@ -467,9 +467,9 @@ def _build(seed: int, new_ptcr: int | None) -> Story:
     )
 
     # step 8: the L1 takes the page away again
-    before = len(vm.nested.find(a.lpid) and shadow_leaves(vm.nested.find(a.lpid)))
+    before = len(vm.nested.find(a.l1_lpid) and shadow_leaves(vm.nested.find(a.l1_lpid)))
     rc = l1.unmap_l2_page(a, NEW_GPA)
-    after = len(shadow_leaves(vm.nested.find(a.lpid)))
+    after = len(shadow_leaves(vm.nested.find(a.l1_lpid)))
     size = a.page_size
     rb = (NEW_GPA & -size) | C.AP_OF_PAGE_SIZE[size] << 5
     rec.snap(
@@ -477,14 +477,14 @@ def _build(seed: int, new_ptcr: int | None) -> Story:
         *prose(
             "invalidate",
             gpa=NEW_GPA,
-            lpid=a.lpid,
+            lpid=a.l1_lpid,
             rb=rb,
             ap=C.AP_OF_PAGE_SIZE[size],
             before=before,
             after=after,
             rc=rc_name(rc),
         ),
-        l2=a.lpid,
+        l2=a.l1_lpid,
         rc=rc,
         removed=before - after,
     )
@@ -536,7 +536,7 @@ def _build(seed: int, new_ptcr: int | None) -> Story:
         3 << 10,  # RB: IS=3, all LPIDs
     )
     ev = l0.events.since(start)
-    removed = sorted(e.l2_lpid for e in ev if e.kind == "nested-remove")
+    removed = sorted(e.l1_lpid for e in ev if e.kind == "nested-remove")
     kept = [lp for lp in lpids if lp not in removed]
     parts = []
     if removed:

@@ -45,9 +45,9 @@ def direct_translate(l1: L1, l2: L2Guest, ea: int, pid: int | None = None) -> in
     vm = l1.vm
     l1_mem = vm.slot_space.read_u64
     try:
-        if l2.lpid >= 1 << ((vm.l1_ptcr & C.PTCR_PATS) + 8):
+        if l2.l1_lpid >= 1 << ((vm.l1_ptcr & C.PTCR_PATS) + 8):
             return None  # kvmhv_update_ptbl_cache reads no entry past PATS
-        pate = (vm.l1_ptcr & C.PTCR_PATB) + 16 * l2.lpid
+        pate = (vm.l1_ptcr & C.PTCR_PATB) + 16 * l2.l1_lpid
         pate0, pate1 = l1_mem(pate), l1_mem(pate + 8)
         if pid >= 1 << ((pate1 & C.PRTS_MASK) + 8):
             return None  # past the process table: QEMU 7.2 raises a storage interrupt

@@ -46,7 +46,7 @@ class World:
     @property
     def gp(self) -> NestedGuest | None:
         """L0's nested-guest struct for :attr:`l2` (None before its first H_ENTER_NESTED)."""
-        return self.vm.nested.find(self.l2.lpid)
+        return self.vm.nested.find(self.l2.l1_lpid)
 
     @property
     def l1_page(self) -> int:
@@ -60,7 +60,7 @@ class World:
 
     def run_all(self) -> dict[int, str]:
         """Run every L2 once; returns lpid -> why it stopped."""
-        return {l2.lpid: self.l1.run_l2(l2).stopped for l2 in self.l2s}
+        return {l2.l1_lpid: self.l1.run_l2(l2).stopped for l2 in self.l2s}
 
 
 def one_l1(
@@ -109,7 +109,7 @@ def add_l2(w: World, rng: random.Random, page_size: int) -> L2Guest:
     ops += [Spin(rng.randrange(1, 4)), Hcall(H_CEDE)]
     l1.load_program(l2, Program(tuple(ops), entry=CODE_EA))
     w.l2s.append(l2)
-    w.data[l2.lpid] = eas
+    w.data[l2.l1_lpid] = eas
     return l2
 
 
@@ -150,5 +150,5 @@ def migrated_l1(seed: int = 0, **kw: object) -> World:
     l1.vm = vm
     for l2 in l1.l2s.values():
         l2.tree.space = vm.space
-        l1.load_program(l2, vm.programs[l2.lpid])  # type: ignore[arg-type]
+        l1.load_program(l2, vm.programs[l2.l1_lpid])  # type: ignore[arg-type]
     return World(seed, l0, vm, l1, src.l2s, src.data)

@@ -54,7 +54,7 @@ def l2_with_pages(w: World, rng: random.Random, n_data: int = 3) -> tuple[L2Gues
         l1.l2_map(l2, ea, gpa, C.PAGE_4K, "rw")
         eas.append(ea)
     w.l2s.append(l2)
-    w.data[l2.lpid] = eas
+    w.data[l2.l1_lpid] = eas
     return l2, eas
 
 
@@ -129,7 +129,7 @@ def run_program(
     l2.lpcr = lpcr
     if warm:
         w.l1.run_l2(l2, slice_ticks=slice_ticks)
-        w.l1.load_program(l2, w.vm.programs[l2.lpid])  # type: ignore[arg-type]
+        w.l1.load_program(l2, w.vm.programs[l2.l1_lpid])  # type: ignore[arg-type]
     mark = w.l0.events.mark()
     r = w.l1.run_l2(l2, slice_ticks=slice_ticks)
     vcore = w.vm.vcpus[0].lpcr

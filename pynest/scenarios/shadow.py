@@ -271,7 +271,7 @@ def rmap_text(world: World, gpa: int) -> str:
     ``backing`` size) behind L2 real ``gpa``, decoded: L1 lpid, L2 real address and the
     single-entry bit (``kvmhv_insert_nest_rmap``, book3s_hv_nested.c)."""
     vm = world.vm
-    first = (world.l2.mem_base + gpa) >> vm.page_shift  # first frame of that host page
+    first = (world.l2.l1_gpa_base + gpa) >> vm.page_shift  # first frame of that host page
     frames = world.backing >> vm.page_shift
     lines = []
     for gfn in sorted(g for g in vm.rmap if first <= g < first + frames):

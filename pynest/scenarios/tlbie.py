@@ -159,7 +159,7 @@ class TlbieLab:
         self.tlb = tlb_entries(world)
         self.shadow = shadow_ptes(world)
         self.l2s = [
-            (l2.lpid, world.vm.nested.find(l2.lpid).shadow_lpid, l2.pid)  # type: ignore[union-attr]
+            (l2.l1_lpid, world.vm.nested.find(l2.l1_lpid).shadow_lpid, l2.pid)  # type: ignore[union-attr]
             for l2 in world.l2s
         ]
 

@@ -113,14 +113,14 @@ def copy_stages(
             m = vm.pgtable.lookup(l1_gpa)
             hpa = None if m is None else m.ra
             stopped = "" if hpa is not None else "l0"
-    gp = vm.nested.find(l2.lpid)
+    gp = vm.nested.find(l2.l1_lpid)
     if gp is not None and gp.shadow_pgtable is not None:
         shadow_lpid = gp.shadow_lpid
         if gpa is not None:
             m = gp.shadow_pgtable.lookup(gpa)
             shadow_hpa = None if m is None else m.ra
     return CopyStages(
-        l2.lpid, pid, ea, n, rc, data, gpa, l1_gpa, hpa, shadow_lpid, shadow_hpa, stopped, kernel
+        l2.l1_lpid, pid, ea, n, rc, data, gpa, l1_gpa, hpa, shadow_lpid, shadow_hpa, stopped, kernel
     )
 
 

@@ -442,7 +442,7 @@ def _on_pseries(variant: str) -> tuple[list[str], bool, str]:
 
 def _ptbl_flush(_variant: str) -> tuple[list[str], bool, str]:
     w = two_l2s(0, run=True)
-    lpid = w.l2s[0].lpid
+    lpid = w.l2s[0].l1_lpid
     mark = w.l0.events.mark()
     rc = w.l1.set_ptbl_entry(lpid, 0, 0)
     evs = w.l0.events.since(mark)

@@ -180,7 +180,7 @@ def read_shadow_trees(
     """
     root = l2.tree.root
     l1_rows = _l1_tree_rows(vm, root)
-    lo, hi = l2.mem_base, l2.mem_base + l2.mem_size
+    lo, hi = l2.l1_gpa_base, l2.l1_gpa_base + l2.mem_size
     l0_maps = vm.pgtable.mappings()
     l0_all = [
         TreeRow(m.addr, m.ra, m.size, m.pte)
@@ -217,7 +217,7 @@ def read_shadow_trees(
     panels = (
         TreePanel(
             "l1",
-            f"L1's tree for its L2 (lpid {l2.lpid})",
+            f"L1's tree for its L2 (lpid {l2.l1_lpid})",
             "L2 real -> L1 real, in L1 memory",
             tuple(l1_marked),
             removed=l1_removed,

@@ -44,11 +44,11 @@ class CopyToFromGuestExplorer(Explorer):
         self.stages: CopyStages | None = None
         style = {"description_width": "80px"}
         first = self.world.l2s[0]
-        options = [(f"L2 lpid {l2.lpid} (PID {l2.pid})", l2.lpid) for l2 in self.world.l2s]
+        options = [(f"L2 lpid {l2.l1_lpid} (PID {l2.pid})", l2.l1_lpid) for l2 in self.world.l2s]
         options.append((f"lpid {_NO_L2}: no such L2", _NO_L2))
-        self.l2 = w.Dropdown(options=options, value=first.lpid, description="L2", style=style)
+        self.l2 = w.Dropdown(options=options, value=first.l1_lpid, description="L2", style=style)
         self.example = w.Dropdown(
-            options=self._examples(first.lpid),
+            options=self._examples(first.l1_lpid),
             description="examples",
             style=style,
             layout=w.Layout(width="520px"),
@@ -61,7 +61,7 @@ class CopyToFromGuestExplorer(Explorer):
         self.refresh()
 
     def _examples(self, lpid: int) -> list[tuple[str, int]]:
-        eas = self.world.data.get(lpid) or self.world.data[self.world.l2s[0].lpid]
+        eas = self.world.data.get(lpid) or self.world.data[self.world.l2s[0].l1_lpid]
         return with_custom(
             [
                 ("a data page the L2 stored to", eas[0]),

@@ -110,14 +110,14 @@ class LpidMapExplorer(Explorer):
         shown = []
         for ev in self.world.l0.events.since(mark):
             if ev.kind == "nested-create":
-                shown.append(f"L0 created gp for L2 {ev.l2_lpid}")
+                shown.append(f"L0 created gp for L2 {ev.l1_lpid}")
             elif ev.kind == "lpid-alloc":
                 shown.append(f"shadow LPID {ev.shadow_lpid} allocated")
             elif ev.kind == "ptbl-set" and ev.shadow_lpid not in (0, self.vm.lpid):
                 zeroed = "released" in ev.detail
                 shown.append(f"PATE[{ev.shadow_lpid}] {'zeroed' if zeroed else 'written'}")
             elif ev.kind == "nested-free":
-                shown.append(f"gp of L2 {ev.l2_lpid} released")
+                shown.append(f"gp of L2 {ev.l1_lpid} released")
             elif ev.kind == "lpid-free":
                 shown.append(f"shadow LPID {ev.shadow_lpid} freed")
         return ", ".join(dict.fromkeys(shown))
@@ -144,11 +144,11 @@ class LpidMapExplorer(Explorer):
             l1.l2_map(l2, CODE_EA, 0x40_0000, C.PAGE_4K, "x")
             self._busy = True
             try:
-                self.lpid_text.value = str(l2.lpid)
+                self.lpid_text.value = str(l2.l1_lpid)
             finally:
                 self._busy = False
             return (
-                f"create: the L1 took L1 LPID {l2.lpid} and wrote its own entry; "
+                f"create: the L1 took L1 LPID {l2.l1_lpid} and wrote its own entry; "
                 "L0 has no nested guest for it yet"
             )
         if action not in ("enter", "remove"):

@@ -475,7 +475,7 @@ class AdversarialL1(RuleBasedStateMachine):
     def _lpid(self, lpid: int | None, pick: int) -> int:
         if lpid is None:
             l2 = self._live(pick)
-            return l2.lpid if l2 is not None else pick
+            return l2.l1_lpid if l2 is not None else pick
         return lpid
 
     def _addr(self, addr: int | None, default: int) -> int:
@@ -645,7 +645,7 @@ class AdversarialL1(RuleBasedStateMachine):
             n = 1 << 16  # a big copy is as good as a huge one and much faster here
         l2 = self._live(pick)
         if ea is None:
-            eas = self.w.data.get(l2.lpid, [W.DATA_EA]) if l2 is not None else [W.DATA_EA]
+            eas = self.w.data.get(l2.l1_lpid, [W.DATA_EA]) if l2 is not None else [W.DATA_EA]
             ea = eas[pick % len(eas)]
         buf = self.l1.buffers[0][0]
         t = self._addr(to, buf) if which in ("to", "both") else 0
@@ -811,7 +811,7 @@ class AdversarialL1(RuleBasedStateMachine):
                     self.l1.l2_map(l2, W.DATA_EA, 0x20_0000, C.PAGE_4K, "rw"),
                 ),
             )
-            self.w.data[l2.lpid] = [W.DATA_EA]
+            self.w.data[l2.l1_lpid] = [W.DATA_EA]
 
     @rule(pick=picks)
     def destroy_l2(self, pick: int) -> None:
@@ -994,9 +994,9 @@ class AdversarialL1(RuleBasedStateMachine):
     # ------------------------------------------------------------------ the arena
     def _arena(self, l2: L2Guest) -> None:
         """The L2's kernel maps its arena EAs with 1G process-scoped pages (once)."""
-        if l2.lpid in self.arena_ready:
+        if l2.l1_lpid in self.arena_ready:
             return
-        self.arena_ready.add(l2.lpid)
+        self.arena_ready.add(l2.l1_lpid)
         for ea in (ARENA_EA, GIANT_EA):
             self._l1_side("arena l2_map", lambda ea=ea: self.l1.l2_map(l2, ea, ea, C.PAGE_1G))
 
@@ -1009,7 +1009,7 @@ class AdversarialL1(RuleBasedStateMachine):
             l2 = self._live(pick or 0)
         region = min(last, top) if region is None else region
         if l2 is not None:
-            self.arena_last = (l2.lpid, region)
+            self.arena_last = (l2.l1_lpid, region)
         return l2, region
 
     def _read_l1(self, gpa: int) -> int:
@@ -1045,7 +1045,9 @@ class AdversarialL1(RuleBasedStateMachine):
 
     def _pwc_flush(self, l2: L2Guest) -> None:
         """``kvmppc_radix_flush_pwc`` in an L1: H_TLB_INVALIDATE RIC=1 PRS=0 R=1 IS=2."""
-        self.l1.hcall(H.H_TLB_INVALIDATE, h_tlbie_p1_enc(1, 0, 1), l2.lpid, TLBIEL_INVAL_SET_LPID)
+        self.l1.hcall(
+            H.H_TLB_INVALIDATE, h_tlbie_p1_enc(1, 0, 1), l2.l1_lpid, TLBIEL_INVAL_SET_LPID
+        )
 
     def _clear_region(self, l2: L2Guest, gpa: int) -> None:
         """Unmap every leaf of the 2M region at ``gpa`` the L1's way: each page
@@ -1111,7 +1113,7 @@ class AdversarialL1(RuleBasedStateMachine):
                 "arena map",
                 lambda off=off: tree.map(gpa + off, ra + off, size, "rw", r=True, c=True),
             )
-        self.arena_pages[(l2.lpid, region)] = pages
+        self.arena_pages[(l2.l1_lpid, region)] = pages
 
     @rule(
         pick=st.one_of(st.none(), picks),
@@ -1175,7 +1177,7 @@ class AdversarialL1(RuleBasedStateMachine):
         words = [bits | (ra + i * small) for i in range(1 << nls)]
         self.vm.write_guest(table, b"".join(w.to_bytes(8, "big") for w in words))
         self._write_l1(slot, C.PTE_V | table | nls)
-        self.arena_pages[(l2.lpid, region)] = list(range(0, C.PAGE_2M, small))
+        self.arena_pages[(l2.l1_lpid, region)] = list(range(0, C.PAGE_2M, small))
         if touch is not None:
             self._touch(l2, touch, [(region, touch % 2048 | 1)], True, touch)
 
@@ -1200,10 +1202,10 @@ class AdversarialL1(RuleBasedStateMachine):
     def _touch(self, l2: L2Guest, pick: int, touches: list, store: bool, value: int) -> None:
         """Run ``l2`` over one load or store per (region, doubleword) of ``touches``."""
         self._arena(l2)
-        self.arena_last = (l2.lpid, touches[-1][0])
+        self.arena_last = (l2.l1_lpid, touches[-1][0])
         ops = []
         for region, dw in touches:
-            pages = self.arena_pages.get((l2.lpid, region))
+            pages = self.arena_pages.get((l2.l1_lpid, region))
             if region == ARENA_REGIONS:
                 ea = GIANT_EA + (dw * 8 * 128) % (256 * _MB)
             elif pages and dw % 4:  # mostly a page the L1 mapped there, at any doubleword
@@ -1299,12 +1301,12 @@ class AdversarialL1(RuleBasedStateMachine):
         elif kind == "dir-to-leaf":
             slot, e, level, *_ = dirs[a % len(dirs)]
             size = {1: C.PAGE_1G, 2: C.PAGE_2M}.get(level, C.PAGE_2M)
-            edits.append((slot, make_pte(l2.mem_base & -size, "rw", r=True, c=True)))
+            edits.append((slot, make_pte(l2.l1_gpa_base & -size, "rw", r=True, c=True)))
         for slot, value in edits:
             self.undo = [*self.undo[-15:], (slot, self._read_l1(slot))]
             self._write_l1(slot, value)
         if flush is not None:
-            self.l1.flush_lpid(l2.lpid, flush)
+            self.l1.flush_lpid(l2.l1_lpid, flush)
         if mid_run:
             self._l1_side("run_l2", lambda: self.l1.run_l2(l2, vcpu=v, max_entries=4))
 
@@ -1326,10 +1328,10 @@ class AdversarialL1(RuleBasedStateMachine):
         return {
             "end-straddle": (end - max(8, n // 2)) & ~7,
             "end-exact": end - n,
-            "ptab": ptab + 16 * (l2.lpid if l2 is not None else k),
+            "ptab": ptab + 16 * (l2.l1_lpid if l2 is not None else k),
             "l2-table": tables[k % len(tables)],
             "buffers": self.l1.buffers[k % len(self.l1.buffers)][k % 2],
-            "l2-memory": (l2.mem_base if l2 is not None else 64 * _MB) + 8 * k,
+            "l2-memory": (l2.l1_gpa_base if l2 is not None else 64 * _MB) + 8 * k,
         }[where]
 
     spots = st.sampled_from(
@@ -1366,7 +1368,7 @@ class AdversarialL1(RuleBasedStateMachine):
         le = bool(cpu.msr & C.MSR_LE)
         hv = HvGuestState(
             version=HV_GUEST_STATE_VERSION,
-            lpid=l2.lpid,
+            lpid=l2.l1_lpid,
             vcpu_token=l2.vcpu_token,
             lpcr=l2.lpcr,
             hfscr=cpu.hfscr,
@@ -1406,10 +1408,10 @@ class AdversarialL1(RuleBasedStateMachine):
         buf = self._spot(at, l2, n, k)
         if reclaim and 0 <= buf < self.vm.mem_size:
             self.vm.unmap_page(buf)
-        eas = self.w.data.get(l2.lpid, [W.DATA_EA])
+        eas = self.w.data.get(l2.l1_lpid, [W.DATA_EA])
         ea = eas[k % len(eas)]
         to, frm = (buf, 0) if load else (0, buf)
-        self.l1.hcall(H.H_COPY_TOFROM_GUEST, l2.lpid, l2.pid, ea, to & U64, frm & U64, n)
+        self.l1.hcall(H.H_COPY_TOFROM_GUEST, l2.l1_lpid, l2.pid, ea, to & U64, frm & U64, n)
 
     @rule(
         at=st.sampled_from(
@@ -1549,7 +1551,7 @@ class AdversarialL1(RuleBasedStateMachine):
                     break
                 l1.l2_map(l2, W.CODE_EA, 0x30_0000, C.PAGE_4K, "x")
                 l1.l2_map(l2, W.DATA_EA, 0x20_0000, C.PAGE_4K, "rw")
-                ops = (Store(W.DATA_EA, l2.lpid), Load(W.DATA_EA), Hcall(H.H_CEDE))
+                ops = (Store(W.DATA_EA, l2.l1_lpid), Load(W.DATA_EA), Hcall(H.H_CEDE))
                 l1.load_program(l2, Program(ops, entry=W.CODE_EA))
                 self._l1_side("churn run_l2", lambda l2=l2: l1.run_l2(l2))
             gp = get_nested(vm, next(iter(l1.l2s)), True) if hold and l1.l2s else None

@@ -33,16 +33,16 @@ def test_regression_tlbie_epn_above_52_bits_finds_the_low_52_bits():
     uses only the low 52 bits: EPN G | 1<<52 invalidates the shadow PTE of G."""
     w = W.two_l2s(0, run=True)
     l2 = w.l2s[0]
-    gp = w.vm.nested.find(l2.lpid)
+    gp = w.vm.nested.find(l2.l1_lpid)
     before = shadow_leaves(gp)
     gpa, _slot, _pte, shift = before[-1]
     for high in (1 << 52, 0xFFF << 52):
         rb = gpa | high | AP_OF_SHIFT[shift] << 5
-        assert w.l1.hcall(H_TLB_INVALIDATE, h_tlbie_p1_enc(0, 0, 1), l2.lpid, rb) == H_SUCCESS
+        assert w.l1.hcall(H_TLB_INVALIDATE, h_tlbie_p1_enc(0, 0, 1), l2.l1_lpid, rb) == H_SUCCESS
     assert [leaf[0] for leaf in shadow_leaves(gp)] == [leaf[0] for leaf in before[:-1]]
     # the highest EPN with a 1G AP: the page loop's address wraps like an unsigned long
     rb = 0xFFFF_FFFF_C000_0000 | AP_OF_SHIFT[30] << 5
-    assert w.l1.hcall(H_TLB_INVALIDATE, h_tlbie_p1_enc(0, 0, 1), l2.lpid, rb) == H_SUCCESS
+    assert w.l1.hcall(H_TLB_INVALIDATE, h_tlbie_p1_enc(0, 0, 1), l2.l1_lpid, rb) == H_SUCCESS
     assert W.isolation_violations(w.l0) == []
 
 
@@ -104,7 +104,7 @@ def test_regression_l2_guest_real_address_above_52_bits():
     but the L1-tree walk, the shadow tree's index macros and the rmap use the low 52."""
     w, l2, gpa = _l2_page_above_52_bits()
     assert w.l1.run_l2(l2).stopped == "ceded" and l2.regs.gpr[7] == 5
-    gp = w.vm.nested.find(l2.lpid)
+    gp = w.vm.nested.find(l2.l1_lpid)
     assert gp.shadow_pgtable.lookup(gpa) is not None
     assert W.isolation_violations(w.l0) == []
 
@@ -116,7 +116,7 @@ def test_regression_unmapping_such_a_page_leaves_no_tlb_entry():
     partition-scoped tlbie now compares the 52 bits the partition tree indexes."""
     w, l2, gpa = _l2_page_above_52_bits()
     w.l1.run_l2(l2)
-    gp = w.vm.nested.find(l2.lpid)
+    gp = w.vm.nested.find(l2.l1_lpid)
     hpa = gp.shadow_pgtable.lookup(gpa).ra
     assert [e for e in w.l0.tlb if e.lpid == gp.shadow_lpid and e.rpn == hpa]
     assert w.l1.unmap_l2_page(l2, gpa) == H_SUCCESS
@@ -153,7 +153,7 @@ def test_isolation_check_reads_each_table_once():
     """A shadow tree whose level-1 table points at itself 512 times has 512^2 paths to
     its leaves; the check visits each (table, level) once."""
     w, _other = _with_other_l1()
-    gp = w.vm.nested.find(w.l2s[0].lpid)
+    gp = w.vm.nested.find(w.l2s[0].l1_lpid)
     tree = gp.shadow_pgtable
     table = tree.alloc.alloc(8 << 9)
     tree.tables.append(table)
@@ -175,7 +175,7 @@ def _with_other_l1(seed=0):
 
 def test_isolation_check_fires_on_a_shadow_pte_into_another_l1():
     w, other = _with_other_l1()
-    gp = w.vm.nested.find(w.l2s[0].lpid)
+    gp = w.vm.nested.find(w.l2s[0].l1_lpid)
     gp.shadow_pgtable.map(0x5000000, other.mem_base, C.PAGE_64K, "rw")  # a planted bug
     (bad,) = W.isolation_violations(w.l0)
     assert (bad.where, bad.lpid, bad.hpa) == ("shadow tree", gp.shadow_lpid, other.mem_base)
@@ -186,7 +186,7 @@ def test_isolation_check_fires_on_a_shadow_pte_into_another_l1():
 def test_isolation_check_fires_on_a_directory_entry_leaving_the_tree():
     """A shadow PDE pointing into L1 memory would let the L1 write L0's tree."""
     w, _other = _with_other_l1()
-    gp = w.vm.nested.find(w.l2s[0].lpid)
+    gp = w.vm.nested.find(w.l2s[0].l1_lpid)
     root = gp.shadow_pgtable.root
     w.l0.mem.write_u64(root + 8 * 7, C.PTE_V | w.vm.mem_base | 9)  # PGD[7] -> L1 memory
     (bad,) = W.isolation_violations(w.l0)
@@ -211,7 +211,7 @@ def test_isolation_check_fires_on_partition_table_entries():
 
 def test_isolation_check_fires_on_tlb_entries():
     w, other = _with_other_l1()
-    gp = w.vm.nested.find(w.l2s[0].lpid)
+    gp = w.vm.nested.find(w.l2s[0].l1_lpid)
     w.l0.tlb.insert(
         TlbEntry(
             lpid=gp.shadow_lpid,
@@ -248,11 +248,11 @@ def test_isolation_check_knows_a_guest_a_vcpu_still_runs():
     (and partition-table entry) until the vcpu's reference goes: not a violation."""
     w, _other = _with_other_l1()
     l2 = w.l2s[0]
-    gp = get_nested(w.vm, l2.lpid, False)
+    gp = get_nested(w.vm, l2.l1_lpid, False)
     w.vm.vcpus[1].nested = gp  # vcpu 1 is inside H_ENTER_NESTED for this guest
-    w.l1.set_ptbl_entry(l2.lpid, 0, 0)
-    w.l1.flush_lpid(l2.lpid)  # RIC=2: kvmhv_flush_nested removes it from the table
-    assert w.vm.nested.find(l2.lpid) is None and not gp.freed and gp.refcnt == 1
+    w.l1.set_ptbl_entry(l2.l1_lpid, 0, 0)
+    w.l1.flush_lpid(l2.l1_lpid)  # RIC=2: kvmhv_flush_nested removes it from the table
+    assert w.vm.nested.find(l2.l1_lpid) is None and not gp.freed and gp.refcnt == 1
     assert w.l0.ptab.raw(gp.shadow_lpid)[0] != 0
     assert W.isolation_violations(w.l0) == []
     w.vm.vcpus[1].nested = None
@@ -289,7 +289,7 @@ def test_tlbie_page_loop_removes_what_the_kernel_loop_removes(pages, epn_page, a
     """The model jumps over empty pages of the range; the result must be the kernel's
     page-by-page loop's, for every AP (smaller or larger than L0's 64K page)."""
     w = W.two_l2s(0, run=True)
-    gp = w.vm.nested.find(w.l2s[0].lpid)
+    gp = w.vm.nested.find(w.l2s[0].l1_lpid)
     base = 0x4000_0000  # the leaves live in [1G, 5G) of L2 real
     for i, shift in pages:
         gpa = (base + i * C.PAGE_64K * 997) & -(1 << shift)

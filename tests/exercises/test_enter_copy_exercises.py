@@ -133,6 +133,6 @@ def test_copy_world_kernels():
         l2 = w.l2s[0]
         buf = w.l1.alloc.alloc(4096)
         mark = w.l0.events.mark()
-        got = w.l1.hcall(H_COPY_TOFROM_GUEST, l2.lpid, l2.pid, w.data[l2.lpid][0], buf, 0, 8)
+        got = w.l1.hcall(H_COPY_TOFROM_GUEST, l2.l1_lpid, l2.pid, w.data[l2.l1_lpid][0], buf, 0, 8)
         assert got == rc
         assert {e.kind for e in w.l0.events.since(mark)} & {"userspace"} == kinds

@@ -45,7 +45,7 @@ def test_shadow_page_size_table(l1_page, backing, shadow):
     assert t.stopped == "ceded"
     assert shadow_size_of(w, 0x812340) == shadow
     # the store reached L2 real -> L1 real (linear from mem_base) -> host (linear)
-    assert t.hpa == w.vm.mem_base + w.l2.mem_base + 0x812340
+    assert t.hpa == w.vm.mem_base + w.l2.l1_gpa_base + 0x812340
     assert t.data_pte is not None and t.data_pte.size == shadow
     assert t.data_pte.gpa == 0x812340 & -shadow
 
@@ -142,7 +142,7 @@ def test_summary_names_each_step():
     assert f"EA {LINEAR_EA + 0x812340:#x}" in text
     assert "HDSISR NOHPTE | ISSTORE" in text and "L1: mapped the page" in text
     assert "(the L2's page tables)" in text  # the walk's own tables got shadowed first
-    assert text.endswith(f"host real {w.vm.mem_base + w.l2.mem_base + 0x812340:#x}")
+    assert text.endswith(f"host real {w.vm.mem_base + w.l2.l1_gpa_base + 0x812340:#x}")
 
 
 def test_dsisr_text():

@@ -85,7 +85,7 @@ def test_a_fault_ends_the_count_where_the_walk_stops():
 def test_three_dimensions_cost_the_product():
     world = two_l2s(0, run=True)
     for l2 in world.l2s:
-        for ea in world.data[l2.lpid]:
+        for ea in world.data[l2.l1_lpid]:
             w3 = walk_3d(world, l2, ea)
             assert w3.ra == direct_translate(world.l1, l2, ea)
             # L2 process 4 levels (4K pages), L1 tree and L0 tree 4 levels (64K pages)

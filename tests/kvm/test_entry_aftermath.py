@@ -90,13 +90,13 @@ def check_no_damage(l0, vm, l1, l2, before, refcnt):
     assert v.nested is None
     assert l1_state(v) == before
     assert v.queued_dsi is None and not v.mmio_needed
-    gp = vm.nested.find(l2.lpid)
+    gp = vm.nested.find(l2.l1_lpid)
     assert (gp.refcnt if gp else 0) == refcnt
     assert not lifecycle_violations(l0) and not isolation_violations(l0)
     # a later entry works and runs the program to its H_CEDE
     l1.load_program(l2, Program((Store(DATA2, 2), Hcall(H_CEDE)), entry=ENTRY))
     assert l1.run_l2(l2).stopped == "ceded"
-    gp = vm.nested.find(l2.lpid)
+    gp = vm.nested.find(l2.l1_lpid)
     assert gp.refcnt == 1 and v.nested is None
     shadow_lpid = gp.shadow_lpid
     l0.destroy_l1(vm)

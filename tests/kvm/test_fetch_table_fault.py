@@ -76,7 +76,7 @@ def warmed():
     l0, vm, l1, l2 = world()
     l1.load_program(l2, Program((Load(CODE_EA), Hcall(H_CEDE)), entry=CODE_EA, fetch=False))
     assert l1.run_l2(l2).stopped == "ceded"
-    gp = vm.nested.find(l2.lpid)
+    gp = vm.nested.find(l2.l1_lpid)
     assert [p.gpa for p in shadow_ptes(gp)] == [0x100000, 0x110000, TABLE_PAGE]
     return l0, gp
 
@@ -271,7 +271,7 @@ def warm_world(perms: str, set_rc: bool, kernel: str, warm: tuple):
     ops = [Load(ea) if kind == "load" else Store(ea, 7) for kind, ea in warm]
     l1.load_program(l2, Program((*ops, Hcall(H_CEDE)), entry=CODE_EA, fetch=False))
     l1.run_l2(l2, max_entries=16)
-    return l0, vm.nested.find(l2.lpid)
+    return l0, vm.nested.find(l2.l1_lpid)
 
 
 def compare(l0, gp, ea: int, access: str):

@@ -117,7 +117,7 @@ def test_hdec_expiry_returns_0x980_and_state_round_trip():
     hv_gpa, regs_gpa = l1.buffers[0]
     assert do_hcall(vm, H_ENTER_NESTED, hv_gpa, regs_gpa) == 0x980
     hv, regs = l1._read_state(0)
-    assert hv.lpid == l2.lpid and regs.nip == 0
+    assert hv.lpid == l2.l1_lpid and regs.nip == 0
     # the L1's own registers are back once the hcall returns
     assert vm.vcpus[0].nested is None and vm.vcpus[0].msr == C.MSR_GUEST_KERNEL
 

@@ -11,7 +11,7 @@ from pynest.kvm.events import KINDS, EventLog
 def test_append_and_filter():
     log = EventLog()
     a = log.append("hcall", "L1", lpid=1, hcall="H_ENTER_NESTED", hcall_nr=0xF804)
-    log.append("exit", "L2", lpid=1, l2_lpid=3, trap=0xE00)
+    log.append("exit", "L2", lpid=1, l1_lpid=3, trap=0xE00)
     log.append("hcall-return", "L0", lpid=1, rc=0xE00)
     assert a.seq == 0 and len(log) == 3
     assert log.kinds() == ["hcall", "exit", "hcall-return"]

@@ -18,9 +18,9 @@ from pynest.mmu import constants as C
 def _check_accesses(w, start=0):
     """Every successful L2 access landed where the three stages say."""
     n = 0
-    by_lpid = {l2.lpid: l2 for l2 in w.l2s}
+    by_lpid = {l2.l1_lpid: l2 for l2 in w.l2s}
     for ev in w.l0.events.filter("l2-access", start=start):
-        want = W.direct_translate(w.l1, by_lpid[ev.l2_lpid], ev.ea)
+        want = W.direct_translate(w.l1, by_lpid[ev.l1_lpid], ev.ea)
         assert want == ev.hpa, ev
         n += 1
     return n
@@ -59,7 +59,7 @@ def test_every_l2_access_lands_where_three_stages_say(seed, backing):
     w.run_all()
     for _ in range(2):
         l2 = rng.choice(w.l2s)
-        eas = w.data[l2.lpid]
+        eas = w.data[l2.l1_lpid]
         ops = [
             Store(rng.choice(eas) + 8 * rng.randrange(512), rng.getrandbits(64))
             if rng.random() < 0.5
@@ -81,7 +81,7 @@ def _act(w, rng, action):
         action = "create"
     l2 = rng.choice(w.l2s) if w.l2s else None
     if action == "run":
-        eas = w.data[l2.lpid]
+        eas = w.data[l2.l1_lpid]
         ops = [Load(rng.choice(eas)), Store(rng.choice(eas), rng.getrandbits(64)), Hcall(H_CEDE)]
         w.l1.load_program(l2, Program(tuple(ops), entry=W.CODE_EA))
         l1.run_l2(l2, max_entries=12)
@@ -97,14 +97,14 @@ def _act(w, rng, action):
         ric = rng.choice((0, 1, 2)) if action != "tlbie_page" else 0
         is_ = {"tlbie_page": 0, "tlbie_lpid": 2, "tlbie_all": 3}[action]
         rb = (0x200000 + rng.randrange(64) * 0x10000) | is_ << 10 | rng.choice((0, 5, 1)) << 5
-        l1.hcall(H_TLB_INVALIDATE, h_tlbie_p1_enc(ric, 0, 1), l2.lpid, rb)
+        l1.hcall(H_TLB_INVALIDATE, h_tlbie_p1_enc(ric, 0, 1), l2.l1_lpid, rb)
     elif action == "remap":  # the L1 points an L2 page at different L1 memory
         mapped = [m.addr for m in l2.tree.mappings()]
         if mapped:
             gpa = rng.choice(mapped)
             l1.unmap_l2_page(l2, gpa)
             size = l2.page_size
-            l2.tree.map(gpa, l2.mem_base + rng.randrange(l2.mem_size // size) * size, size)
+            l2.tree.map(gpa, l2.l1_gpa_base + rng.randrange(l2.mem_size // size) * size, size)
     elif action == "destroy":
         l1.destroy_l2(l2)
         w.l2s.remove(l2)
@@ -135,6 +135,6 @@ def test_isolation_after_every_step(seed, actions):
 def test_refcounts_return_to_one_after_runs():
     w = W.two_l2s(3, run=True)
     for l2 in w.l2s:
-        gp = get_nested(w.vm, l2.lpid, False)
+        gp = get_nested(w.vm, l2.l1_lpid, False)
         assert gp.refcnt == 2  # the slot + this get
         put_nested(gp)

@@ -38,7 +38,7 @@ def world(backing=None, page_size=C.PAGE_64K, set_rc=True, perms="rwx", ops=None
 
 
 def gp_of(vm, l2):
-    gp = get_nested(vm, l2.lpid, False)
+    gp = get_nested(vm, l2.l1_lpid, False)
     put_nested(gp)
     return gp
 
@@ -54,13 +54,13 @@ def test_first_run_flow_and_shadow_pte_bits():
     leaves = {a: (pte, sh) for a, _s, pte, sh in shadow_leaves(gp)}
     # data page: L1 PTE rwx + R + C, host PTE rwx + R + C (instantiated for the write):
     # V|L | host RPN | R | C | rwx -- the intersection keeps everything
-    host = vm.mem_base + l2.mem_base + 0x200000
+    host = vm.mem_base + l2.l1_gpa_base + 0x200000
     assert leaves[0x200000] == (C.PTE_V | C.PTE_L | host | 0x100 | 0x80 | 0x7, 16)
     # code page: C removed (_PAGE_DIRTY only when the L1 PTE has C *and* this is a write)
-    code = vm.mem_base + l2.mem_base + 0x300000
+    code = vm.mem_base + l2.l1_gpa_base + 0x300000
     assert leaves[0x300000] == (C.PTE_V | C.PTE_L | code | 0x100 | 0x7, 16)
-    assert rmap_head(vm, (l2.mem_base + 0x200000) >> 16) == (
-        (0x200000 | l2.lpid << 52) | RMAP_NESTED_IS_SINGLE_ENTRY
+    assert rmap_head(vm, (l2.l1_gpa_base + 0x200000) >> 16) == (
+        (0x200000 | l2.l1_lpid << 52) | RMAP_NESTED_IS_SINGLE_ENTRY
     )
     # the shadow LPID's real PATE names the shadow tree and the L2's process table
     dw0, dw1 = l0.ptab.raw(gp.shadow_lpid)
@@ -115,7 +115,7 @@ def test_shadow_page_is_the_smaller_size(backing, l1_page, shadow_size):
         assert got[data] == shadow_size
     # and the bytes landed in the right host page
     hpa = l0.events.filter("l2-access")[0].hpa
-    assert hpa == vm.mem_base + l2.mem_base + 0x200008
+    assert hpa == vm.mem_base + l2.l1_gpa_base + 0x200008
 
 
 def test_l1_4k_pages_on_a_64k_l0_are_refused():
@@ -159,7 +159,7 @@ def test_tlbie_single_page_removes_exactly_that_page():
 )
 def test_tlbie_invalid_forms(instr, rb):
     _l0, vm, l1, l2 = world()
-    assert do_hcall(vm, H_TLB_INVALIDATE, instr, l2.lpid, rb) == H_PARAMETER
+    assert do_hcall(vm, H_TLB_INVALIDATE, instr, l2.l1_lpid, rb) == H_PARAMETER
 
 
 def test_tlbie_lpid_ric0_ric1_ric2_and_all():
@@ -168,21 +168,21 @@ def test_tlbie_lpid_ric0_ric1_ric2_and_all():
     gp = gp_of(vm, l2)
     n = len(shadow_leaves(gp))
     assert n >= 2
-    assert l1.flush_lpid(l2.lpid, ric=1) == H_SUCCESS  # PWC: nothing cached
+    assert l1.flush_lpid(l2.l1_lpid, ric=1) == H_SUCCESS  # PWC: nothing cached
     assert len(shadow_leaves(gp)) == n
-    assert l1.flush_lpid(l2.lpid, ric=0) == H_SUCCESS  # the whole shadow tree
+    assert l1.flush_lpid(l2.l1_lpid, ric=0) == H_SUCCESS  # the whole shadow tree
     assert shadow_leaves(gp) == [] and not gp.freed
     assert not [e for e in l0.tlb if e.lpid == gp.shadow_lpid]
     # RIC=2 with the entry still valid: re-read, guest kept
-    assert l1.flush_lpid(l2.lpid, ric=2) == H_SUCCESS and not gp.freed
+    assert l1.flush_lpid(l2.l1_lpid, ric=2) == H_SUCCESS and not gp.freed
     # IS=3 (all lpids), RIC=2 after the L1 zeroed the entry in its memory (without
     # kvmhv_set_ptbl_entry, whose own IS=2 flush would remove the guest first): it goes
     base = l1.ptcr & C.PTCR_PATB
-    vm.space.write_u64(base + 16 * l2.lpid, 0)
-    vm.space.write_u64(base + 16 * l2.lpid + 8, 0)
+    vm.space.write_u64(base + 16 * l2.l1_lpid, 0)
+    vm.space.write_u64(base + 16 * l2.l1_lpid + 8, 0)
     assert not gp.freed
     assert do_hcall(vm, H_TLB_INVALIDATE, h_tlbie_p1_enc(2, 0, 1), 0, 3 << 10) == H_SUCCESS
-    assert gp.freed and vm.nested.find(l2.lpid) is None
+    assert gp.freed and vm.nested.find(l2.l1_lpid) is None
     assert gp.shadow_lpid not in l0.lpids.inuse
     assert l0.events.last("use-after-free") is not None  # 4.20.1 :885, see test_tlbie_all_lpid
 
@@ -200,10 +200,10 @@ def test_l0_unmapping_an_l1_page_uses_the_rmap():
     l1.l2_map(l2, DATA + 0x10000, 0x210000, perms="rw")
     l1.run_l2(l2)
     gp = gp_of(vm, l2)
-    vm.unmap_page(l2.mem_base + 0x200000)
+    vm.unmap_page(l2.l1_gpa_base + 0x200000)
     left = {a for a, *_ in shadow_leaves(gp)}
     assert 0x200000 not in left and 0x210000 in left
-    assert l0.events.last("l0-unmap").l1_gpa == l2.mem_base + 0x200000
+    assert l0.events.last("l0-unmap").l1_gpa == l2.l1_gpa_base + 0x200000
 
 
 def test_walk_l1_tree_errors():
@@ -213,7 +213,7 @@ def test_walk_l1_tree_errors():
     assert S.walk_l1_tree(vm, root, 0x900000)[0] == -ENOENT
     assert S.walk_l1_tree(vm, root & ~C.RTS1_MASK, 0)[0] == -EINVAL  # not a 52-bit tree
     ret, gpte, _ = S.walk_l1_tree(vm, root, 0x200008)
-    assert ret == 0 and gpte.raddr == l2.mem_base + 0x200008 and gpte.page_shift == 16
+    assert ret == 0 and gpte.raddr == l2.l1_gpa_base + 0x200008 and gpte.page_shift == 16
     bad = (root & ~C.RPDB_MASK) | (vm.mem_size & C.RPDB_MASK)  # root past L1 memory
     ret, _, addr = S.walk_l1_tree(vm, bad, 0)
     assert ret == -EFAULT and addr == vm.mem_size
@@ -226,16 +226,16 @@ def test_copy_tofrom_guest():
     assert rc == H_SUCCESS and int.from_bytes(data, "big") == 0x1234
     src = l1.alloc.alloc(8)
     vm.write_guest(src, (0xABCD).to_bytes(8, "big"))
-    assert do_hcall(vm, H_COPY_TOFROM_GUEST, l2.lpid, l2.pid, DATA, 0, src, 8) == H_SUCCESS
+    assert do_hcall(vm, H_COPY_TOFROM_GUEST, l2.l1_lpid, l2.pid, DATA, 0, src, 8) == H_SUCCESS
     assert l1.copy_from_l2(l2, DATA, 8)[1] == (0xABCD).to_bytes(8, "big")
     buf = l1.alloc.alloc(8)
     cases = [
-        ((l2.lpid, l2.pid, DATA, buf, src, 8), H_PARAMETER),  # both directions
-        ((l2.lpid, l2.pid, DATA | 1 << 60, buf, 0, 8), H_PARAMETER),  # EA bits 0-11
+        ((l2.l1_lpid, l2.pid, DATA, buf, src, 8), H_PARAMETER),  # both directions
+        ((l2.l1_lpid, l2.pid, DATA | 1 << 60, buf, 0, 8), H_PARAMETER),  # EA bits 0-11
         ((99, l2.pid, DATA, buf, 0, 8), H_PARAMETER),  # no such nested guest
-        ((l2.lpid, l2.pid, DATA + 0x50000, buf, 0, 8), H_NOT_FOUND),  # not in the shadow
-        ((l2.lpid, l2.pid, DATA, vm.mem_size, 0, 8), H_NOT_FOUND),  # L1 buffer outside
-        ((l2.lpid, l2.pid, DATA, buf, 0, 1 << 40), H_NO_MEM),  # kzalloc fails
+        ((l2.l1_lpid, l2.pid, DATA + 0x50000, buf, 0, 8), H_NOT_FOUND),  # not in the shadow
+        ((l2.l1_lpid, l2.pid, DATA, vm.mem_size, 0, 8), H_NOT_FOUND),  # L1 buffer outside
+        ((l2.l1_lpid, l2.pid, DATA, buf, 0, 1 << 40), H_NO_MEM),  # kzalloc fails
     ]
     for args, rc in cases:
         assert do_hcall(vm, H_COPY_TOFROM_GUEST, *args) == rc, args

@@ -72,4 +72,4 @@ def test_every_op_that_builds_runs(rt, ticks, value, args):
     if rt not in range(3, 4 + len(args)):  # not overwritten by the hcalls' r3, r4..
         assert l2.regs.gpr[rt] == value & U64
     assert w.l0.timebase >= before + ticks
-    assert w.l0.mem.read_u64(w.vm.mem_base + l2.mem_base + 0x200000) == value & U64
+    assert w.l0.mem.read_u64(w.vm.mem_base + l2.l1_gpa_base + 0x200000) == value & U64

@@ -41,7 +41,7 @@ def world(ops, fetch=False):
 
 def stored(l0, vm, l2, n):
     """The n doublewords at L2 real 0x200000 (where DATA maps), read in host memory."""
-    base = vm.mem_base + l2.mem_base + 0x200000
+    base = vm.mem_base + l2.l1_gpa_base + 0x200000
     return [l0.mem.read_u64(base + 8 * i) for i in range(n)]
 
 

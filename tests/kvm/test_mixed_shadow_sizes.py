@@ -59,7 +59,7 @@ def _touch(l1, l2, *ops):
 
 
 def _gp(vm, l2):
-    return vm.nested.find(l2.lpid)
+    return vm.nested.find(l2.l1_lpid)
 
 
 def _leaves(gp, lo, hi):
@@ -71,13 +71,13 @@ def _map_small(l1, l2, region, perms="rwx"):
     small = l2.page_size
     for off in range(0, C.PAGE_2M, small):
         l2.tree.map(
-            region + off, l2.mem_base + region + off, small, perms, r=True, c=True, replace=True
+            region + off, l2.l1_gpa_base + region + off, small, perms, r=True, c=True, replace=True
         )
 
 
 def _map_huge(l1, l2, region, perms="rwx"):
     """The L1 collapses ``region`` into one 2M leaf (THP), in place in its memory."""
-    l2.tree.map(region, l2.mem_base + region, C.PAGE_2M, perms, r=True, c=True, replace=True)
+    l2.tree.map(region, l2.l1_gpa_base + region, C.PAGE_2M, perms, r=True, c=True, replace=True)
 
 
 def _check_tree(l0, vm, gp):

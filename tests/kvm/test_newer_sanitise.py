@@ -44,7 +44,7 @@ def enter(vm, l1, l2, *, l2_msr=C.MSR_GUEST_KERNEL, lpcr=0, **fields):
     le = bool(vm.vcpus[0].msr & C.MSR_LE)
     hv_gpa, regs_gpa = l1.buffers[0]
     hv = HvGuestState(
-        lpid=l2.lpid,
+        lpid=l2.l1_lpid,
         vcpu_token=l2.vcpu_token,
         lpcr=lpcr,
         hfscr=vm.vcpus[0].hfscr,
@@ -86,13 +86,13 @@ def test_the_tm_checks_sit_where_5_14_has_them():
     assert enter(vm, l1, l2, l2_msr=bad, vcpu_token=NR_CPUS)[0] == H_PARAMETER
     # ... and before kvmhv_get_nested: an lpid with no guest yet creates none
     mark = l0.events.mark()
-    assert enter(vm, l1, l2, l2_msr=bad, lpid=l2.lpid + 5)[0] == H_BAD_MODE
+    assert enter(vm, l1, l2, l2_msr=bad, lpid=l2.l1_lpid + 5)[0] == H_BAD_MODE
     kinds = [e.kind for e in l0.events.since(mark)]
     assert "nested-create" not in kinds and "nested-get" not in kinds and "enter" not in kinds
-    assert vm.nested.find(l2.lpid + 5) is None
+    assert vm.nested.find(l2.l1_lpid + 5) is None
     # the same lpid without the bad TS gets a guest
-    assert enter(vm, l1, l2, lpid=l2.lpid + 5)[0] > 0
-    assert vm.nested.find(l2.lpid + 5) is not None
+    assert enter(vm, l1, l2, lpid=l2.l1_lpid + 5)[0] > 0
+    assert vm.nested.find(l2.l1_lpid + 5) is not None
 
 
 @settings(max_examples=48, deadline=None)

@@ -57,7 +57,7 @@ def _stale_c(l0, gp):
 
 
 def _shadow_pte(vm, l2):
-    gp = vm.nested.find(l2.lpid)
+    gp = vm.nested.find(l2.l1_lpid)
     found = gp.shadow_pgtable.find_leaf(GPA)
     assert found is not None
     return gp, found[1]
@@ -84,11 +84,11 @@ def test_store_after_rc_undo_sets_c_in_shadow_and_l0_pte():
     _run(l1, l2, Store(EA + 8, 0xD1D1))
     _gp, pte = _shadow_pte(vm, l2)
     assert pte & C.PTE_C, "the store completed with C=0 in the shadow PTE"
-    l1_gpa = l2.mem_base + GPA
+    l1_gpa = l2.l1_gpa_base + GPA
     _slot, l0_pte, _shift = vm.find_pte(l1_gpa)
     assert l0_pte & C.PTE_C, "the store completed with C=0 in L0's PTE for the L1 page"
     # the L1 saw the SET_RC fault (its PTE lacked R/C), set them, and L0 then set C
-    rc_updates = [e for e in l0.events.filter("rc-update") if e.l2_lpid == l2.lpid]
+    rc_updates = [e for e in l0.events.filter("rc-update") if e.l1_lpid == l2.l1_lpid]
     assert {e.detail.split(" in ")[1].split(" @")[0] for e in rc_updates} == {
         "L0 PTE of the L1",
         "shadow PTE",

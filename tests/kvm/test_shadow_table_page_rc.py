@@ -37,12 +37,12 @@ def test_store_into_the_page_holding_the_l2_tables_completes():
     assert run(w, Load(LINEAR_EA + SPARE))[0].stopped == "ceded"
     res, events = run(w, Store(LINEAR_EA + SPARE, 0x1234))
     assert res.stopped == "ceded" and res.returns == (0xC00,)
-    hpa = w.vm.mem_base + w.l2.mem_base + SPARE
+    hpa = w.vm.mem_base + w.l2.l1_gpa_base + SPARE
     assert [e.hpa for e in events if e.kind == "l2-access"] == [hpa]
     assert w.l0.mem.read_u64(hpa) == 0x1234
     updates = [e.detail for e in events if e.kind == "rc-update"]
     assert updates == [
-        f"R+C in L0 PTE of the L1 @ {w.l2.mem_base + SPARE:#x}",
+        f"R+C in L0 PTE of the L1 @ {w.l2.l1_gpa_base + SPARE:#x}",
         f"R+C in shadow PTE @ {SPARE:#x}",
     ]
 
@@ -73,4 +73,4 @@ def test_under_4_20_the_store_needs_no_rc_update():
     assert res.stopped == "ceded" and res.returns == (0xC00,)
     assert [e.kind for e in events if e.kind in ("rc-update", "nested-fault")] == []
     assert [e.trap for e in events if e.kind == "reflect"] == [0xC00]  # only the H_CEDE
-    assert w.l0.mem.read_u64(w.vm.mem_base + w.l2.mem_base + SPARE) == 0x1234
+    assert w.l0.mem.read_u64(w.vm.mem_base + w.l2.l1_gpa_base + SPARE) == 0x1234

@@ -27,7 +27,7 @@ def _hostile_tree(l1, l2):
     every L2 real address (below 2^52) maps to the same 2M of L1 memory."""
     space = l1.vm.space
     pud, pmd = l1.alloc.alloc(4096), l1.alloc.alloc(4096)
-    page = (l2.mem_base + C.PAGE_2M - 1) & -C.PAGE_2M
+    page = (l2.l1_gpa_base + C.PAGE_2M - 1) & -C.PAGE_2M
     leaf = C.PTE_V | C.PTE_L | page | C.PTE_R | C.PTE_C | 0x7
     for i in range(512):
         space.write_u64(pmd + 8 * i, leaf)
@@ -93,8 +93,8 @@ def test_hostile_l1_exhausts_only_its_own_budget():
     nomem = [e for e in errors if e.detail and e.detail.startswith("-ENOMEM")]
     assert nomem and all(f"budget {limit:#x}" in e.detail for e in nomem)
     assert any(e.detail == "errno -12" for e in errors)  # the run ended with -ENOMEM
-    gp = vm.nested.find(l2.lpid)
-    inserted = {e.gpa for e in l0.events.filter("shadow-insert") if e.l2_lpid == l2.lpid}
+    gp = vm.nested.find(l2.l1_lpid)
+    inserted = {e.gpa for e in l0.events.filter("shadow-insert") if e.l1_lpid == l2.l1_lpid}
     assert 0 < len(inserted & set(addrs)) < len(addrs)  # some regions fit, not all
     assert isolation_violations(l0) == [] and lifecycle_violations(l0) == []
     # a new nested guest of the hostile L1 needs a 64 KiB PGD: kvmhv_alloc_nested NULL

@@ -56,10 +56,10 @@ def tlbie_all(vm, ric):
 @pytest.mark.parametrize("table", ["array", "dynamic"])
 def test_is3_ric2_frees_the_guest_then_unlocks_its_tlb_lock(table):
     l0, vm, l1, (l2,) = world(table=table)
-    gp = vm.nested.find(l2.lpid)
+    gp = vm.nested.find(l2.l1_lpid)
     assert gp.refcnt == 1 and not gp.tlb_locked  # the slot's reference only
     shadow = gp.shadow_lpid
-    zero_entry_in_l1_memory(l1, l2.lpid)
+    zero_entry_in_l1_memory(l1, l2.l1_lpid)
     mark = l0.events.mark()
     assert tlbie_all(vm, 2) == H_SUCCESS
     # the kernel's order: re-read 0, remove (refcnt 0), release, *then* the unlock
@@ -71,14 +71,14 @@ def test_is3_ric2_frees_the_guest_then_unlocks_its_tlb_lock(table):
     free = l0.events.last("nested-free")
     assert free.detail == "kfree with its tlb_lock still held"
     uaf = l0.events.last("use-after-free")
-    assert (uaf.lpid, uaf.l2_lpid, uaf.shadow_lpid) == (vm.lpid, l2.lpid, shadow)
+    assert (uaf.lpid, uaf.l1_lpid, uaf.shadow_lpid) == (vm.lpid, l2.l1_lpid, shadow)
     assert uaf.detail == (
         "kvmhv_emulate_tlbie_lpid (4.20.1 book3s_hv_nested.c:885): "
         "mutex_unlock(&gp->tlb_lock) on a nested guest that kvmhv_release_nested already freed"
     )
     # the guest is gone exactly as the kernel leaves it
     assert gp.freed and gp.refcnt == 0 and not gp.tlb_locked
-    assert vm.nested.find(l2.lpid) is None and vm.nested.max_nested_lpid == -1
+    assert vm.nested.find(l2.l1_lpid) is None and vm.nested.max_nested_lpid == -1
     assert shadow not in l0.lpids.inuse and l0.ptab.raw(shadow) == (0, 0)
     assert gp.shadow_pgtable is None
     (bad,) = lifecycle_violations(l0)
@@ -89,13 +89,13 @@ def test_a_vcpu_holding_a_reference_keeps_the_guest_alive_past_the_unlock():
     # vcpu 1 is inside H_ENTER_NESTED for the L2 (kvmhv_enter_nested_guest :236 holds a
     # reference until :300): the remove drops the slot's reference to 1, nothing is freed
     l0, vm, l1, (l2,) = world()
-    held = get_nested(vm, l2.lpid, False)
+    held = get_nested(vm, l2.l1_lpid, False)
     vm.vcpus[1].nested = held
     assert held.refcnt == 2
-    zero_entry_in_l1_memory(l1, l2.lpid)
+    zero_entry_in_l1_memory(l1, l2.l1_lpid)
     assert tlbie_all(vm, 2) == H_SUCCESS
     assert l0.events.count("use-after-free") == 0 and l0.events.count("nested-free") == 0
-    assert not held.freed and held.refcnt == 1 and vm.nested.find(l2.lpid) is None
+    assert not held.freed and held.refcnt == 1 and vm.nested.find(l2.l1_lpid) is None
     assert held.shadow_lpid in l0.lpids.inuse
     assert lifecycle_violations(l0) == []
     vm.vcpus[1].nested = None  # H_ENTER_NESTED returns: kvmhv_put_nested frees it
@@ -108,10 +108,10 @@ def test_is2_ric2_takes_a_reference_and_is_safe():
     # the same zeroed entry flushed with IS=2 (kvmhv_emulate_priv_tlbie :946-949): the
     # put after the unlock frees it
     l0, vm, l1, (l2,) = world()
-    gp = vm.nested.find(l2.lpid)
-    zero_entry_in_l1_memory(l1, l2.lpid)
+    gp = vm.nested.find(l2.l1_lpid)
+    zero_entry_in_l1_memory(l1, l2.l1_lpid)
     mark = l0.events.mark()
-    assert l1.flush_lpid(l2.lpid, ric=2) == H_SUCCESS
+    assert l1.flush_lpid(l2.l1_lpid, ric=2) == H_SUCCESS
     kinds = [e.kind for e in l0.events.since(mark)]
     assert kinds.index("nested-remove") < kinds.index("nested-put") < kinds.index("nested-free")
     assert gp.freed and l0.events.count("use-after-free") == 0
@@ -120,13 +120,13 @@ def test_is2_ric2_takes_a_reference_and_is_safe():
 
 def test_is3_without_a_zero_entry_or_without_ric2_frees_nothing():
     l0, vm, l1, (l2,) = world()
-    gp = vm.nested.find(l2.lpid)
+    gp = vm.nested.find(l2.l1_lpid)
     assert tlbie_all(vm, 2) == H_SUCCESS  # the entry is still valid: re-read, kept
-    assert not gp.freed and vm.nested.find(l2.lpid) is gp
-    zero_entry_in_l1_memory(l1, l2.lpid)
+    assert not gp.freed and vm.nested.find(l2.l1_lpid) is gp
+    zero_entry_in_l1_memory(l1, l2.l1_lpid)
     for ric in (0, 1):  # RIC 0 drops the shadow tree, RIC 1 does nothing; no re-read
         assert tlbie_all(vm, ric) == H_SUCCESS
-        assert not gp.freed and vm.nested.find(l2.lpid) is gp and not gp.tlb_locked
+        assert not gp.freed and vm.nested.find(l2.l1_lpid) is gp and not gp.tlb_locked
     assert l0.events.count("use-after-free") == 0 and lifecycle_violations(l0) == []
 
 
@@ -134,13 +134,13 @@ def test_the_loop_goes_on_after_a_freed_guest():
     # three L2s, entries 1 and 3 zeroed: 1 and 3 are freed (one use after free each, in
     # lpid order); 2 is flushed and kept; max_nested_lpid walks down from 3 to 2
     l0, vm, l1, l2s = world(3)
-    gps = [vm.nested.find(l2.lpid) for l2 in l2s]
+    gps = [vm.nested.find(l2.l1_lpid) for l2 in l2s]
     assert [g.l1_lpid for g in gps] == [1, 2, 3] and vm.nested.max_nested_lpid == 3
     zero_entry_in_l1_memory(l1, 1)
     zero_entry_in_l1_memory(l1, 3)
     assert tlbie_all(vm, 2) == H_SUCCESS
     assert [g.freed for g in gps] == [True, False, True]
-    assert [e.l2_lpid for e in l0.events.filter("use-after-free")] == [1, 3]
+    assert [e.l1_lpid for e in l0.events.filter("use-after-free")] == [1, 3]
     assert [lpid for lpid, _g in vm.nested.items()] == [2]
     assert vm.nested.max_nested_lpid == 2
     assert [v.kind for v in lifecycle_violations(l0)] == ["use-after-free", "use-after-free"]
@@ -148,7 +148,7 @@ def test_the_loop_goes_on_after_a_freed_guest():
 
 def test_lifecycle_checker_reports_a_broken_table():
     l0, vm, l1, (l2,) = world()
-    gp = vm.nested.find(l2.lpid)
+    gp = vm.nested.find(l2.l1_lpid)
     gp.tlb_locked = True
     gp.refcnt = 0
     vm.nested.max_nested_lpid = 5

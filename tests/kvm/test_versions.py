@@ -85,11 +85,11 @@ def test_set_ptbl_flush_every_release_flushes(l1_kernel):
     calls = [e for e in l0.events.since(mark) if e.kind == "hcall"]
     assert [e.hcall_nr for e in calls] == [H_TLB_INVALIDATE]
     assert calls[0].detail == (
-        f"r4={h_tlbie_p1_enc(2, 0, 1):#x} r5={l2.lpid:#x} r6={TLBIEL_INVAL_SET_LPID:#x}"
+        f"r4={h_tlbie_p1_enc(2, 0, 1):#x} r5={l2.l1_lpid:#x} r6={TLBIEL_INVAL_SET_LPID:#x}"
     )
     assert h_tlbie_p1_enc(2, 0, 1) == 0x90000
     mark = l0.events.mark()
-    assert l1.set_ptbl_entry(l2.lpid, 0, 0) == H_SUCCESS
+    assert l1.set_ptbl_entry(l2.l1_lpid, 0, 0) == H_SUCCESS
     assert [e.hcall_nr for e in l0.events.since(mark) if e.kind == "hcall"] == [H_TLB_INVALIDATE]
 
 
@@ -122,7 +122,7 @@ def test_nested_rc_after_a_harvest_the_next_store_is_missed_only_by_4_20():
         assert 0x200000 in l1.get_dirty_log(l2)  # the L1 created the PTE with C
         l1.load_program(l2, Program((Store(DATA, 7), Hcall(H_CEDE)), entry=0x10000))
         assert l1.run_l2(l2).stopped == "ceded"
-        assert l0.mem.read_u64(vm.mem_base + l2.mem_base + 0x200000) == 7
+        assert l0.mem.read_u64(vm.mem_base + l2.l1_gpa_base + 0x200000) == 7
         assert [a for a in l1.get_dirty_log(l2) if a == 0x200000] == seen, kernel
 
 
@@ -168,7 +168,7 @@ def test_h_copy_tofrom_guest_is_userspaces_in_4_20():
         assert l1.run_l2(l2).stopped == "ceded"
         buf = l1.alloc.alloc(8)
         mark = l0.events.mark()
-        rc = do_hcall(vm, H_COPY_TOFROM_GUEST, l2.lpid, l2.pid, DATA + 8, buf, 0, 8)
+        rc = do_hcall(vm, H_COPY_TOFROM_GUEST, l2.l1_lpid, l2.pid, DATA + 8, buf, 0, 8)
         assert rc == want, kernel
         kinds = [e.kind for e in l0.events.since(mark)]
         assert ("userspace" in kinds) == (kernel == "4.20")

@@ -44,4 +44,4 @@ def test_shadow_world_is_a_one_l2_world_with_its_sizes():
             assert (w.l1_page, w.backing) == (l1_page, backing)
             assert w.l2s == [w.l2] and w.gp is None  # no H_ENTER_NESTED yet
             touch(w, 0x812340)
-            assert w.gp is not None and w.gp.l1_lpid == w.l2.lpid
+            assert w.gp is not None and w.gp.l1_lpid == w.l2.l1_lpid

@@ -278,10 +278,10 @@ def _copy_cases():
     w = copy_world(0)
     l1, l2 = w.l1, w.l2s[0]
     buf = l1.alloc.alloc(4096)
-    ea, untouched = w.data[l2.lpid][0], w.data[l2.lpid][2]
-    rc = l1.hcall(H_COPY_TOFROM_GUEST, l2.lpid, l2.pid, ea, buf, 0, 8)
+    ea, untouched = w.data[l2.l1_lpid][0], w.data[l2.l1_lpid][2]
+    rc = l1.hcall(H_COPY_TOFROM_GUEST, l2.l1_lpid, l2.pid, ea, buf, 0, 8)
     ok = copy_view.copy_stages(l1, l2, ea, 8, rc, l1.vm.read_guest(buf, 8))
-    rc2 = l1.hcall(H_COPY_TOFROM_GUEST, l2.lpid, l2.pid, untouched, buf, 0, 8)
+    rc2 = l1.hcall(H_COPY_TOFROM_GUEST, l2.l1_lpid, l2.pid, untouched, buf, 0, 8)
     missing = copy_view.copy_stages(l1, l2, untouched, 8, rc2, b"")
     none = copy_view.copy_stages(l1, None, ea, 8, -4, b"", lpid=9)
     return {

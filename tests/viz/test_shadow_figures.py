@@ -50,7 +50,7 @@ def test_before_the_l2_runs_there_is_no_shadow_tree(views):
 
 def test_rows_after_one_store(views):
     w, _before, after = views
-    assert w.vm.mem_base == 0x1000_0000 and w.l2.mem_base == 0x400_0000
+    assert w.vm.mem_base == 0x1000_0000 and w.l2.l1_gpa_base == 0x400_0000
     l1 = _row(after.l1_tree, 0x810000)
     assert (l1.target, l1.size, l1.hot, l1.new) == (0x4810000, C.PAGE_64K, True, True)
     l0 = _row(after.l0_tree, 0x4800000)

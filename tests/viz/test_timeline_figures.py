@@ -42,7 +42,7 @@ def test_userspace_and_dirty_log_events_have_their_groups():
     l1, l2 = w.l1, w.l2s[0]
     assert w.l0.kernel == "4.20"
     mark = w.l0.events.mark()
-    rc = l1.hcall(H_COPY_TOFROM_GUEST, l2.lpid, l2.pid, w.data[l2.lpid][0], 0x100000, 0, 8)
+    rc = l1.hcall(H_COPY_TOFROM_GUEST, l2.l1_lpid, l2.pid, w.data[l2.l1_lpid][0], 0x100000, 0, 8)
     assert rc == H_FUNCTION
     l1.get_dirty_log(l2)
     groups = {p.event.kind: (p.group, p.lane) for p in timeline_points(list(w.l0.events)[mark:])}
@@ -90,16 +90,16 @@ def test_copy_stages_and_figure():
     w = copy_world(0)
     l1, l2 = w.l1, w.l2s[0]
     buf = l1.alloc.alloc(4096)
-    ea = w.data[l2.lpid][0]
-    rc = l1.hcall(H_COPY_TOFROM_GUEST, l2.lpid, l2.pid, ea, buf, 0, 8)
+    ea = w.data[l2.l1_lpid][0]
+    rc = l1.hcall(H_COPY_TOFROM_GUEST, l2.l1_lpid, l2.pid, ea, buf, 0, 8)
     s = copy_stages(l1, l2, ea, 8, rc, l1.vm.read_guest(buf, 8))
     assert s.ok and s.stopped == ""
     assert s.hpa == s.shadow_hpa  # the shadow PTE maps what the three tables give
     assert s.hpa == l1.vm.pgtable.lookup(s.l1_gpa).ra
     assert s.data == l1.vm.l0.mem.read(s.hpa, 8)
     assert "H_SUCCESS" in figure_text(draw_copy(s)) and "H_SUCCESS" in copy_text(s)
-    untouched = w.data[l2.lpid][2]
-    rc = l1.hcall(H_COPY_TOFROM_GUEST, l2.lpid, l2.pid, untouched, buf, 0, 8)
+    untouched = w.data[l2.l1_lpid][2]
+    rc = l1.hcall(H_COPY_TOFROM_GUEST, l2.l1_lpid, l2.pid, untouched, buf, 0, 8)
     s = copy_stages(l1, l2, untouched, 8, rc, b"")
     assert not s.ok and s.shadow_hpa is None and s.stopped == "l1"
     assert "H_NOT_FOUND" in figure_text(draw_copy(s))

@@ -104,7 +104,7 @@ def test_copy_length_and_l2(cp):
     assert len(cp.stages.data) == 40 and "n 40" in cp.render_text()
     cp.l2.value = 9
     assert "H_PARAMETER" in cp.status.value and cp.stages.lpid == 9
-    cp.l2.value = cp.world.l2s[1].lpid
+    cp.l2.value = cp.world.l2s[1].l1_lpid
     assert "H_SUCCESS" in cp.status.value
 
 
