@@ -107,7 +107,7 @@ class ReviewThreadExplorer(Explorer):
             options=list(RUNS),
             value=run if first.alternative else "merged",
             description="the model runs",
-            style=style,
+            style={**style, "button_width": "auto"},
         )
         self.card = w.HTML("")
         self.source = w.HTML(
@@ -118,7 +118,7 @@ class ReviewThreadExplorer(Explorer):
         self.refresh()
 
     def controls(self) -> Sequence[w.Widget]:
-        return [w.HBox([self.point, self.run]), self.card, self.source]
+        return [self.point, self.run, self.card, self.source]  # one row each at 1280 px
 
     def update(self) -> list[Figure]:
         p = point(self.point.value)
