@@ -92,7 +92,7 @@ def demo_step(seed: int = 0) -> Exercise:
             ]
         )
         snap = story[k]
-        l2 = rng.choice([g.lpid for g in story.step("create-l2s").l2s])
+        l2 = rng.choice([g.l1_lpid for g in story.step("create-l2s").l2s])
         n = snap.nested_for(l2)
         value = n.shadow_ptes if n is not None else 0
         question = (

@@ -44,13 +44,13 @@ from ..kvm.hcalls import (
     rc_name,
 )
 from ..kvm.host import L0, LPID_RSVD
-from ..kvm.l1 import L1, h_tlbie_p1_enc
+from ..kvm.l1 import L1, L2Guest, h_tlbie_p1_enc
 from ..kvm.nested import PRTB_MASK, PRTS_MASK
 from ..kvm.program import Hcall, Load, Program, Store
 from ..kvm.radix import ShadowPte, shadow_leaves, shadow_ptes
 from ..kvm.versions import row as versions_row
 from ..mmu import constants as C
-from .classroom_prose import prose
+from .classroom_prose import fragment, prose
 from .l1 import CODE_EA, World, add_l2
 
 #: The steps of the story, in order (the explorer's slider runs over them).
@@ -120,10 +120,11 @@ class NestedInfo:
 
 @dataclass(frozen=True, slots=True)
 class L2Info:
-    """The L1's view of one of its guests."""
+    """The L1's view of one of its guests (``l1_gpa_base``: where its memory starts in
+    L1 real)."""
 
-    lpid: int
-    mem_base: int
+    l1_lpid: int
+    l1_gpa_base: int
     mem_size: int
     pages_mapped: int
     state: str
@@ -184,7 +185,7 @@ class Snapshot:
                 f"({s.size >> 10} KiB, {s.perms})"
             )
         for g in self.l2s:
-            lines.append(f"L2 {g.lpid}: {g.state}, {g.pages_mapped} pages mapped by the L1")
+            lines.append(f"L2 {g.l1_lpid}: {g.state}, {g.pages_mapped} pages mapped by the L1")
         return "\n".join(lines)
 
 
@@ -297,7 +298,15 @@ class _Recorder:
             for lpid, g in sorted(self.l1.l2s.items()):
                 # the L1's tree lives in L1 memory; its map/unmap events say what it holds
                 pages = log.count("l1-map", l1_lpid=lpid) - log.count("l1-unmap", l1_lpid=lpid)
-                l2s.append(L2Info(lpid, g.l1_gpa_base, g.mem_size, pages, self.l2_state[lpid]))
+                l2s.append(
+                    L2Info(
+                        l1_lpid=lpid,
+                        l1_gpa_base=g.l1_gpa_base,
+                        mem_size=g.mem_size,
+                        pages_mapped=pages,
+                        state=self.l2_state[lpid],
+                    )
+                )
         snap = Snapshot(
             index=len(self.steps),
             key=key,
@@ -336,7 +345,7 @@ def _faults(events: list[Event]) -> tuple[int, int]:
     return taken, reflected
 
 
-def _run(rec: _Recorder, l2, title: str, key: str) -> None:
+def _run(rec: _Recorder, l2: L2Guest, key: str) -> None:
     """Run one L2 until it cedes and narrate what L0 did."""
     l0, l1 = rec.l0, rec.l1
     start = l0.events.mark()
@@ -350,23 +359,24 @@ def _run(rec: _Recorder, l2, title: str, key: str) -> None:
     gp = rec.vm.nested.find(l2.l1_lpid)
     shadow_lpid = gp.shadow_lpid if gp is not None else -1
     rec.l2_state[l2.l1_lpid] = f"{result.stopped} after {enters} entries"
-    first = (
-        f"On the first, L0 has no nested guest for L1 lpid {l2.l1_lpid}: it creates one with "
-        f"shadow LPID {shadow_lpid} and writes real PATE[{shadow_lpid}] (an empty shadow "
-        "tree + the L2's process table). "
-        if created
-        else f"L0 already has its nested guest (shadow LPID {shadow_lpid}). "
-    )
-    sentence = (
-        f"The L1 runs L2 {l2.l1_lpid} with H_ENTER_NESTED ({enters} calls: {traps}). {first}"
-        f"Every miss in the shadow tree is an HDSI/HISI that L0 takes ({faults} here): "
-        f"{reflected} went back to the L1, which had not mapped the page yet; for the "
-        f"other {faults - reflected} L0 inserted a shadow PTE itself. The L2 {result.stopped}."
+    first = fragment(
+        "run-l2/new-guest" if created else "run-l2/known-guest",
+        l2=l2.l1_lpid,
+        shadow_lpid=shadow_lpid,
     )
     rec.snap(
         key,
-        title,
-        sentence,
+        *prose(
+            "run-l2",
+            l2=l2.l1_lpid,
+            enters=enters,
+            traps=traps,
+            first=first,
+            faults=faults,
+            reflected=reflected,
+            fixed=faults - reflected,
+            stopped=result.stopped,
+        ),
         l2=l2.l1_lpid,
         shadow_lpid=shadow_lpid,
         enters=enters,
@@ -420,23 +430,24 @@ def _build(seed: int, new_ptcr: int | None) -> Story:
     flushes = rec.hcalls(l0.events.since(rec.mark))
     rec.snap(
         "create-l2s",
-        "The L1 creates two L2s",
-        f"The L1 gives its guests lpids {a.l1_lpid} and {b.l1_lpid} and writes rows "
-        f"{a.l1_lpid} and {b.l1_lpid} of its own table (dw0: its tree L2 real -> L1 real; dw1: "
-        "the L2's process table). kvmhv_set_ptbl_entry stores each row big-endian in L1 "
-        "memory and then calls kvmhv_flush_lpid: H_TLB_INVALIDATE RIC=2 PRS=0 R=1, RS = "
-        "the lpid, RB = IS=2 (every released kernel follows the entry write with it; "
-        f"versions row {flush.key!r}, Linux {flush.since}). L0 has no nested guest for "
-        f"either lpid, so there is nothing to drop ({len(flushes)} flushes, each "
-        f"{'H_SUCCESS' if all(h.endswith('H_SUCCESS') for h in flushes) else 'failed'}): "
-        "L0 still knows nothing of the L2s.",
+        *prose(
+            "create-l2s",
+            a=a.l1_lpid,
+            b=b.l1_lpid,
+            row=flush.key,
+            since=flush.since,
+            flushes=len(flushes),
+            outcome=fragment(
+                "flushes/ok" if all(h.endswith("H_SUCCESS") for h in flushes) else "flushes/failed"
+            ),
+        ),
         l2a=a.l1_lpid,
         l2b=b.l1_lpid,
         flushes=len(flushes),
     )
 
-    _run(rec, a, f"L2 {a.l1_lpid} starts: H_ENTER_NESTED", "run-l2-a")
-    _run(rec, b, f"L2 {b.l1_lpid} starts: H_ENTER_NESTED", "run-l2-b")
+    _run(rec, a, "run-l2-a")
+    _run(rec, b, "run-l2-b")
 
     # step 7: an L2 touches a page its L1 has not mapped
     l1.l2_map(a, NEW_EA, NEW_GPA, C.PAGE_4K, "rw")
@@ -451,13 +462,17 @@ def _build(seed: int, new_ptcr: int | None) -> Story:
     faults, reflected = _faults(ev)
     rec.snap(
         "fault",
-        f"L2 {a.l1_lpid} faults: nested page fault -> shadow PTE",
-        f"L2 {a.l1_lpid} stores to EA {NEW_EA:#x}, L2 real {NEW_GPA:#x}. The shadow tree of "
-        f"shadow LPID {gp.shadow_lpid} has no entry: HDSI to L0. L0 walks the L1's tree, "
-        f"finds no mapping either and reflects the fault (H_ENTER_NESTED returns 0xe00). "
-        f"The L1 maps the page and re-enters; the next fault L0 fixes alone with a shadow "
-        f"PTE {NEW_GPA:#x} -> host {hpa:#x}. ({faults} faults taken by L0, {reflected} "
-        f"reflected, {_count(ev, 'shadow-insert')} shadow PTE inserted.)",
+        *prose(
+            "fault",
+            l2=a.l1_lpid,
+            ea=NEW_EA,
+            gpa=NEW_GPA,
+            shadow_lpid=gp.shadow_lpid,
+            hpa=hpa,
+            faults=faults,
+            reflected=reflected,
+            inserted=_count(ev, "shadow-insert"),
+        ),
         l2=a.l1_lpid,
         gpa=NEW_GPA,
         hpa=hpa,
@@ -502,24 +517,22 @@ def _build(seed: int, new_ptcr: int | None) -> Story:
     rc = l1.hcall(H_SET_PARTITION_TABLE, value)
     if rc == H_SUCCESS:
         l1.ptcr = value
-        how = (
-            f"L0 stores l1_ptcr = {value:#x} and returns H_SUCCESS -- and does nothing "
-            "else: the nested guests keep their shadow LPIDs, cached entries and shadow "
-            "PTEs. L0 looks at the new table only on a RIC=2 flush or for a new guest."
-        )
+        how = fragment("set-ptcr/accepted", ptcr=value)
     else:
         why = (
-            f"PRTS {value & PRTS_MASK} > 4 (more than 4096 rows)"
+            fragment("set-ptcr/why-prts", prts=value & PRTS_MASK)
             if (value & PRTS_MASK) > 4
-            else f"the base {value & PRTB_MASK:#x} is not L1 memory"
+            else fragment("set-ptcr/why-base", base=value & PRTB_MASK)
         )
-        how = f"L0 refuses it with {rc_name(rc)}: {why}. l1_ptcr stays {old:#x}."
+        how = fragment("set-ptcr/refused", rc=rc_name(rc), why=why, old=old)
     rec.snap(
         "set-ptcr",
-        "The L1 changes its PTCR",
-        f"The L1 calls H_SET_PARTITION_TABLE({value:#x})"
-        + (" (a copy of its table, at a new address). " if value == default else ". ")
-        + how,
+        *prose(
+            "set-ptcr",
+            ptcr=value,
+            copy=fragment("set-ptcr/copy" if value == default else "set-ptcr/other"),
+            how=how,
+        ),
         ptcr=value,
         rc=rc,
         old_ptcr=old,
@@ -538,35 +551,24 @@ def _build(seed: int, new_ptcr: int | None) -> Story:
     ev = l0.events.since(start)
     removed = sorted(e.l1_lpid for e in ev if e.kind == "nested-remove")
     kept = [lp for lp in lpids if lp not in removed]
-    parts = []
-    if removed:
-        parts.append(
-            "removed L2 " + " and ".join(map(str, removed)) + " (no row there: shadow LPID "
-            "freed, real PATE zeroed)"
-        )
-    if kept:
-        parts.append(
-            "kept L2 " + " and ".join(map(str, kept)) + " (row found: the shadow tree is "
-            "dropped and refills on the next faults)"
-        )
+    parts = [
+        fragment(key, lpids=" and ".join(map(str, lps)))
+        for key, lps in (("flush-all/removed", removed), ("flush-all/kept", kept))
+        if lps
+    ]
     freed_early = _count(ev, "use-after-free")
     caveat = (
-        " Mind the caveat: kvmhv_emulate_tlbie_all_lpid takes each guest without a "
-        "reference, so for a guest it removes here the closing mutex_unlock touches freed "
-        f"memory ({freed_early} use-after-free event{'s' if freed_early != 1 else ''} in "
-        "the log). That is the model's reading of the 4.20 source, not a hardware run."
-        if freed_early
-        else ""
+        fragment("flush-all/caveat", n=freed_early, plural_of=freed_early) if freed_early else ""
     )
     rec.snap(
         "flush-all",
-        "The L1 flushes all: H_TLB_INVALIDATE RIC=2",
-        "The L1 invalidates every guest, caches and all (RIC=2, IS=3). For each nested "
-        "guest L0 (kvmhv_flush_nested) frees the shadow tree, flushes the shadow LPID "
-        f"and re-reads the L2's row through l1_ptcr {vm.l1_ptcr:#x}: it "
-        + "; ".join(parts or ["had no nested guest to look at"])
-        + f". {rc_name(rc)}."
-        + caveat,
+        *prose(
+            "flush-all",
+            l1_ptcr=vm.l1_ptcr,
+            what="; ".join(parts or [fragment("flush-all/none")]),
+            rc=rc_name(rc),
+            caveat=caveat,
+        ),
         rc=rc,
         removed=len(removed),
         kept=len(kept),

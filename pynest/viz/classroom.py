@@ -294,11 +294,11 @@ def draw_classroom_step(
         if not snap.l2s:
             S.label(cv, rx + 0.3, y - 0.18, "none yet", S.TEXT_SIZE, ha="left", colour=S.GREY)
         for g in snap.l2s:
-            colour = L2_COLOURS[(g.lpid - 1) % len(L2_COLOURS)]
+            colour = L2_COLOURS[(g.l1_lpid - 1) % len(L2_COLOURS)]
             h = 0.78
             S.box(cv, rx + 0.1, y - h, rw - 0.2, h, S.tint(colour, 0.25), edge=colour, lw=1.6)
             S.label(cv, rx + 0.25, y - 0.24,
-                    f"L2 {g.lpid} · {g.mem_size >> 20} MiB at L1 real {g.mem_base:#x}",
+                    f"L2 {g.l1_lpid} · {g.mem_size >> 20} MiB at L1 real {g.l1_gpa_base:#x}",
                     S.TEXT_SIZE, bold=True, ha="left")  # fmt: skip
             S.label(cv, rx + 0.25, y - 0.56,
                     f"{g.pages_mapped} pages in the L1's tree · {g.state}",
@@ -500,11 +500,11 @@ def _draw_slide(
         if not snap.l2s:
             _p_label(cv, rx + 0.3, y - 0.15, "none yet", _P_TEXT, colour=S.GREY)
         for g in snap.l2s:
-            colour = L2_COLOURS[(g.lpid - 1) % len(L2_COLOURS)]
+            colour = L2_COLOURS[(g.l1_lpid - 1) % len(L2_COLOURS)]
             h = 0.58
             S.box(cv, rx + 0.08, y - h, rw - 0.16, h, S.tint(colour, 0.25), edge=colour, lw=1.6)
             _p_label(cv, rx + 0.2, y - 0.17,
-                     f"L2 {g.lpid} · {g.mem_size >> 20} MiB at L1 real {g.mem_base:#x}",
+                     f"L2 {g.l1_lpid} · {g.mem_size >> 20} MiB at L1 real {g.l1_gpa_base:#x}",
                      _P_TEXT, bold=True)  # fmt: skip
             _p_label(cv, rx + 0.2, y - 0.42, f"{g.pages_mapped} pages mapped · {g.state}")
             y -= h + 0.05
