@@ -271,7 +271,16 @@ def _classroom_cases():
         prev = story[i - 1] if i else None
         return classroom.draw_classroom_step(story[i], prev, total=len(story), keys=STEP_KEYS)
 
-    return {f"step-{i:02d}": step(i) for i in (0, 1, 5, len(story) - 1)}
+    def slide(i):  # the presenter view's figure (make present)
+        prev = story[i - 1] if i else None
+        return classroom.draw_classroom_step(
+            story[i], prev, total=len(story), keys=STEP_KEYS, presenter=True
+        )
+
+    return {
+        **{f"step-{i:02d}": step(i) for i in (0, 1, 5, len(story) - 1)},
+        **{f"slide-{i:02d}": slide(i) for i in (0, 6, 7, 9, len(story) - 1)},
+    }
 
 
 def _copy_cases():
