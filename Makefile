@@ -3,7 +3,8 @@
 #   make lab        create/refresh .venv, then open JupyterLab on notebooks/
 #   make present    the classroom demo (notebook 11) as an app without code cells (Voila),
 #                   on http://127.0.0.1:8866/ (PRESENT_PORT=...; Ctrl-C stops it)
-#   make test       ruff, unit and property tests, then nbval over notebooks/*.ipynb
+#   make test       ruff, mypy (strict on errors/memory/mmu/kvm), unit and property tests,
+#                   then nbval over notebooks/*.ipynb
 #   make bench      run every benchmarks/*.py script (figures from one run each)
 #   make fuzz       the adversarial L1 for 100,000+ steps, ~9 min (FUZZ_ARGS="--steps N --seed S")
 #   make snapshots  regenerate tests/snapshots/baselines/*.json (figure and explorer snapshots)

@@ -106,7 +106,8 @@ LAB = Display("JupyterLab at 1280x720, file browser open", 848.0, 11.0)
 takes 250 px; an output area, and the explorer picture in it, is 848 CSS px wide."""
 PRESENTER = Display("make present (Voila) at 1280x720", 1250.0, 16.0)
 """Voila's page at 1280x720: an output area, and the explorer picture in it, is 1250 CSS
-px wide."""
+px wide. The classroom slide the presenter view shows beside the explorer's controls is
+920 px wide and shown at its own size (``tests/browser/test_present.py``)."""
 
 
 def px_per_inch(width_in: float, display: Display, native: float = DPI) -> float:
