@@ -155,11 +155,24 @@ def browser():
             b.close()
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = context.new_page()
+@contextlib.contextmanager
+def browser_page(browser, width: int = 1400, height: int = 1000):
+    """A fresh page in its own browser context with a ``width`` x ``height`` viewport."""
+    context = browser.new_context(viewport={"width": width, "height": height})
     try:
-        yield pg
+        yield context.new_page()
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(browser):
+    with browser_page(browser) as pg:
+        yield pg
+
+
+@pytest.fixture
+def laptop_page(browser):
+    """A 1280x720 page: a small laptop screen, or a projector's."""
+    with browser_page(browser, 1280, 720) as pg:
+        yield pg

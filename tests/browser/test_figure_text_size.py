@@ -11,8 +11,6 @@ so its smallest text renders at >= ``LAB.min_px`` (11 CSS px).
 
 from __future__ import annotations
 
-import pytest
-
 from pynest.viz import style as S
 
 from .conftest import SCREENSHOTS
@@ -22,18 +20,8 @@ NAME = "04_two_dimensional_walk.ipynb"
 FILE_BROWSER = "#filebrowser"
 
 
-@pytest.fixture
-def small_page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 720})
-    pg = context.new_page()
-    try:
-        yield pg
-    finally:
-        context.close()
-
-
-def test_lab_at_1280_shows_pictures_at_the_size_the_rule_assumes(small_page, lab):
-    page = small_page
+def test_lab_at_1280_shows_pictures_at_the_size_the_rule_assumes(laptop_page, lab):
+    page = laptop_page
     _run_all(page, lab, NAME)
     if not page.locator(FILE_BROWSER).is_visible():  # open the file browser, as a learner has it
         page.keyboard.press("Control+Shift+F")
