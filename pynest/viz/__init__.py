@@ -20,10 +20,13 @@ new Figure (or redraws the one passed as ``fig``), registered with no pyplot man
 * :mod:`.tlb_view` -- what a tlbie / H_TLB_INVALIDATE removes;
 * :mod:`.copy_view` -- the stages of an H_COPY_TOFROM_GUEST;
 * :mod:`.classroom`, :mod:`.suite_map` -- the classroom demo's steps; the suite's map;
+* :mod:`.cheatsheet` -- one page of every field the lessons decode (PTCR, PATE, PRTE,
+  PDE, PTE, DSISR, tlbie RB/RS), built from the model's own formats;
 * :mod:`.style` -- the Okabe-Ito palette and projector-sized fonts they share.
 """
 
 from .address_map import AddressMapView, address_map_view, draw_address_map
+from .cheatsheet import cheatsheet_rows, cheatsheet_text, draw_cheatsheet
 from .classroom import draw_classroom_step, hcall_lines
 from .copy_view import CopyStages, copy_stages, copy_text, draw_copy
 from .lpids import LpidMap, draw_lpid_map, lpid_map
@@ -63,11 +66,14 @@ __all__ = [
     "QuadrantPicture",
     "ShadowTreesView",
     "address_map_view",
+    "cheatsheet_rows",
+    "cheatsheet_text",
     "copy_stages",
     "copy_text",
     "cost_record",
     "describe_access",
     "draw_address_map",
+    "draw_cheatsheet",
     "draw_classroom_step",
     "draw_copy",
     "draw_ea_split",
