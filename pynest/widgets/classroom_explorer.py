@@ -268,7 +268,7 @@ class ClassroomDemoExplorer(Explorer):
             step = STEP_KEYS.index(key) + 1
         else:
             try:
-                step = self.number(text, "step number", bits=16)
+                step = self.number(text, "step number", bits=16, kind="count")
             except FieldError as e:
                 self.show_error(
                     f"{e}; or type a step name: {', '.join(sorted(set(_ALIASES) | {'fault'}))}"
@@ -279,7 +279,7 @@ class ClassroomDemoExplorer(Explorer):
 
     def _on_ptcr(self, change: dict) -> None:
         try:
-            value = self.number(change["new"], "PTCR")
+            value = self.number(change["new"], "PTCR", kind="register")
         except FieldError as e:
             self.show_error(str(e))
             return
