@@ -8,11 +8,18 @@ Commands::
     pynest scenario [NAME]                  list the named worlds, or describe one
     pynest exercise [KIND] [--seed N] [--answer TEXT] [--reveal]
                                             a seeded exercise; check an answer or reveal it
+    pynest assign ROSTER --exercises SPEC --title TEXT --secret-file F --out DIR
+                                            one assignment notebook per student
+    pynest grade FOLDER --roster ROSTER --secret-file F --out DIR
+                                            grade the submitted notebooks: gradebook.csv,
+                                            feedback/<id>.md, problems.txt
 
 Numbers may be written in hex (0x...), binary (0b...) or decimal, with ``_`` allowed.
 Bad arguments give a one-line error and exit status 2, never a traceback; a wrong
-``--answer`` exits with status 1. Output into a pipe that closes early (``| head``)
-ends quietly with status 1, without a BrokenPipe traceback.
+``--answer`` exits with status 1, and so do ``assign``/``grade`` when they skipped a
+roster row or a submission (each named on stderr; everything else is done). Output into
+a pipe that closes early (``| head``) ends quietly with status 1, without a BrokenPipe
+traceback.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from . import scenarios
+from . import scenarios, teach
 from .errors import PynestError
 from .exercises import GENERATORS, generate
 from .mmu import translate
@@ -151,6 +158,28 @@ def _cmd_exercise(args: argparse.Namespace) -> int:
     return status
 
 
+def _cmd_assign(args: argparse.Namespace) -> int:
+    roster = teach.read_roster(args.roster)
+    secret = teach.load_secret(args.secret_file)
+    paths = teach.assign(roster, args.exercises, args.title, secret, args.out, args.overwrite)
+    print(f"{len(paths)} notebook(s) written to {args.out}")
+    skipped = [r for r in roster.rows if r.problem]
+    for row in skipped:
+        print(f"pynest: roster row {row.row} skipped: {row.problem}", file=sys.stderr)
+    return 1 if skipped else 0
+
+
+def _cmd_grade(args: argparse.Namespace) -> int:
+    roster = teach.read_roster(args.roster)
+    secret = teach.load_secret(args.secret_file)
+    report = teach.grade(args.folder, roster, secret, args.out, args.exercises, args.title)
+    graded = [s for s in report.students if s.results]
+    print(f"{len(graded)} of {len(report.students)} roster row(s) graded: {report.gradebook}")
+    for problem in report.problems:
+        print(f"pynest: {problem}", file=sys.stderr)
+    return 1 if report.problems else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pynest", description="POWER9 radix MMU and nested-HV model")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -173,6 +202,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--answer", help="check this answer (exit status 1 when wrong)")
     p.add_argument("--reveal", action="store_true", help="print the answer and the working")
     p.set_defaults(run=_cmd_exercise)
+    p = sub.add_parser("assign", help="write one assignment notebook per student")
+    p.add_argument("roster", help="CSV file with an 'id' column (other columns are kept)")
+    p.add_argument("--exercises", required=True, help="kinds and counts, e.g. translate:3,walk2d")
+    p.add_argument("--title", required=True, help="the assignment's title")
+    p.add_argument("--secret-file", required=True, help="the course secret (keep it private)")
+    p.add_argument("--out", required=True, help="folder for the notebooks")
+    p.add_argument("--overwrite", action="store_true", help="replace notebooks already there")
+    p.set_defaults(run=_cmd_assign)
+    p = sub.add_parser("grade", help="grade a folder of submitted notebooks")
+    p.add_argument("folder", help="the submitted notebooks (any file names)")
+    p.add_argument("--roster", required=True, help="the roster used by assign")
+    p.add_argument("--secret-file", required=True, help="the secret used by assign")
+    p.add_argument("--out", required=True, help="folder for gradebook.csv and feedback/")
+    p.add_argument("--exercises", help="the assignment's kinds (default: from the notebooks)")
+    p.add_argument("--title", help="the assignment's title (default: from the notebooks)")
+    p.set_defaults(run=_cmd_grade)
     return parser
 
 

@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "exercises": 6,
     "viz": 6,
     "widgets": 7,
+    "teach": 7,  # assignments and grading: built on exercises, view-free
     "cli": 8,
     "__main__": 9,
 }

@@ -1,0 +1,38 @@
+"""For teachers: per-student assignments from the exercise generators, graded by them.
+
+>>> from pynest.teach import assign, grade, read_roster          # doctest: +SKIP
+>>> roster = read_roster("roster.csv")                           # doctest: +SKIP
+>>> assign(roster, "translate:2,walk2d", "Week 3", secret, "out/")  # doctest: +SKIP
+>>> grade("submitted/", roster, secret, "graded/")               # doctest: +SKIP
+
+Every student's seeds are an HMAC of the course secret and the student id
+(:mod:`.seeds`), so a student cannot compute a classmate's variant, and neither the
+seeds nor anything that builds the exercise is written into the notebook. The grader
+re-derives each question from the secret and checks the answer with the exercise's own
+checker. Not imported by ``import pynest``; no view (matplotlib, ipywidgets) is imported.
+"""
+
+from __future__ import annotations
+
+from .assign import ANSWER_LABEL, assign, parse_exercises, student_notebook
+from .grade import GradeReport, grade
+from .roster import Roster, RosterRow, read_roster, roster_from_rows
+from .seeds import TeachError, load_secret, question_id, question_seed, submission_tag
+
+__all__ = [
+    "ANSWER_LABEL",
+    "GradeReport",
+    "Roster",
+    "RosterRow",
+    "TeachError",
+    "assign",
+    "grade",
+    "load_secret",
+    "parse_exercises",
+    "question_id",
+    "question_seed",
+    "read_roster",
+    "roster_from_rows",
+    "student_notebook",
+    "submission_tag",
+]

@@ -1,0 +1,342 @@
+"""Grading: re-derive each student's questions, check the answers, write the gradebook.
+
+Submissions are matched to students by their sealed metadata, never by file name. A
+file that is not a notebook, a notebook whose seal does not match (its student id or
+question list was edited), two files for one student, a deleted answer cell: each is
+named in the gradebook's ``status`` column (or in ``problems.txt`` when no student can
+be named) and every other student is graded. Input files are only read.
+
+Output, all LF text, the same bytes on every run: ``gradebook.csv`` (roster order:
+the id, the roster's other columns, one points column per question, total, out of,
+status), ``feedback/<id>.md`` per student and ``problems.txt``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..exercises import GENERATORS
+from .assign import ANSWER_LABEL, Question, parse_exercises, questions_for
+from .roster import Roster
+from .seeds import TeachError, same_tag, submission_tag
+
+
+@dataclass
+class Result:
+    """One question's grade: points (None: not graded), the answer as read, feedback."""
+
+    points: int | None
+    answer: str
+    feedback: str
+
+
+@dataclass
+class StudentGrade:
+    """One roster row's line: points per question (None where not graded) and status."""
+
+    student: str
+    columns: tuple[tuple[str, str], ...]
+    status: str
+    results: list[Result] = field(default_factory=list)
+    questions: list[Question] = field(default_factory=list)
+    file: str = ""
+
+    @property
+    def total(self) -> int:
+        return sum(r.points or 0 for r in self.results)
+
+
+@dataclass
+class GradeReport:
+    """What :func:`grade` found and wrote."""
+
+    students: list[StudentGrade]
+    problems: list[str]
+    kinds: list[str]
+    gradebook: Path
+    feedback_dir: Path
+
+    def line(self, student: str) -> StudentGrade:
+        return next(s for s in self.students if s.student == student)
+
+
+@dataclass
+class _Submission:
+    file: str
+    student: str = ""  # whom the seal says the file was assigned to
+    claimed: str = ""  # the student id the metadata names
+    title: str = ""
+    kinds: list[str] = field(default_factory=list)
+    cells: list[Any] = field(default_factory=list)
+    problem: str = ""  # why it cannot be graded
+
+
+def _read(path: Path, secret: bytes, roster: Roster) -> _Submission:
+    sub = _Submission(file=path.name)
+    try:
+        nb = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        sub.problem = "not a notebook (not JSON text)"
+        return sub
+    except OSError as e:
+        sub.problem = f"cannot be read ({e.strerror})"
+        return sub
+    meta = nb.get("metadata") if isinstance(nb, dict) else None
+    info = meta.get("pynest") if isinstance(meta, dict) else None
+    if not isinstance(info, dict):
+        sub.problem = "not a pynest assignment (no pynest metadata)"
+        return sub
+    claimed, title, questions = info.get("student"), info.get("assignment"), info.get("questions")
+    kinds = (
+        [q.get("kind") for q in questions if isinstance(q, dict)]
+        if isinstance(questions, list)
+        else []
+    )
+    if not (
+        isinstance(claimed, str)
+        and isinstance(title, str)
+        and kinds
+        and all(isinstance(k, str) for k in kinds)
+    ):
+        sub.problem = "its pynest metadata was edited (student, assignment or questions unreadable)"
+        sub.claimed = claimed if isinstance(claimed, str) else ""
+        return sub
+    sub.claimed, sub.title, sub.kinds = claimed, title, kinds
+    cells = nb.get("cells")
+    sub.cells = cells if isinstance(cells, list) else []
+    tag = info.get("tag")
+    if claimed.isascii() and same_tag(submission_tag(secret, claimed, title, kinds), tag):
+        sub.student = claimed
+        return sub
+    owner = next(
+        (s for s in roster.students if same_tag(submission_tag(secret, s, title, kinds), tag)), ""
+    )
+    if owner:
+        sub.student = owner
+        sub.problem = f"metadata edited: names student {claimed!r}, but was assigned to {owner!r}"
+    else:
+        sub.problem = (
+            f"metadata edited: the seal does not match (names student {claimed!r}, "
+            f"assignment {title!r}, {len(kinds)} questions)"
+        )
+    return sub
+
+
+def _source(cell: dict) -> str | None:
+    src = cell.get("source")
+    if isinstance(src, list) and all(isinstance(s, str) for s in src):
+        return "".join(src)
+    return src if isinstance(src, str) else None
+
+
+def answer_text(source: str) -> str:
+    """The answer in an answer cell: the text after ``ANSWER:`` (or all of it if the
+    label was deleted), without surrounding spaces or backticks."""
+    text = source.strip()
+    if text[: len(ANSWER_LABEL)].upper() == ANSWER_LABEL:
+        text = text[len(ANSWER_LABEL) :]
+    return text.strip().strip("`").strip()
+
+
+def _answer_cells(cells: list[Any]) -> tuple[dict[tuple[int, str], list[dict]], list[int]]:
+    """Answer cells by (number, id), and the numbers in the order the cells come."""
+    found: dict[tuple[int, str], list[dict]] = {}
+    order = []
+    for cell in cells:
+        meta = cell.get("metadata") if isinstance(cell, dict) else None
+        info = meta.get("pynest") if isinstance(meta, dict) else None
+        if not isinstance(info, dict) or info.get("role") != "answer":
+            continue
+        number, qid = info.get("number"), info.get("id")
+        if isinstance(number, int) and isinstance(qid, str):
+            found.setdefault((number, qid), []).append(cell)
+            order.append(number)
+    return found, order
+
+
+def _grade_one(line: StudentGrade, sub: _Submission, secret: bytes, kinds: list[str]) -> None:
+    line.questions = questions_for(secret, line.student, kinds)
+    found, order = _answer_cells(sub.cells)
+    notes = []
+    unanswered = 0
+    for q in line.questions:
+        cells = found.get((q.number, q.qid), [])
+        if not cells:
+            line.results.append(
+                Result(0, "", "No answer cell: it was deleted or its metadata edited.")
+            )
+            notes.append(f"q{q.number} answer cell missing")
+            continue
+        if len(cells) > 1:
+            line.results.append(Result(0, "", f"{len(cells)} answer cells for this question."))
+            notes.append(f"q{q.number} has {len(cells)} answer cells")
+            continue
+        source = _source(cells[0])
+        if source is None:
+            line.results.append(Result(0, "", "The answer cell holds no text."))
+            notes.append(f"q{q.number} answer cell unreadable")
+            continue
+        text = answer_text(source)
+        if not text:
+            line.results.append(Result(0, "", "No answer was given."))
+            unanswered += 1
+            continue
+        ok, feedback = q.exercise.check(text)
+        line.results.append(Result(1 if ok else 0, text, feedback))
+    if unanswered:
+        notes.append(f"{unanswered} unanswered")
+    if order != sorted(order):
+        notes.append("cells reordered")
+    line.status = "graded" + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def _feedback(line: StudentGrade, title: str) -> str:
+    out = [f"# Feedback: {title}", "", f"Student: {line.student}", f"Status: {line.status}", ""]
+    if line.results:
+        out += [f"Total: {line.total} of {len(line.results)}", ""]
+    for q, r in zip(line.questions, line.results, strict=True):
+        verdict = "right" if r.points else "not right"
+        out += [
+            f"## Question {q.number} ({q.kind}): {r.points} point{'s' if r.points != 1 else ''}",
+            "",
+            "```text",
+            q.exercise.question,
+            "```",
+            "",
+            f"Your answer: {r.answer!r}" if r.answer else "Your answer: (none)",
+            f"Verdict: {verdict}. {r.feedback}",
+            "",
+            "Worked answer:",
+            "",
+            "```text",
+            q.exercise.reveal(),
+            "```",
+            "",
+        ]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def grade(
+    submissions: str | Path,
+    roster: Roster,
+    secret: bytes,
+    out_dir: str | Path,
+    exercises: str | Sequence[tuple[str, int]] | None = None,
+    title: str | None = None,
+) -> GradeReport:
+    """Grade every file in the folder ``submissions`` against ``roster``; write the
+    gradebook, the feedback files and ``problems.txt`` into ``out_dir``.
+
+    ``exercises`` (as for :func:`.assign.assign`) and ``title``, when given, are the
+    assignment every submission must be; otherwise both are taken from the first
+    well-sealed submission in roster order."""
+    folder, out = Path(submissions), Path(out_dir)
+    if not folder.is_dir():
+        raise TeachError(f"the submissions folder {str(folder)!r} does not exist")
+    if out.exists() and not out.is_dir():
+        raise TeachError(f"{str(out)!r} is a file, not a folder for the gradebook")
+    if out.resolve() == folder.resolve():
+        raise TeachError("write the gradebook to another folder than the submissions")
+    kinds = parse_exercises(exercises) if exercises is not None else []
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    subs = [_read(p, secret, roster) for p in files]
+    by_student: dict[str, list[_Submission]] = {}
+    for s in subs:
+        who = s.student or (s.claimed if s.claimed in roster.students else "")
+        if who:
+            by_student.setdefault(who, []).append(s)
+    if not kinds or title is None:
+        first = next(
+            (
+                by_student[s][0]
+                for s in roster.students
+                if len(by_student.get(s, [])) == 1 and not by_student[s][0].problem
+            ),
+            None,
+        )
+        if first is not None:
+            kinds = kinds or first.kinds
+            title = first.title if title is None else title
+    title = title or ""
+    lines = []
+    for row in roster.rows:
+        line = StudentGrade(row.student, row.columns, "")
+        lines.append(line)
+        mine = by_student.get(row.student, []) if not row.problem else []
+        if row.problem:
+            line.status = f"roster row {row.row}: {row.problem}; not graded"
+        elif not mine:
+            line.status = "no submission"
+        elif len(mine) > 1:
+            line.status = f"{len(mine)} submissions ({', '.join(s.file for s in mine)}); not graded"
+        elif mine[0].problem:
+            line.status = f"{mine[0].file}: {mine[0].problem}; not graded"
+        elif mine[0].kinds != kinds or mine[0].title != title:
+            line.status = f"{mine[0].file}: a different assignment ({mine[0].title!r}); not graded"
+        else:
+            line.file = mine[0].file
+            _grade_one(line, mine[0], secret, kinds)
+    graded = {s.file for ss in by_student.values() for s in ss}
+    problems = [f"{s.file}: {s.problem}" for s in subs if s.file not in graded]
+    problems += [
+        f"{s.file}: names student {s.claimed!r}, who is not on the roster"
+        for s in subs
+        if s.file not in graded and not s.problem
+    ]
+    problems.sort()
+    for line in lines:
+        if line.status != "graded" and not line.status.startswith("no submission"):
+            problems.append(f"{line.student or '(empty id)'}: {line.status}")
+    out.mkdir(parents=True, exist_ok=True)
+    feedback_dir = out / "feedback"
+    feedback_dir.mkdir(exist_ok=True)
+    gradebook = out / "gradebook.csv"
+    _write(gradebook, _csv(roster, lines, kinds))
+    for line in lines:
+        if line.student and not any(r.student == line.student and r.problem for r in roster.rows):
+            _write(feedback_dir / f"{line.student}.md", _feedback(line, title))
+    _write(out / "problems.txt", "".join(p + "\n" for p in problems))
+    return GradeReport(lines, problems, list(kinds), gradebook, feedback_dir)
+
+
+def _csv(roster: Roster, lines: list[StudentGrade], kinds: list[str]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(
+        [
+            roster.id_column,
+            *roster.extra_columns,
+            *(f"q{i} {k}" for i, k in enumerate(kinds, 1)),
+            "total",
+            "out of",
+            "status",
+        ]
+    )
+    for line in lines:
+        points = [("" if r.points is None else str(r.points)) for r in line.results]
+        points += [""] * (len(kinds) - len(points))
+        total = str(line.total) if line.results else ""
+        w.writerow(
+            [
+                line.student,
+                *(v for _, v in line.columns),
+                *points,
+                total,
+                str(len(kinds)),
+                line.status,
+            ]
+        )
+    return buf.getvalue()
+
+
+def _write(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8", newline="\n")
+
+
+__all__ = ["GENERATORS", "GradeReport", "StudentGrade", "answer_text", "grade"]
