@@ -17,7 +17,7 @@ from typing import Any
 
 from ..exercises import GENERATORS, Exercise, generate
 from .roster import Roster
-from .seeds import TeachError, question_id, question_seed, submission_tag
+from .seeds import TeachError, check_secret, question_id, question_seed, submission_tag
 
 FORMAT = 1
 """Version of the metadata layout written by :func:`student_notebook`."""
@@ -150,6 +150,7 @@ def assign(
 
     Rows with a problem (see :mod:`.roster`) get no notebook. An existing file is not
     replaced unless ``overwrite``."""
+    check_secret(secret)
     kinds = parse_exercises(exercises)
     if not isinstance(title, str) or not title.strip():
         raise TeachError("the assignment needs a title, e.g. 'Week 3: radix walks'")

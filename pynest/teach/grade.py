@@ -24,7 +24,7 @@ from typing import Any
 from ..exercises import GENERATORS
 from .assign import ANSWER_LABEL, Question, parse_exercises, questions_for
 from .roster import Roster
-from .seeds import TeachError, same_tag, submission_tag
+from .seeds import TeachError, check_secret, same_tag, submission_tag
 
 
 @dataclass
@@ -46,6 +46,8 @@ class StudentGrade:
     results: list[Result] = field(default_factory=list)
     questions: list[Question] = field(default_factory=list)
     file: str = ""
+    notes: list[str] = field(default_factory=list)
+    """What was wrong with a graded notebook's cells (deleted, duplicated, reordered)."""
 
     @property
     def total(self) -> int:
@@ -189,11 +191,11 @@ def _grade_one(line: StudentGrade, sub: _Submission, secret: bytes, kinds: list[
             continue
         ok, feedback = q.exercise.check(text)
         line.results.append(Result(1 if ok else 0, text, feedback))
-    if unanswered:
-        notes.append(f"{unanswered} unanswered")
     if order != sorted(order):
         notes.append("cells reordered")
-    line.status = "graded" + (f" ({'; '.join(notes)})" if notes else "")
+    line.notes = notes
+    shown = [*notes, *([f"{unanswered} unanswered"] if unanswered else [])]
+    line.status = "graded" + (f" ({'; '.join(shown)})" if shown else "")
 
 
 def _feedback(line: StudentGrade, title: str) -> str:
@@ -236,6 +238,7 @@ def grade(
     ``exercises`` (as for :func:`.assign.assign`) and ``title``, when given, are the
     assignment every submission must be; otherwise both are taken from the first
     well-sealed submission in roster order."""
+    check_secret(secret)
     folder, out = Path(submissions), Path(out_dir)
     if not folder.is_dir():
         raise TeachError(f"the submissions folder {str(folder)!r} does not exist")
@@ -282,7 +285,7 @@ def grade(
         else:
             line.file = mine[0].file
             _grade_one(line, mine[0], secret, kinds)
-    graded = {s.file for ss in by_student.values() for s in ss}
+    graded = {s.file for who in roster.students for s in by_student.get(who, [])}
     problems = [f"{s.file}: {s.problem}" for s in subs if s.file not in graded]
     problems += [
         f"{s.file}: names student {s.claimed!r}, who is not on the roster"
@@ -291,7 +294,7 @@ def grade(
     ]
     problems.sort()
     for line in lines:
-        if line.status != "graded" and not line.status.startswith("no submission"):
+        if line.notes or not (line.results or line.status == "no submission"):
             problems.append(f"{line.student or '(empty id)'}: {line.status}")
     out.mkdir(parents=True, exist_ok=True)
     feedback_dir = out / "feedback"

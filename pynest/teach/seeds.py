@@ -23,7 +23,8 @@ class TeachError(PynestError, ValueError):
     """A teacher's input pynest cannot work with (roster, secret, exercise list, folder)."""
 
 
-def _check_secret(secret: bytes) -> bytes:
+def check_secret(secret: bytes) -> bytes:
+    """``secret`` if it can key the HMACs (bytes, at least :data:`MIN_SECRET_BYTES`)."""
     if not isinstance(secret, bytes):
         raise TeachError(f"the course secret must be bytes, got {type(secret).__name__}")
     if len(secret) < MIN_SECRET_BYTES:
@@ -40,12 +41,12 @@ def load_secret(path: str | Path) -> bytes:
         data = Path(path).read_bytes()
     except OSError as e:
         raise TeachError(f"cannot read the secret file {str(path)!r}: {e.strerror}") from None
-    return _check_secret(data.removesuffix(b"\n").removesuffix(b"\r"))
+    return check_secret(data.removesuffix(b"\n").removesuffix(b"\r"))
 
 
 def _mac(secret: bytes, label: str, *parts: str) -> bytes:
     message = json.dumps([label, *parts], ensure_ascii=True, separators=(",", ":"))
-    return hmac.new(_check_secret(secret), message.encode("ascii"), hashlib.sha256).digest()
+    return hmac.new(check_secret(secret), message.encode("ascii"), hashlib.sha256).digest()
 
 
 def question_seed(secret: bytes, student: str, number: int) -> int:
