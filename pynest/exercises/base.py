@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from ..errors import FieldError
 from ..kvm.hcalls import RETURN_CODES, rc_name, to_signed
 from ..scenarios.text import parse_number
+from .progress import PROGRESS, Progress
 
 
 # ----------------------------------------------------------------------- examples
@@ -431,36 +432,6 @@ class Exercise:
         return ExerciseWidget(self)
 
 
-class Progress:
-    """Questions tried and answered right, per kind, in this kernel session only
-    (in memory: nothing is written to disk or to the notebook). A question counts as
-    right when it was answered right before its answer was revealed."""
-
-    def __init__(self) -> None:
-        self._tried: dict[str, set[int]] = {}
-        self._right: dict[str, set[int]] = {}
-        self._revealed: set[tuple[str, int]] = set()
-
-    def answered(self, kind: str, seed: int, ok: bool) -> None:
-        self._tried.setdefault(kind, set()).add(seed)
-        if ok and (kind, seed) not in self._revealed:
-            self._right.setdefault(kind, set()).add(seed)
-
-    def revealed(self, kind: str, seed: int) -> None:
-        self._revealed.add((kind, seed))
-
-    def counts(self, kind: str) -> tuple[int, int]:
-        """(questions tried, questions answered right) of ``kind``."""
-        return len(self._tried.get(kind, ())), len(self._right.get(kind, ()))
-
-    def text(self, kind: str) -> str:
-        tried, right = self.counts(kind)
-        return f"{kind}: {right} of {tried} question{'s' if tried != 1 else ''} right"
-
-
-PROGRESS = Progress()
-"""The session's record, shared by every exercise widget."""
-
 _NEXT: dict[str, Any] = {}
 """kind -> generator, filled by :mod:`pynest.exercises` (the registry) at import."""
 
@@ -477,8 +448,9 @@ class ExerciseWidget:
     what typing and pressing Check does, ``show_solution()`` what Reveal does and
     ``new_question()`` what New question does: the same kind with the next seed
     (seed + 1, so the sequence is the same on every run). ``status`` shows the seed and
-    the session's tried/right count for the kind (:data:`PROGRESS`). Display it by
-    leaving it as the last expression of a cell.
+    the tried/right count for the kind, kept across kernels in the progress file
+    (:data:`pynest.exercises.progress.PROGRESS`); a problem with that file is said once,
+    in ``notice``. Display it by leaving it as the last expression of a cell.
     """
 
     def __init__(self, exercise: Exercise, progress: Progress | None = None) -> None:
@@ -501,6 +473,7 @@ class ExerciseWidget:
         )
         self.status = w.HTML("", layout=layout)
         self.feedback = w.HTML("", layout=layout)
+        self.notice = w.HTML("", layout=layout)
         self.solution = w.HTML("", layout=layout)
         self.check_button.on_click(lambda _b: self.submit(self.answer.value))
         self.answer.observe(self._on_enter, names="value")
@@ -512,6 +485,7 @@ class ExerciseWidget:
                 self.question,
                 w.HBox([self.answer, self.check_button, self.reveal_button, self.next_button]),
                 self.feedback,
+                self.notice,
                 self.solution,
             ]
         )
@@ -524,6 +498,13 @@ class ExerciseWidget:
             f"<span style='font-size:13px'>{_html(ex.kind)}, seed {ex.seed} · "
             f"{_html(self.progress.text(ex.kind))}</span>"
         )
+        fresh = self.progress.new_notices()
+        if fresh:
+            self.notice.value = (
+                "<span style='font-size:13px;color:#8a5a00'>⚠ "
+                + " ".join(_html(n) for n in fresh)
+                + "</span>"
+            )
 
     def _on_enter(self, change: dict) -> None:
         if str(change["new"]).strip():
@@ -544,6 +525,7 @@ class ExerciseWidget:
     def show_solution(self) -> None:
         self.progress.revealed(self.exercise.kind, self.exercise.seed)
         self.solution.value = f"<pre style='font-size:13px'>{_html(self.exercise.reveal())}</pre>"
+        self._show()
 
     def new_question(self) -> Exercise:
         """Replace the question with the same kind's next seed; clears answer and verdict."""
