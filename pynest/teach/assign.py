@@ -1,9 +1,10 @@
 """One notebook per student: the intro, each question, and an answer cell under it.
 
-The notebook holds the question text only. Its metadata (``metadata.pynest``) names the
-student, the title and, per question, the kind, the number and a question id, sealed
-with a tag (:func:`.seeds.submission_tag`); the seeds are not written anywhere and no
-code cell builds an exercise, so the notebook cannot reveal an answer.
+The notebook holds the question text (markdown) and one raw answer cell per question.
+Its metadata (``metadata.pynest``) names the student, the title and, per question, the
+kind, the number and a question id, sealed with a tag (:func:`.seeds.submission_tag`);
+the seeds are not written anywhere and no code cell builds an exercise, so the notebook
+cannot reveal an answer.
 """
 
 from __future__ import annotations
@@ -79,11 +80,12 @@ def _intro(title: str, student: str, count: int) -> str:
     return (
         f"# {title}\n\n"
         f"For **{student}**: {count} question{'s' if count != 1 else ''}, each followed "
-        f"by an answer cell that starts with `{ANSWER_LABEL}`.\n\n"
-        f"Double-click an answer cell, type your answer after `{ANSWER_LABEL}` on the same "
-        "line, and save. Write numbers in hex (`0x...`) or decimal, faults as the interrupt "
-        "and the level (like `HDSI L2`), access rights as letters (like `rw`); each question "
-        "says what it asks for. Your questions are your own: a classmate's are different.\n\n"
+        f"by an answer box (a plain-text cell) that starts with `{ANSWER_LABEL}`.\n\n"
+        f"Click into an answer box, type your answer after `{ANSWER_LABEL}` on the same "
+        "line, and save the notebook. Write numbers in hex (`0x...`) or decimal, faults as "
+        "the interrupt and the level (like `HDSI L2`), access rights as letters (like `rw`); "
+        "each question says what it asks for. Your questions are your own: a classmate's "
+        "are different.\n\n"
         "Keep the cells and their order as they are; only the answer cells are read."
     )
 
@@ -99,7 +101,7 @@ def student_notebook(
         text = f"## Question {q.number} ({q.kind})\n\n```text\n{q.exercise.question}\n```"
         cells += [
             _cell(text, False, {**meta, "role": "question"}),
-            _cell(f"{ANSWER_LABEL} ", True, {**meta, "role": "answer"}),
+            _cell(f"{ANSWER_LABEL} ", True, {**meta, "role": "answer"}, "raw"),
         ]
     pynest = {
         "format": FORMAT,
@@ -120,12 +122,15 @@ def student_notebook(
     }
 
 
-def _cell(source: str, editable: bool, pynest: dict[str, Any]) -> dict[str, Any]:
-    """A markdown cell (nbformat 4.4: no cell id, so equal inputs give equal files)."""
+def _cell(
+    source: str, editable: bool, pynest: dict[str, Any], cell_type: str = "markdown"
+) -> dict[str, Any]:
+    """A cell that runs nothing: markdown, or raw for an answer (always shown as a text box,
+    never rendered). nbformat 4.4: no cell id, so equal inputs give equal files."""
     meta: dict[str, Any] = {"deletable": False, "pynest": pynest}
     if not editable:
         meta["editable"] = False
-    return {"cell_type": "markdown", "metadata": meta, "source": source}
+    return {"cell_type": cell_type, "metadata": meta, "source": source}
 
 
 def notebook_text(nb: dict[str, Any]) -> str:

@@ -269,7 +269,8 @@ def test_a_notebook_is_valid_deterministic_and_holds_no_seed_or_code(tmp_path):
         text = (tmp_path / "a" / f"{student}.ipynb").read_text(encoding="utf-8")
         nb = nbformat.reads(text, as_version=4)
         nbformat.validate(nb)
-        assert {c.cell_type for c in nb.cells} == {"markdown"}  # nothing that runs
+        assert {c.cell_type for c in nb.cells} == {"markdown", "raw"}  # nothing that runs
+        assert [c.cell_type for c in nb.cells[2::2]] == ["raw"] * len(KINDS)
         for q in questions_for(SECRET, student, KINDS):
             seed = q.exercise.seed
             for spelling in (str(seed), f"{seed:x}", f"{seed:X}", f"{seed:#x}"):
