@@ -82,7 +82,8 @@ def _intro(title: str, student: str, count: int) -> str:
         f"For **{student}**: {count} question{'s' if count != 1 else ''}, each followed "
         f"by an answer box (a plain-text cell) that starts with `{ANSWER_LABEL}`.\n\n"
         f"Click into an answer box, type your answer after `{ANSWER_LABEL}` on the same "
-        "line, and save the notebook. Write numbers in hex (`0x...`) or decimal, faults as "
+        "line (lines below it are yours for working; they are not graded), and save the "
+        "notebook. Write numbers in hex (`0x...`) or decimal, faults as "
         "the interrupt and the level (like `HDSI L2`), access rights as letters (like `rw`); "
         "each question says what it asks for. Your questions are your own: a classmate's "
         "are different.\n\n"
@@ -160,6 +161,8 @@ def assign(
     if not isinstance(title, str) or not title.strip():
         raise TeachError("the assignment needs a title, e.g. 'Week 3: radix walks'")
     title = title.strip()
+    if not title.isprintable() or len(title) > 200:
+        raise TeachError("the title must be one line of at most 200 printable characters")
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise TeachError(f"{str(out)!r} is a file, not a folder for the notebooks")

@@ -138,12 +138,19 @@ def _source(cell: dict) -> str | None:
 
 
 def answer_text(source: str) -> str:
-    """The answer in an answer cell: the text after ``ANSWER:`` (or all of it if the
-    label was deleted), without surrounding spaces or backticks."""
+    """The answer in an answer cell: the first line of text after ``ANSWER:`` (or of the
+    cell, if the label was deleted), without surrounding spaces or backticks; later lines
+    are the student's working and are not read."""
     text = source.strip()
     if text[: len(ANSWER_LABEL)].upper() == ANSWER_LABEL:
         text = text[len(ANSWER_LABEL) :]
-    return text.strip().strip("`").strip()
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    return first.strip().strip("`").strip()
+
+
+def _spreadsheet_safe(text: str) -> str:
+    """``text`` as a CSV field a spreadsheet shows and never runs as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _answer_cells(cells: list[Any]) -> tuple[dict[tuple[int, str], list[dict]], list[int]]:
@@ -309,32 +316,18 @@ def grade(
 
 
 def _csv(roster: Roster, lines: list[StudentGrade], kinds: list[str]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(
-        [
-            roster.id_column,
-            *roster.extra_columns,
-            *(f"q{i} {k}" for i, k in enumerate(kinds, 1)),
-            "total",
-            "out of",
-            "status",
-        ]
-    )
+    questions = [f"q{i} {k}" for i, k in enumerate(kinds, 1)]
+    rows = [[roster.id_column, *roster.extra_columns, *questions, "total", "out of", "status"]]
     for line in lines:
         points = [("" if r.points is None else str(r.points)) for r in line.results]
         points += [""] * (len(kinds) - len(points))
         total = str(line.total) if line.results else ""
-        w.writerow(
-            [
-                line.student,
-                *(v for _, v in line.columns),
-                *points,
-                total,
-                str(len(kinds)),
-                line.status,
-            ]
-        )
+        columns = [v for _, v in line.columns]
+        rows.append([line.student, *columns, *points, total, str(len(kinds)), line.status])
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(
+        [_spreadsheet_safe(f) for f in row] for row in rows
+    )
     return buf.getvalue()
 
 

@@ -224,6 +224,8 @@ def test_an_answer_cell_copied_from_a_classmate_is_not_taken(classroom):
         ("answer: `{right}`", 1),  # any case, in backticks
         (42, 0),  # not text at all
         ("ANSWER: ANSWER:", 0),
+        ("ANSWER: {right}\nmy working: 0x10 is the PATB, so ...", 1),  # working not read
+        ("ANSWER: 0x7\n{right}", 0),  # only the first line is the answer
     ],
 )
 def test_how_an_answer_cell_is_read(tmp_path, source, points):
@@ -303,3 +305,22 @@ def test_assign_refuses_to_overwrite_and_names_bad_input(tmp_path):
     assert not (tmp_path / "x").exists()
     with pytest.raises(TeachError, match="another folder"):
         grade(tmp_path / "out", roster, SECRET, tmp_path / "out")
+
+
+def test_the_gradebook_never_holds_a_formula(classroom):
+    """A file name or a roster column a spreadsheet would run stays text."""
+    roster_file, _roster, _h, sub, _ex, tmp = classroom
+    (sub / "dan.ipynb").rename(sub / "=HYPERLINK(1).ipynb")
+    text = roster_file.read_text().replace("Bob Berg", "@SUM(1)")
+    roster_file.write_text(text)
+    grade(sub, read_roster(roster_file), SECRET, tmp / "graded")
+    rows = (tmp / "graded" / "gradebook.csv").read_text().splitlines()
+    assert rows[2].startswith("bob,'@SUM(1),")
+    assert rows[4].startswith("dan,Dan Diaz,,,,,3,\"'=HYPERLINK(1).ipynb: metadata edited")
+
+
+def test_a_title_is_one_line(tmp_path):
+    roster_file = tmp_path / "r.csv"
+    roster_file.write_text("id\nsam\n")
+    with pytest.raises(TeachError, match="one line"):
+        assign(read_roster(roster_file), SPEC, "Week 3\n# injected", SECRET, tmp_path / "x")
