@@ -12,14 +12,15 @@ Every control change goes through one path, :meth:`Explorer.refresh`:
    last good picture stays. Nothing is raised into the notebook.
 
 The pictures are rendered to PNG here (``display(Image(...))``), so they show the same
-whatever matplotlib backend the notebook selected. Outside a running kernel (tests,
-benchmarks) nothing is displayed; the figures and texts are still kept on the object.
+whatever matplotlib backend the notebook selected. Each explorer keeps its last frames in a
+:class:`~pynest.widgets.frames.FrameCache`: a picture it drew before comes back without a
+render, and an update that draws what is already shown sends nothing. Outside a running
+kernel (tests, benchmarks) nothing is displayed; the figures and texts are still kept on the object.
 """
 
 from __future__ import annotations
 
 import html
-import io
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -30,6 +31,7 @@ from matplotlib.figure import Figure
 from ..errors import PynestError
 from ..scenarios.text import parse_number
 from ..viz import style as S
+from .frames import FrameCache, render_png
 
 __all__ = [
     "Explorer",
@@ -77,9 +79,7 @@ def slider(
 
 def png_bytes(fig: Figure, dpi: int = S.DPI) -> bytes:
     """``fig`` rendered by Agg as PNG bytes."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
+    return render_png(fig, dpi)
 
 
 def in_kernel() -> bool:
@@ -112,6 +112,8 @@ class Explorer:
         self.updates = 0
         self._busy = False
         self._box: w.VBox | None = None
+        self.frames = FrameCache()
+        self._shown: list[bytes] = []
 
     # ------------------------------------------------------------------ to override
     def controls(self) -> Sequence[w.Widget]:
@@ -182,7 +184,11 @@ class Explorer:
             return
         from IPython.display import Image, clear_output, display
 
-        images = [Image(data=png_bytes(fig)) for fig in figures]
+        frames = [self.frames.png(fig) for fig in figures]
+        if frames == self._shown:  # the same pictures: nothing to send
+            return
+        self._shown = frames
+        images = [Image(data=frame) for frame in frames]
         with self.output:
             clear_output(wait=True)
             for image in images:

@@ -1,0 +1,181 @@
+"""Rendered pictures kept by what they show, so an explorer state seen before is not redrawn.
+
+Rendering a figure (Agg draws every text, then PNG encoding) is most of the time between a
+control change and the new picture. :func:`fingerprint` reads what a figure will draw --
+every artist's kind, text, geometry, transform, colours, line and font properties, images'
+pixels -- without drawing it; :class:`FrameCache` keeps the PNG bytes of the last few
+fingerprints (LRU, bounded in entries and bytes). Same fingerprint, same bytes: Agg is
+deterministic, so a cached frame is byte for byte the frame a render would make.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+from matplotlib.artist import Artist
+from matplotlib.axis import Axis
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.path import Path
+from matplotlib.transforms import Transform
+
+from ..viz import style as S
+
+__all__ = ["FrameCache", "fingerprint", "render_png"]
+
+# what an artist may have that changes its pixels; each is read where the artist has it
+_GETTERS = (
+    "get_visible", "get_zorder", "get_alpha", "get_clip_on", "get_clip_box", "get_clip_path",
+    "get_text", "get_unitless_position", "get_fontproperties", "get_color", "get_usetex",
+    "get_horizontalalignment", "get_verticalalignment", "get_rotation", "get_rotation_mode",
+    "get_linespacing", "get_wrap", "get_multialignment", "get_transform_rotates_text",
+    "get_path", "get_transform", "get_facecolor", "get_edgecolor", "get_linewidth",
+    "get_linestyle", "get_hatch", "get_fill", "get_capstyle", "get_joinstyle",
+    "get_antialiased", "get_xydata", "get_drawstyle", "get_marker", "get_markersize",
+    "get_markerfacecolor", "get_markeredgecolor", "get_markeredgewidth", "get_markevery",
+    "get_paths", "get_offsets", "get_offset_transform", "get_sizes", "get_array",
+    "get_extent", "get_cmap", "get_clim", "get_interpolation", "get_position",
+    "get_xlim", "get_ylim", "get_xscale", "get_yscale", "get_aspect", "get_axis_on",
+    "get_frame_on", "get_bbox_patch", "get_size_inches", "get_dpi",
+)  # fmt: skip
+_ATTRIBUTES = ("arrow_patch", "xy", "xyann", "_bbox_transmuter", "_boxstyle", "_dashes")
+
+
+_AVAILABLE: dict[type, tuple[str, ...]] = {}
+
+
+def _getters(kind: type) -> tuple[str, ...]:
+    names = _AVAILABLE.get(kind)
+    if names is None:
+        names = _AVAILABLE[kind] = tuple(n for n in _GETTERS if hasattr(kind, n))
+    return names
+
+
+class _Digest:
+    """Values in order: plain ones listed (hashed once, as their repr), arrays hashed as
+    bytes where they come (a marker in the list keeps the order)."""
+
+    def __init__(self) -> None:
+        self.plain: list[Any] = []
+        self.hash = hashlib.blake2b(digest_size=20)
+
+    def value(self, v: Any, depth: int) -> None:
+        plain = self.plain
+        if v is None or isinstance(v, (bool, int, float, str)):
+            plain.append(v)
+        elif isinstance(v, np.ndarray):
+            plain.append((v.dtype.char, v.shape))
+            if v.dtype.char == "O":
+                plain.append(repr(v.tolist()))
+            else:
+                self.hash.update(np.ascontiguousarray(v).tobytes())
+        elif isinstance(v, Path):
+            self.value(v.vertices, depth)
+            self.value(v.codes, depth)
+        elif isinstance(v, Transform):
+            plain.append(type(v).__name__)
+            self.value(v.get_affine().get_matrix(), depth)
+            if not v.is_affine:
+                plain.append(repr(v))
+        elif isinstance(v, FontProperties):
+            font = (v.get_family(), v.get_style(), v.get_variant(), v.get_weight())
+            plain.append((*font, v.get_stretch(), v.get_size_in_points(), v.get_math_fontfamily()))
+        elif isinstance(v, (tuple, list)):
+            plain.append("(")
+            for item in v:
+                self.value(item, depth)
+            plain.append(")")
+        elif isinstance(v, Artist):
+            if depth < 8:
+                self.artist(v, depth + 1)
+        elif hasattr(v, "get_points"):  # a Bbox
+            self.value(v.get_points(), depth)
+        elif hasattr(v, "name") and hasattr(v, "N"):  # a colormap
+            plain.append(("cmap", v.name, v.N))
+        else:  # a style object (box or arrow style): its settings
+            plain.append(type(v).__name__)
+            attrs = getattr(v, "__dict__", None)
+            if attrs is not None and depth < 8:
+                for key in sorted(attrs):
+                    plain.append(key)
+                    self.value(attrs[key], depth + 1)
+            else:
+                plain.append(repr(v))
+
+    def artist(self, artist: Artist, depth: int = 0) -> None:
+        plain = self.plain
+        plain.append(type(artist).__name__)
+        if not artist.get_visible():  # draws nothing, nor do its children
+            plain.append(False)
+            return
+        for name in _getters(type(artist)):
+            try:
+                v = getattr(artist, name)()
+            except (TypeError, ValueError, AttributeError, NotImplementedError):
+                continue
+            if v is artist or v is None:
+                continue
+            plain.append(name)
+            self.value(v, depth)
+        for name in _ATTRIBUTES:
+            if hasattr(artist, name):
+                plain.append(name)
+                self.value(getattr(artist, name), depth)
+        axis_off = getattr(artist, "axison", True) is False
+        for child in artist.get_children():
+            if axis_off and isinstance(child, Axis):  # not drawn
+                continue
+            self.artist(child, depth)
+        plain.append(">")
+
+
+def fingerprint(fig: Figure, dpi: float = S.DPI) -> bytes:
+    """A digest of everything ``fig`` draws at ``dpi``: equal for figures that render to
+    the same picture, different when a text, position, colour or pixel differs."""
+    digest = _Digest()
+    digest.plain.append(dpi)
+    digest.artist(fig)
+    digest.hash.update(repr(digest.plain).encode())
+    return digest.hash.digest()
+
+
+def render_png(fig: Figure, dpi: float = S.DPI) -> bytes:
+    """``fig`` rendered by Agg as PNG bytes."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+class FrameCache:
+    """The PNG bytes of the last ``entries`` figures rendered, by :func:`fingerprint`,
+    holding at most ``max_bytes`` in all (least recently shown dropped first)."""
+
+    def __init__(self, entries: int = 32, max_bytes: int = 8 << 20) -> None:
+        self.entries = entries
+        self.max_bytes = max_bytes
+        self.frames: OrderedDict[bytes, bytes] = OrderedDict()
+        self.bytes = 0
+        self.hits = 0
+        self.renders = 0
+
+    def png(self, fig: Figure, dpi: float = S.DPI) -> bytes:
+        """``fig`` as PNG: the kept frame when an equal figure was rendered before."""
+        key = fingerprint(fig, dpi)
+        frame = self.frames.get(key)
+        if frame is not None:
+            self.frames.move_to_end(key)
+            self.hits += 1
+            return frame
+        frame = render_png(fig, dpi)
+        self.renders += 1
+        if len(frame) <= self.max_bytes:
+            self.frames[key] = frame
+            self.bytes += len(frame)
+            while len(self.frames) > self.entries or self.bytes > self.max_bytes:
+                _, dropped = self.frames.popitem(last=False)
+                self.bytes -= len(dropped)
+        return frame

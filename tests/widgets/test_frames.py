@@ -1,0 +1,122 @@
+"""The explorers' frame cache (pynest/widgets/frames.py): a picture seen before comes back
+byte for byte without a render, a new one is rendered, memory stays bounded, and the
+fingerprint tells every pinned explorer state's pictures apart exactly when they differ."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import IPython.display
+import pytest
+
+from pynest.widgets import WalkExplorer
+from pynest.widgets import base as widgets_base
+from pynest.widgets.frames import FrameCache, fingerprint, render_png
+
+SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots"
+
+
+def _snapshot_cases():
+    import sys
+
+    sys.path.insert(0, str(SNAPSHOTS))  # snapshot_cases imports record as a top module
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "snapshot_cases", SNAPSHOTS / "snapshot_cases.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(SNAPSHOTS))
+
+
+def test_same_picture_from_another_figure_is_not_rendered_again():
+    cache = FrameCache()
+    a, b = WalkExplorer(), WalkExplorer()  # two figures, same content
+    assert a.figures[0] is not b.figures[0]
+    first = cache.png(a.figures[0])
+    again = cache.png(b.figures[0])
+    assert (cache.renders, cache.hits) == (1, 1)
+    assert again == first == render_png(b.figures[0])
+
+
+def test_a_different_state_is_rendered():
+    cache = FrameCache()
+    ex = WalkExplorer()
+    before = cache.png(ex.figures[0])
+    ex.steps.value = 1
+    after = cache.png(ex.figures[0])
+    assert cache.renders == 2 and cache.hits == 0
+    assert after != before and after == render_png(ex.figures[0])
+
+
+def test_memory_is_bounded_in_entries_and_bytes():
+    ex = WalkExplorer()
+    values = list(range(ex.steps.min, ex.steps.max + 1))
+    assert len(values) >= 4
+    cache = FrameCache(entries=2)
+    for v in values:
+        ex.steps.value = v
+        cache.png(ex.figures[0])
+    assert len(cache.frames) == 2
+    assert cache.bytes == sum(len(f) for f in cache.frames.values())
+    one = len(next(iter(cache.frames.values())))
+    small = FrameCache(entries=100, max_bytes=one + one // 2)
+    for v in values:
+        ex.steps.value = v
+        small.png(ex.figures[0])
+    assert len(small.frames) == 1 and small.bytes <= small.max_bytes
+    ex.steps.value = values[-1]  # the most recent frame is the one kept
+    assert small.png(ex.figures[0]) == render_png(ex.figures[0]) and small.hits == 1
+
+
+def test_fingerprint_separates_exactly_the_pictures_that_differ():
+    """Every explorer's initial and moved states (tests/snapshots): two figures share a
+    fingerprint if and only if they render to the same bytes."""
+    cases = _snapshot_cases()
+    by_key: dict[bytes, bytes] = {}
+    by_png: dict[bytes, bytes] = {}
+    for name, (build, moves) in cases.EXPLORERS.items():
+        explorers = [build()]
+        for actions in moves.values():
+            ex = build()
+            cases.apply(ex, actions)
+            explorers.append(ex)
+        for ex in explorers:
+            for fig in ex.figures:
+                key, png = fingerprint(fig), render_png(fig)
+                assert by_key.setdefault(key, png) == png, f"{name}: one key, two pictures"
+                assert by_png.setdefault(png, key) == key, f"{name}: one picture, two keys"
+    assert len(by_key) > len(cases.EXPLORERS)
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    """Run ``_show`` as in a kernel; the list of PNG frames each display sent."""
+    sent: list[list[bytes]] = []
+    monkeypatch.setattr(widgets_base, "in_kernel", lambda: True)
+    monkeypatch.setattr(IPython.display, "clear_output", lambda wait=False: sent.append([]))
+    monkeypatch.setattr(IPython.display, "display", lambda image: sent[-1].append(image.data))
+    return sent
+
+
+def test_an_explorer_sends_a_picture_seen_before_without_rendering_it(shown):
+    ex = WalkExplorer()
+    start, other = ex.steps.value, ex.steps.min if ex.steps.value != ex.steps.min else ex.steps.max
+    ex.refresh()
+    ex.steps.value = other
+    renders = ex.frames.renders
+    ex.steps.value = start  # back: the first picture again, from the cache
+    assert ex.frames.renders == renders and ex.frames.hits >= 1
+    assert shown[-1] == shown[0] != shown[1]
+    assert shown[-1] == [render_png(f) for f in ex.figures]
+
+
+def test_an_update_that_draws_the_same_picture_sends_nothing(shown):
+    ex = WalkExplorer()
+    ex.refresh()
+    sent = len(shown)
+    assert ex.refresh()  # same controls, same picture
+    assert len(shown) == sent
