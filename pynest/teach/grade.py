@@ -205,6 +205,10 @@ def _grade_one(line: StudentGrade, sub: _Submission, secret: bytes, kinds: list[
     line.status = "graded" + (f" ({'; '.join(shown)})" if shown else "")
 
 
+def _questions(kinds: list[str]) -> str:
+    return f"{len(kinds)} question{'s' if len(kinds) != 1 else ''}: {' '.join(kinds)}"
+
+
 def _feedback(line: StudentGrade, title: str) -> str:
     out = [f"# Feedback: {title}", "", f"Student: {line.student}", f"Status: {line.status}", ""]
     if line.results:
@@ -288,7 +292,11 @@ def grade(
         elif mine[0].problem:
             line.status = f"{mine[0].file}: {mine[0].problem}; not graded"
         elif mine[0].kinds != kinds or mine[0].title != title:
-            line.status = f"{mine[0].file}: a different assignment ({mine[0].title!r}); not graded"
+            line.status = (
+                f"{mine[0].file}: a different assignment ({mine[0].title!r}, "
+                f"{_questions(mine[0].kinds)}; grading {title!r}, {_questions(kinds)}); "
+                "not graded"
+            )
         else:
             line.file = mine[0].file
             _grade_one(line, mine[0], secret, kinds)

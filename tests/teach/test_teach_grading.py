@@ -324,3 +324,17 @@ def test_a_title_is_one_line(tmp_path):
     roster_file.write_text("id\nsam\n")
     with pytest.raises(TeachError, match="one line"):
         assign(read_roster(roster_file), SPEC, "Week 3\n# injected", SECRET, tmp_path / "x")
+
+
+def test_a_notebook_of_another_assignment_is_not_graded_against_this_one(classroom):
+    _rf, roster, _h, sub, _ex, tmp = classroom
+    report = grade(sub, roster, SECRET, tmp / "g1", exercises="translate:3", title=TITLE)
+    assert report.line("alice").status == (
+        "a1.ipynb: a different assignment ('Week 3: radix walks', 3 questions: "
+        "partition-table translate decode-pte; grading 'Week 3: radix walks', 3 questions: "
+        "translate translate translate); not graded"
+    )
+    report = grade(sub, roster, SECRET, tmp / "g2", exercises=SPEC, title="Week 4")
+    assert report.line("bob").status.startswith("bob-final.ipynb: a different assignment")
+    report = grade(sub, roster, SECRET, tmp / "g3", exercises=SPEC, title=TITLE)
+    assert report.line("alice").total == 3  # the right one is graded as before
