@@ -35,10 +35,10 @@ def parse_exercises(spec: str | Sequence[tuple[str, int]]) -> list[str]:
         for part in (p.strip() for p in spec.split(",")):
             if not part:
                 continue
-            kind, _, count = part.partition(":")
-            if count and not re.fullmatch(r"\s*[0-9]+\s*", count):
-                raise TeachError(f"exercise count {count!r} of {kind.strip()!r} is not a number")
-            pairs.append((kind.strip(), int(count) if count else 1))
+            kind, _, written = part.partition(":")
+            if written and not re.fullmatch(r"\s*[0-9]+\s*", written):
+                raise TeachError(f"exercise count {written!r} of {kind.strip()!r} is not a number")
+            pairs.append((kind.strip(), int(written) if written else 1))
     else:
         pairs = list(spec)
     kinds: list[str] = []

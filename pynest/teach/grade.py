@@ -109,15 +109,16 @@ def _read(path: Path, secret: bytes, roster: Roster) -> _Submission:
         sub.problem = "its pynest metadata was edited (student, assignment or questions unreadable)"
         sub.claimed = claimed if isinstance(claimed, str) else ""
         return sub
-    sub.claimed, sub.title, sub.kinds = claimed, title, kinds
+    sub.claimed, sub.title, sub.kinds = claimed, title, [str(k) for k in kinds]
     cells = nb.get("cells")
     sub.cells = cells if isinstance(cells, list) else []
     tag = info.get("tag")
-    if claimed.isascii() and same_tag(submission_tag(secret, claimed, title, kinds), tag):
+    if claimed.isascii() and same_tag(submission_tag(secret, claimed, title, sub.kinds), tag):
         sub.student = claimed
         return sub
     owner = next(
-        (s for s in roster.students if same_tag(submission_tag(secret, s, title, kinds), tag)), ""
+        (s for s in roster.students if same_tag(submission_tag(secret, s, title, sub.kinds), tag)),
+        "",
     )
     if owner:
         sub.student = owner
@@ -125,12 +126,12 @@ def _read(path: Path, secret: bytes, roster: Roster) -> _Submission:
     else:
         sub.problem = (
             f"metadata edited: the seal does not match (names student {claimed!r}, "
-            f"assignment {title!r}, {len(kinds)} questions)"
+            f"assignment {title!r}, {len(sub.kinds)} questions)"
         )
     return sub
 
 
-def _source(cell: dict) -> str | None:
+def _source(cell: dict[str, Any]) -> str | None:
     src = cell.get("source")
     if isinstance(src, list) and all(isinstance(s, str) for s in src):
         return "".join(src)
@@ -153,9 +154,11 @@ def _spreadsheet_safe(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _answer_cells(cells: list[Any]) -> tuple[dict[tuple[int, str], list[dict]], list[int]]:
+def _answer_cells(
+    cells: list[Any],
+) -> tuple[dict[tuple[int, str], list[dict[str, Any]]], list[int]]:
     """Answer cells by (number, id), and the numbers in the order the cells come."""
-    found: dict[tuple[int, str], list[dict]] = {}
+    found: dict[tuple[int, str], list[dict[str, Any]]] = {}
     order = []
     for cell in cells:
         meta = cell.get("metadata") if isinstance(cell, dict) else None
