@@ -1,0 +1,129 @@
+"""A student's side in JupyterLab: open the assigned notebook, type into the answer boxes,
+save; the grader reads what Lab wrote. Debian's Chromium through Python playwright, a
+JupyterLab of our own on a free loopback port (skipped when either is missing)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from pynest.teach import assign, grade, read_roster
+from pynest.teach.assign import questions_for
+
+SECRET = b"lab-test-secret-0123456789"
+KINDS = ["partition-table", "nested-cost", "decode-pte"]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+TOKEN = "pynest-teach-test"
+
+
+def _missing() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "python playwright is not installed"
+    if not os.path.exists(CHROMIUM):
+        return "chromium is not installed (apt-get install chromium)"
+    return None
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """(base URL, root folder) of a JupyterLab serving an empty folder."""
+    reason = _missing()
+    if reason:
+        pytest.skip(reason)
+    root, home = tmp_path / "root", tmp_path / "home"
+    root.mkdir()
+    for ext, name, value in [
+        ("apputils-extension", "notification", {"fetchNews": "false", "checkForUpdates": False}),
+        ("notebook-extension", "tracker", {"windowingMode": "none"}),  # render every cell
+    ]:
+        folder = home / "settings" / "@jupyterlab" / ext
+        folder.mkdir(parents=True)
+        (folder / f"{name}.jupyterlab-settings").write_text(json.dumps(value))
+    env = dict(
+        os.environ,
+        JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
+        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+    )
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    with open(home / "lab.log", "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+             f"--port={port}", "--ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}",
+             f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0"],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                try:
+                    urllib.request.urlopen(f"{base}/api/status?token={TOKEN}", timeout=5)
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError((home / "lab.log").read_text()[-3000:]) from None
+                    time.sleep(0.25)
+            yield base, root
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def test_answers_typed_in_lab_are_graded(lab, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    base, root = lab
+    (tmp_path / "roster.csv").write_text("id\nsam\n")
+    roster = read_roster(tmp_path / "roster.csv")
+    assign(roster, ",".join(KINDS), "Lab check", SECRET, root)
+    exercises = [q.exercise for q in questions_for(SECRET, "sam", KINDS)]
+    typed = [f"{exercises[0].answer.value:#x}", "no idea", ""]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.goto(f"{base}/lab/tree/sam.ipynb?token={TOKEN}")
+            boxes = page.locator(".jp-Notebook .jp-RawCell")
+            boxes.nth(len(KINDS) - 1).wait_for(timeout=60_000)
+            assert boxes.count() == len(KINDS)
+            for i, text in enumerate(typed):
+                if text:
+                    boxes.nth(i).locator(".cm-content").click()
+                    page.keyboard.press("End")
+                    page.keyboard.type(text)
+                    page.keyboard.press("Escape")
+            # a question cell is locked: typing into it changes nothing
+            page.locator(".jp-Notebook .jp-MarkdownCell").nth(1).dblclick()
+            page.keyboard.type("zzz")
+            page.keyboard.press("Escape")
+            page.keyboard.press("Control+s")
+            page.wait_for_function(
+                "() => !document.querySelector('.jp-mod-current .jp-mod-dirty')", timeout=20_000
+            )
+            time.sleep(1)
+        finally:
+            browser.close()
+    saved = (root / "sam.ipynb").read_text(encoding="utf-8")
+    assert "zzz" not in saved
+    report = grade(root, roster, SECRET, tmp_path / "graded")
+    line = report.line("sam")
+    assert [r.answer for r in line.results] == typed
+    assert [r.points for r in line.results] == [1, 0, 0]
+    assert line.status == "graded (1 unanswered)"
