@@ -61,9 +61,13 @@ def _id_problem(student: str) -> str:
 
 
 def roster_from_rows(
-    rows: Iterable[Mapping[str, str]], id_column: str = "id", source: str = "roster"
+    rows: Iterable[Mapping[str, str]],
+    id_column: str = "id",
+    source: str = "roster",
+    line_numbers: Iterable[int] | None = None,
 ) -> Roster:
-    """A :class:`Roster` from dicts (one per student), each with ``id_column``."""
+    """A :class:`Roster` from dicts (one per student), each with ``id_column``;
+    ``line_numbers`` are the rows' lines in the file (default: 2, 3, ...)."""
     rows = list(rows)
     if not rows:
         raise TeachError(f"{source} has no students")
@@ -74,13 +78,21 @@ def roster_from_rows(
         raise TeachError(f"{source} has no {id_column!r} column (columns: {', '.join(names)})")
     extra = tuple(n for n in names if n != id_column)
     ids = [str(row.get(id_column) or "").strip() for row in rows]
-    counts = Counter(ids)
+    numbers = list(line_numbers) if line_numbers is not None else list(range(2, len(rows) + 2))
+    counts = Counter(s.lower() for s in ids)  # Amy and amy would share a file name
     out = []
-    for i, (row, student) in enumerate(zip(rows, ids, strict=True), start=2):
+    for i, row, student in zip(numbers, rows, ids, strict=True):
         problem = _id_problem(student)
-        if not problem and counts[student] > 1:
-            where = [str(j) for j, s in enumerate(ids, start=2) if s == student]
-            problem = f"student id {student!r} is on rows {', '.join(where)}"
+        if not problem and counts[student.lower()] > 1:
+            where = [
+                str(j) for j, s in zip(numbers, ids, strict=True) if s.lower() == student.lower()
+            ]
+            same = (
+                ""
+                if all(s == student for s in ids if s.lower() == student.lower())
+                else (" (ids that differ only in case are the same: they share a file name)")
+            )
+            problem = f"student id {student!r} is on rows {', '.join(where)}{same}"
         columns = tuple((n, str(row.get(n) or "")) for n in extra)
         out.append(RosterRow(row=i, student=student, columns=columns, problem=problem))
     return Roster(rows=tuple(out), id_column=id_column, extra_columns=extra)
@@ -103,10 +115,14 @@ def read_roster(path: str | Path) -> Roster:
             raise TeachError(
                 f"the roster {name!r} is empty (expected a header line like 'id,name')"
             )
-        raw = [
-            {h: (v or "") for h, v in zip(header, [*r.values()][: len(header)], strict=True)}
-            for r in reader
-        ]
+        twice = sorted({h for h in header if header.count(h) > 1})
+        if twice:
+            raise TeachError(f"the roster {name!r} has two columns named {twice[0]!r}")
+        raw, lines = [], []
+        for r in reader:
+            values = [*r.values()][: len(header)]
+            raw.append({h: (v or "") for h, v in zip(header, values, strict=True)})
+            lines.append(reader.line_num)
     except csv.Error as e:
         raise TeachError(f"the roster {name!r} is not CSV: {e}") from None
     lower = {h.lower(): h for h in header}
@@ -116,4 +132,4 @@ def read_roster(path: str | Path) -> Roster:
             f"the roster {name!r} has no student id column: name one of its columns "
             f"{' or '.join(ID_COLUMNS)} (columns: {', '.join(header)})"
         )
-    return roster_from_rows(raw, column, f"the roster {name!r}")
+    return roster_from_rows(raw, column, f"the roster {name!r}", lines)

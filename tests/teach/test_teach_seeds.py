@@ -107,6 +107,7 @@ def test_the_roster_keeps_columns_and_names_each_bad_row(tmp_path):
         (b"", "is empty"),
         (b"id\n", "has no students"),
         (b"id\n\xff\xfe\n", "not UTF-8"),
+        (b"id,name,name\namy,A,B\n", "two columns named 'name'"),
     ],
 )
 def test_an_unusable_roster_is_one_clear_error(tmp_path, content, says):
@@ -114,6 +115,19 @@ def test_an_unusable_roster_is_one_clear_error(tmp_path, content, says):
     path.write_bytes(content)
     with pytest.raises(TeachError, match=says):
         read_roster(path)
+
+
+def test_rows_are_named_by_their_line_and_case_does_not_make_a_new_id(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("id\namy\n\nAmy\nbea\n\n\nbea\n")  # blank lines are skipped
+    roster = read_roster(path)
+    assert [r.row for r in roster.rows] == [2, 4, 5, 8]
+    assert roster.rows[0].problem == (
+        "student id 'amy' is on rows 2, 4 (ids that differ only in case are the same: they "
+        "share a file name)"
+    )
+    assert roster.rows[3].problem == "student id 'bea' is on rows 5, 8"
+    assert roster.students == []
 
 
 # ------------------------------------------------------------------------ CLI
