@@ -79,8 +79,9 @@ class _Submission:
     problem: str = ""  # why it cannot be graded
 
 
-def _read(path: Path, secret: bytes, roster: Roster) -> _Submission:
-    sub = _Submission(file=path.name)
+def _read(folder: Path, name: str, secret: bytes, roster: Roster) -> _Submission:
+    sub = _Submission(file=name)
+    path = folder / name
     try:
         nb = json.loads(path.read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -246,8 +247,10 @@ def grade(
     exercises: str | Sequence[tuple[str, int]] | None = None,
     title: str | None = None,
 ) -> GradeReport:
-    """Grade every file in the folder ``submissions`` against ``roster``; write the
-    gradebook, the feedback files and ``problems.txt`` into ``out_dir``.
+    """Grade every file in the folder ``submissions`` (and its subfolders, as a course
+    site's download has them; hidden ones like ``.ipynb_checkpoints`` skipped) against
+    ``roster``; write the gradebook, the feedback files and ``problems.txt`` into
+    ``out_dir``, which must be outside ``submissions``.
 
     ``exercises`` (as for :func:`.assign.assign`) and ``title``, when given, are the
     assignment every submission must be; otherwise both are taken from the first
@@ -258,11 +261,18 @@ def grade(
         raise TeachError(f"the submissions folder {str(folder)!r} does not exist")
     if out.exists() and not out.is_dir():
         raise TeachError(f"{str(out)!r} is a file, not a folder for the gradebook")
-    if out.resolve() == folder.resolve():
-        raise TeachError("write the gradebook to another folder than the submissions")
+    if out.resolve().is_relative_to(folder.resolve()):
+        raise TeachError(
+            f"write the gradebook outside the submissions folder {str(folder)!r} "
+            "(it would be read as a submission next time)"
+        )
     kinds = parse_exercises(exercises) if exercises is not None else []
-    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-    subs = [_read(p, secret, roster) for p in files]
+    files = sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and not any(n.startswith(".") for n in p.relative_to(folder).parts)
+    )
+    subs = [_read(folder, name, secret, roster) for name in files]
     by_student: dict[str, list[_Submission]] = {}
     for s in subs:
         who = s.student or (s.claimed if s.claimed in roster.students else "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -303,8 +304,9 @@ def test_assign_refuses_to_overwrite_and_names_bad_input(tmp_path):
     with pytest.raises(TeachError, match="at least 16"):
         assign(roster, SPEC, TITLE, b"short", tmp_path / "x")
     assert not (tmp_path / "x").exists()
-    with pytest.raises(TeachError, match="another folder"):
-        grade(tmp_path / "out", roster, SECRET, tmp_path / "out")
+    for inside in ("out", "out/graded"):
+        with pytest.raises(TeachError, match="outside the submissions folder"):
+            grade(tmp_path / "out", roster, SECRET, tmp_path / inside)
 
 
 def test_the_gradebook_never_holds_a_formula(classroom):
@@ -338,3 +340,18 @@ def test_a_notebook_of_another_assignment_is_not_graded_against_this_one(classro
     assert report.line("bob").status.startswith("bob-final.ipynb: a different assignment")
     report = grade(sub, roster, SECRET, tmp / "g3", exercises=SPEC, title=TITLE)
     assert report.line("alice").total == 3  # the right one is graded as before
+
+
+def test_a_course_site_download_with_a_folder_per_student(classroom):
+    """Subfolders are read; hidden ones (Lab's checkpoints) are not."""
+    _rf, roster, _h, sub, _ex, tmp = classroom
+    (sub / "Alice Ames_123" / ".ipynb_checkpoints").mkdir(parents=True)
+    (sub / "a1.ipynb").rename(sub / "Alice Ames_123" / "week3.ipynb")
+    shutil.copy(
+        sub / "Alice Ames_123" / "week3.ipynb",
+        sub / "Alice Ames_123" / ".ipynb_checkpoints" / "week3-checkpoint.ipynb",
+    )
+    report = grade(sub, roster, SECRET, tmp / "graded")
+    assert report.line("alice").status == "graded"
+    assert report.line("alice").file == "Alice Ames_123/week3.ipynb"
+    assert report.line("alice").total == 3
