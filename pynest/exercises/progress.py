@@ -1,4 +1,4 @@
-"""Exercise progress kept across kernels and notebooks, in a small local JSON file.
+"""Exercise progress kept across kernels and notebooks, in a small local file (``progress.json``).
 
 The file is never in a notebook or in the repository: by default it is
 ``$XDG_DATA_HOME/pynest/progress.json`` (``~/.local/share/pynest/progress.json``).
@@ -52,7 +52,7 @@ NOTEBOOK_OF_KIND: dict[str, str] = {
 
 
 def progress_path() -> Path | None:
-    """Where progress is kept, from ``PYNEST_PROGRESS`` or the XDG data directory;
+    """Where progress is kept, from ``PYNEST_PROGRESS`` or ``$XDG_DATA_HOME``;
     None when progress is not to be written (``PYNEST_PROGRESS`` empty or ``off``)."""
     value = os.environ.get(ENV)
     if value is not None:
