@@ -15,6 +15,7 @@ import io
 from collections import OrderedDict
 from typing import Any
 
+import matplotlib
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axis import Axis
@@ -40,9 +41,18 @@ _GETTERS = (
     "get_paths", "get_offsets", "get_offset_transform", "get_sizes", "get_array",
     "get_extent", "get_cmap", "get_clim", "get_interpolation", "get_position",
     "get_xlim", "get_ylim", "get_xscale", "get_yscale", "get_aspect", "get_axis_on",
-    "get_frame_on", "get_bbox_patch", "get_size_inches", "get_dpi",
+    "get_frame_on", "get_bbox_patch", "get_size_inches", "get_dpi", "get_parse_math",
+    "get_path_effects", "get_sketch_params", "get_snap", "get_agg_filter", "get_rasterized",
+    "get_transforms", "get_fillstyle", "get_markerfacecoloralt", "get_gapcolor",
+    "get_dash_capstyle", "get_dash_joinstyle", "get_solid_capstyle", "get_solid_joinstyle",
+    "get_resample", "get_filternorm", "get_filterrad", "get_interpolation_stage",
 )  # fmt: skip
-_ATTRIBUTES = ("arrow_patch", "xy", "xyann", "_bbox_transmuter", "_boxstyle", "_dashes")
+_ATTRIBUTES = ("arrow_patch", "xy", "xyann", "_bbox_transmuter", "_boxstyle", "_dash_pattern")
+_RC_GROUPS = frozenset(
+    ("savefig", "text", "path", "agg", "mathtext", "hatch", "image", "font", "lines", "patch",
+     "figure", "axes", "legend", "xtick", "ytick", "grid", "scatter", "pcolor", "markers")
+)  # fmt: skip
+"""rcParams read while drawing or saving (``backend`` is left out: reading it selects one)."""
 
 
 _AVAILABLE: dict[type, tuple[str, ...]] = {}
@@ -138,6 +148,10 @@ def fingerprint(fig: Figure, dpi: float = S.DPI) -> bytes:
     the same picture, different when a text, position, colour or pixel differs."""
     digest = _Digest()
     digest.plain.append(dpi)
+    rc = matplotlib.rcParams
+    digest.plain.append(
+        sorted((k, repr(v)) for k, v in dict.items(rc) if k.split(".")[0] in _RC_GROUPS)
+    )
     digest.artist(fig)
     digest.hash.update(repr(digest.plain).encode())
     return digest.hash.digest()

@@ -8,6 +8,7 @@ import importlib.util
 from pathlib import Path
 
 import IPython.display
+import matplotlib
 import pytest
 
 from pynest.widgets import WalkExplorer
@@ -120,3 +121,15 @@ def test_an_update_that_draws_the_same_picture_sends_nothing(shown):
     sent = len(shown)
     assert ex.refresh()  # same controls, same picture
     assert len(shown) == sent
+
+
+def test_a_changed_save_setting_is_a_new_frame():
+    """rcParams read at save time (here the saved face colour) are part of the key."""
+    cache = FrameCache()
+    fig = WalkExplorer().figures[0]
+    plain = cache.png(fig)
+    with matplotlib.rc_context({"savefig.facecolor": "black"}):
+        dark = cache.png(fig)
+        assert dark == render_png(fig)
+    assert cache.renders == 2 and dark != plain
+    assert cache.png(fig) == plain and cache.hits == 1
