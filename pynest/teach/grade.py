@@ -273,6 +273,12 @@ def grade(
         if p.is_file() and not any(n.startswith(".") for n in p.relative_to(folder).parts)
     )
     subs = [_read(folder, name, secret, roster) for name in files]
+    ours = [s for s in subs if s.kinds]  # assignment notebooks, sealed or not
+    if len(ours) > 1 and not any(s.student for s in ours):
+        raise TeachError(
+            f"none of the {len(ours)} assignment notebooks in {str(folder)!r} is sealed with "
+            "this secret: is it the secret file that assign used?"
+        )
     by_student: dict[str, list[_Submission]] = {}
     for s in subs:
         who = s.student or (s.claimed if s.claimed in roster.students else "")

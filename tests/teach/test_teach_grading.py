@@ -355,3 +355,10 @@ def test_a_course_site_download_with_a_folder_per_student(classroom):
     assert report.line("alice").status == "graded"
     assert report.line("alice").file == "Alice Ames_123/week3.ipynb"
     assert report.line("alice").total == 3
+
+
+def test_the_wrong_secret_is_one_clear_error_not_a_class_of_cheats(classroom):
+    _rf, roster, _h, sub, _ex, tmp = classroom
+    with pytest.raises(TeachError, match="none of the 6 assignment notebooks .* this secret"):
+        grade(sub, roster, b"another-course-secret-0000", tmp / "graded")
+    assert not (tmp / "graded").exists()
