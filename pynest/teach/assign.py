@@ -43,7 +43,7 @@ def parse_exercises(spec: str | Sequence[tuple[str, int]]) -> list[str]:
         pairs = list(spec)
     kinds: list[str] = []
     for kind, count in pairs:
-        name = kind.replace("_", "-") if isinstance(kind, str) else kind
+        name = kind.strip().lower().replace("_", "-") if isinstance(kind, str) else kind
         if name not in GENERATORS:
             raise TeachError(f"unknown exercise kind {kind!r}; choose from {', '.join(GENERATORS)}")
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:

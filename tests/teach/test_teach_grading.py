@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from pynest.exercises import GENERATORS, FaultAnswer, LettersAnswer, NumberAnswer
-from pynest.teach import TeachError, assign, grade, read_roster
+from pynest.teach import TeachError, assign, grade, parse_exercises, read_roster
 from pynest.teach.assign import questions_for
 
 SECRET = b"course-secret-for-the-tests-0123"
@@ -291,6 +291,8 @@ def test_assign_refuses_to_overwrite_and_names_bad_input(tmp_path):
     with pytest.raises(TeachError, match="already in"):
         assign(roster, SPEC, TITLE, SECRET, tmp_path / "out")
     assign(roster, "translate", TITLE, SECRET, tmp_path / "out", overwrite=True)
+    assert parse_exercises("Translate: 2, set_ptbl") == ["translate", "translate", "set-ptbl"]
+    assert parse_exercises([("walk2d", 2)]) == ["walk2d", "walk2d"]
     for spec, says in [
         ("translat", "unknown exercise kind 'translat'"),
         ("translate:0", "must be a whole number >= 1"),
