@@ -247,7 +247,8 @@ def test_how_an_answer_cell_is_read(tmp_path, source, points):
 
 
 def test_every_kind_survives_the_notebook_round_trip(tmp_path):
-    """For each exercise kind the worked answer, typed into the notebook, grades right."""
+    """For each exercise kind the worked answer, typed into the notebook, grades right;
+    no kind's notebook holds its seed."""
     roster_file = tmp_path / "r.csv"
     roster_file.write_text("id\nsam\n")
     roster = read_roster(roster_file)
@@ -256,6 +257,9 @@ def test_every_kind_survives_the_notebook_round_trip(tmp_path):
     path = tmp_path / "out" / "sam.ipynb"
     nb = json.loads(path.read_text())
     qs = questions_for(SECRET, "sam", list(GENERATORS))
+    text = path.read_text(encoding="utf-8")
+    for q in qs:  # no kind writes its seed into the question
+        assert str(q.exercise.seed) not in text and f"{q.exercise.seed:x}" not in text
     path.write_text(json.dumps(fill(nb, [str(q.exercise.answer) for q in qs])))
     report = grade(tmp_path / "out", roster, SECRET, tmp_path / "graded")
     assert report.line("sam").total == len(GENERATORS), report.line("sam").results
