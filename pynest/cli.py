@@ -175,6 +175,9 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     report = teach.grade(args.folder, roster, secret, args.out, args.exercises, args.title)
     graded = [s for s in report.students if s.results]
     print(f"{len(graded)} of {len(report.students)} roster row(s) graded: {report.gradebook}")
+    missing = [s.student for s in report.students if s.status == "no submission"]
+    if missing:
+        print(f"no submission from {len(missing)}: {', '.join(missing)}")
     for problem in report.problems:
         print(f"pynest: {problem}", file=sys.stderr)
     return 1 if report.problems else 0

@@ -150,7 +150,10 @@ def test_assign_and_grade_from_the_command_line(tmp_path, capsys):
     )  # fmt: skip
     out, err = capsys.readouterr()
     assert status == 1
-    assert out.startswith("1 of 3 roster row(s) graded: ")
+    assert out == (
+        f"1 of 3 roster row(s) graded: {tmp_path / 'graded' / 'gradebook.csv'}\n"
+        "no submission from 1: bea\n"
+    )
     assert err == "pynest: (empty id): roster row 3: empty student id; not graded\n"
     rows = (tmp_path / "graded" / "gradebook.csv").read_text().splitlines()
     assert rows[0] == "id,name,q1 translate,q2 translate,q3 lpids,total,out of,status"
