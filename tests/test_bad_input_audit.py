@@ -60,7 +60,7 @@ NAME = ("unknown", "none", "float")
 # A message "says what is allowed" when it has one of these.
 RANGE_WORDS = re.compile(
     r"must|between|\.\.|one of|choose|at least|at most|multiple|aligned|fit|bits|"
-    r"range|beyond|outside|>=|<|expected|known|unsigned|use hex",
+    r"range|beyond|outside|>=|<|expected|known|unsigned|use hex|whole number|0 or more",
     re.I,
 )
 
