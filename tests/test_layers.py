@@ -18,8 +18,6 @@ PYNEST = Path(__file__).resolve().parent.parent / "pynest"
 #: bottom-up; a package may import packages of a strictly lower layer (and itself)
 LAYERS: dict[str, int] = {
     "errors": 0,
-    "bits": 1,
-    "types": 1,
     "memory": 2,
     "mmu": 3,
     "kvm": 4,
@@ -31,7 +29,7 @@ LAYERS: dict[str, int] = {
     "cli": 8,
     "__main__": 9,
 }
-MODEL = ("errors", "bits", "types", "memory", "mmu", "kvm", "scenarios")
+MODEL = ("errors", "memory", "mmu", "kvm", "scenarios")
 
 
 def _package(parts: list[str]) -> str:
