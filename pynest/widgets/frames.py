@@ -135,6 +135,11 @@ class _Digest:
             if hasattr(artist, name):
                 plain.append(name)
                 self.value(getattr(artist, name), depth)
+        if isinstance(artist, Axis):
+            # tick labels and positions are set while drawing (from the locator and
+            # formatter): set them now, as drawing will, so the key holds what is drawn
+            plain.append([(t.get_loc(), t.label1.get_text(), t.label2.get_text())
+                          for t in artist._update_ticks()])  # fmt: skip
         axis_off = getattr(artist, "axison", True) is False
         for child in artist.get_children():
             if axis_off and isinstance(child, Axis):  # not drawn

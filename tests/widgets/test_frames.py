@@ -10,6 +10,7 @@ from pathlib import Path
 import IPython.display
 import matplotlib
 import pytest
+from matplotlib.figure import Figure
 
 from pynest.widgets import WalkExplorer
 from pynest.widgets import base as widgets_base
@@ -133,3 +134,18 @@ def test_a_changed_save_setting_is_a_new_frame():
         assert dark == render_png(fig)
     assert cache.renders == 2 and dark != plain
     assert cache.png(fig) == plain and cache.hits == 1
+
+
+def test_tick_labels_set_at_draw_time_are_in_the_key():
+    """Two plots that differ only in their tick labels (filled in while drawing)."""
+    figs = []
+    for unit in ("KiB", "MiB"):
+        fig = Figure(figsize=(3, 2))
+        ax = fig.add_subplot()
+        ax.bar([0, 1], [1, 2])
+        ax.yaxis.set_major_formatter(lambda v, _pos, unit=unit: f"{v:g} {unit}")
+        figs.append(fig)
+    cache = FrameCache()
+    first, second = (cache.png(f) for f in figs)
+    assert cache.renders == 2 and first != second
+    assert second == render_png(figs[1])
