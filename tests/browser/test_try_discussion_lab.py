@@ -8,7 +8,7 @@ from .conftest import SCREENSHOTS, TOKEN
 
 def test_discussion_is_collapsed_then_opens_as_markdown(lab, page):
     page.set_viewport_size({"width": 1280, "height": 720})
-    page.goto(f"{lab}/lab/tree/04_two_dimensional_walk.ipynb?token={TOKEN}")
+    page.goto(f"{lab}/lab/tree/04_two_dimensional_walk.ipynb?token={TOKEN}&reset")
     details = page.locator(".jp-RenderedMarkdown details").first
     details.wait_for(state="attached", timeout=90_000)
     summary = details.locator("summary")
