@@ -183,9 +183,18 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     return 1 if report.problems else 0
 
 
+def _cmd_progress(args: argparse.Namespace) -> int:
+    from .exercises.progress import progress_summary  # loaded already, by .exercises
+
+    print(progress_summary())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pynest", description="POWER9 radix MMU and nested-HV model")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p = sub.add_parser("progress", help="exercise progress: right / tried / revealed per kind")
+    p.set_defaults(run=_cmd_progress)
     p = sub.add_parser("ptcr", help="decode a PTCR value")
     p.add_argument("value", help="the PTCR, e.g. 0x100000")
     p.set_defaults(run=_cmd_ptcr)
