@@ -46,6 +46,7 @@ _GETTERS = (
     "get_transforms", "get_fillstyle", "get_markerfacecoloralt", "get_gapcolor",
     "get_dash_capstyle", "get_dash_joinstyle", "get_solid_capstyle", "get_solid_joinstyle",
     "get_resample", "get_filternorm", "get_filterrad", "get_interpolation_stage",
+    "get_hatchcolor", "get_hatch_linewidth",
 )  # fmt: skip
 _ATTRIBUTES = ("arrow_patch", "xy", "xyann", "_bbox_transmuter", "_boxstyle", "_dash_pattern")
 _RC_GROUPS = frozenset(
@@ -83,6 +84,8 @@ class _Digest:
                 plain.append(repr(v.tolist()))
             else:
                 self.hash.update(np.ascontiguousarray(v).tobytes())
+            if np.ma.isMaskedArray(v):  # masked cells are not drawn
+                self.hash.update(np.ma.getmaskarray(v).tobytes())
         elif isinstance(v, Path):
             self.value(v.vertices, depth)
             self.value(v.codes, depth)
@@ -136,10 +139,12 @@ class _Digest:
                 plain.append(name)
                 self.value(getattr(artist, name), depth)
         if isinstance(artist, Axis):
-            # tick labels and positions are set while drawing (from the locator and
-            # formatter): set them now, as drawing will, so the key holds what is drawn
-            plain.append([(t.get_loc(), t.label1.get_text(), t.label2.get_text())
-                          for t in artist._update_ticks()])  # fmt: skip
+            # tick labels are filled in while drawing, from the locator and formatter;
+            # asking for them fills them in now, as drawing will
+            labels = [*artist.get_majorticklabels(), *artist.get_minorticklabels()]
+            plain.append([t.get_text() for t in labels])
+            self.value(artist.get_majorticklocs(), depth)
+            self.value(artist.get_minorticklocs(), depth)
         axis_off = getattr(artist, "axison", True) is False
         for child in artist.get_children():
             if axis_off and isinstance(child, Axis):  # not drawn
