@@ -16,11 +16,18 @@ Either is said once, in :attr:`Progress.notices`, never raised.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # not a POSIX system: saves merge without a lock
+    fcntl = None  # type: ignore[assignment]
 
 ENV = "PYNEST_PROGRESS"
 FORMAT = 1
@@ -102,6 +109,25 @@ def _encode(data: dict[str, dict[str, set[int]]]) -> str:
 
 def _empty() -> dict[str, set[int]]:
     return {name: set() for name in FIELDS}
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path``'s lock file (``progress.json.lock``) where the
+    system has one; where it cannot be taken, go on without (the merge still helps)."""
+    if fcntl is None:
+        yield
+        return
+    try:
+        fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 _USER: Any = object()
@@ -192,27 +218,31 @@ class Progress:
                 mine[name] |= rec[name]
 
     def _save(self) -> None:
-        """Re-read the file, merge (union of seeds) and write it atomically."""
-        if self.path is None:
-            return
-        self._merge(self._read())
+        """Re-read the file, merge (union of seeds) and write it atomically, holding the
+        lock file so that two kernels saving at once do not lose each other's seeds."""
         path = self.path
-        if path is None:  # reading it just failed
+        if path is None:
             return
-        tmp = ""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(_encode(self.data))
-            os.replace(tmp, path)
         except OSError as e:
-            if tmp:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
             self._stop_writing(f"cannot write {path} ({type(e).__name__})")
+            return
+        with _locked(path):
+            self._merge(self._read())
+            if self.path is None:  # reading it just failed
+                return
+            tmp = ""
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    f.write(_encode(self.data))
+                os.replace(tmp, path)
+            except OSError as e:
+                if tmp:
+                    with contextlib.suppress(OSError):
+                        os.unlink(tmp)
+                self._stop_writing(f"cannot write {path} ({type(e).__name__})")
 
     # -------------------------------------------------------------- recording
     def _kind(self, kind: str) -> dict[str, set[int]]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,7 +77,7 @@ def test_round_trip_through_the_file(tmp_path):
     assert again.record("translate") == (1, 1, 0)
     assert again.record("walk2d") == (1, 2, 1)
     assert again.text("walk2d") == "walk2d: 1 of 2 questions right"
-    assert [f.name for f in path.parent.iterdir()] == ["progress.json"]  # no temp file left
+    assert sorted(f.name for f in path.parent.iterdir()) == ["progress.json", "progress.json.lock"]
 
 
 def test_two_kernels_writing_keep_the_union_of_seeds(tmp_path):
@@ -88,6 +90,28 @@ def test_two_kernels_writing_keep_the_union_of_seeds(tmp_path):
     assert _seeds(path, "tlbie") == {"right": [1], "tried": [1, 2], "revealed": []}
     assert _seeds(path, "copy")["revealed"] == [5]
     assert Progress(path).record("tlbie") == (1, 2, 0)
+
+
+WRITER = """
+import sys
+from pynest.exercises.progress import Progress
+p = Progress(sys.argv[1])
+for seed in range(int(sys.argv[2]), int(sys.argv[2]) + 40):
+    p.answered("walk2d", seed, ok=seed % 2 == 0)
+"""
+
+
+def test_two_processes_saving_at_the_same_time_lose_nothing(tmp_path):
+    path = tmp_path / "progress.json"
+    env = {**os.environ, "PYNEST_PROGRESS": "off"}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(start)], env=env)
+        for start in (0, 1000)
+    ]
+    assert [proc.wait(timeout=120) for proc in procs] == [0, 0]
+    seeds = _seeds(path, "walk2d")
+    assert seeds["tried"] == [*range(40), *range(1000, 1040)]
+    assert seeds["right"] == [s for s in seeds["tried"] if s % 2 == 0]
 
 
 def test_a_reveal_in_another_kernel_stops_a_later_right_answer_counting(tmp_path):
@@ -111,7 +135,7 @@ def test_a_failed_replace_leaves_the_old_file_whole(tmp_path, monkeypatch):
     monkeypatch.setattr(progress_mod.os, "replace", refuse)
     p.answered("demo", 2, ok=True)
     assert path.read_text() == before
-    assert [f.name for f in tmp_path.iterdir()] == ["progress.json"]  # temp file removed
+    assert not list(tmp_path.glob("*.tmp"))  # the temporary file is removed
     assert p.record("demo") == (2, 2, 0)  # still counted, in memory
     assert p.notices == [f"Progress is kept in memory only: cannot write {path} (PermissionError)."]
 
