@@ -76,11 +76,12 @@ class CorruptProgress(ValueError):
     """The text of a progress file is not progress."""
 
 
-def _decode(text: str) -> dict[str, dict[str, set[int]]]:
+def _decode(raw: bytes) -> dict[str, dict[str, set[int]]]:
     try:
-        data = json.loads(text)
-    except ValueError as e:
-        raise CorruptProgress(f"not JSON ({e})") from None
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as e:  # bad text, bad bytes, absurd nesting or digits
+        where = f" at line {e.lineno}" if isinstance(e, json.JSONDecodeError) else ""
+        raise CorruptProgress(f"not valid JSON{where}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CorruptProgress(f"not a pynest progress file of format {FORMAT}")
     kinds = data.get("kinds")
@@ -94,7 +95,7 @@ def _decode(text: str) -> dict[str, dict[str, set[int]]]:
         for name in FIELDS:
             values = rec.get(name, [])
             if not isinstance(values, list) or not all(
-                isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values
+                isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 1 << 64 for v in values
             ):
                 raise CorruptProgress(f"{kind!r}.{name} is not a list of seeds")
             seeds[name] = set(values)
@@ -188,14 +189,14 @@ class Progress:
         path = self.path
         assert path is not None
         try:
-            text = path.read_text(encoding="utf-8")
+            raw = path.read_bytes()
         except (FileNotFoundError, NotADirectoryError):  # none yet (or nowhere to put one)
             return {}
-        except (OSError, UnicodeDecodeError) as e:
+        except OSError as e:
             self._stop_writing(f"cannot read {path} ({type(e).__name__})")
             return {}
         try:
-            return _decode(text)
+            return _decode(raw)
         except CorruptProgress as e:
             bad = path.with_name(path.name + ".bad")
             try:
@@ -207,7 +208,7 @@ class Progress:
                 )
                 return {}
             self._notice(
-                f"{path} was not a progress file ({e}): moved it to {bad.name}, started afresh."
+                f"{path} was not a progress file ({e}): moved it to {bad.name} and started afresh."
             )
             return {}
 

@@ -149,14 +149,18 @@ def test_a_failed_replace_leaves_the_old_file_whole(tmp_path, monkeypatch):
         '{"format": 99, "kinds": {}}',
         '{"format": 1, "kinds": {"translate": {"tried": ["x"]}}}',
         '{"format": 1, "kinds": {"translate": {"right": [true]}}}',
+        b"\xff\xfe\x00\x9c garbage",  # not text at all
+        "[" * 100_000,  # nesting json cannot follow
+        '{"format": 1, "kinds": {"copy": {"tried": [' + "9" * 5000 + "]}}}",  # absurd digits
     ],
 )
 def test_a_corrupt_file_is_moved_aside_and_progress_starts_afresh(tmp_path, text):
     path = tmp_path / "progress.json"
-    path.write_text(text)
+    raw = text if isinstance(text, bytes) else text.encode()
+    path.write_bytes(raw)
     p = Progress(path)
     assert p.record("translate") == (0, 0, 0)
-    assert (tmp_path / "progress.json.bad").read_text() == text  # kept, not overwritten
+    assert (tmp_path / "progress.json.bad").read_bytes() == raw  # kept, not overwritten
     assert len(p.notices) == 1 and "moved it to progress.json.bad" in p.notices[0]
     assert "\n" not in p.notices[0]
     p.answered("translate", 1, ok=True)
