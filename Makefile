@@ -141,13 +141,14 @@ html: $(STAMP)
 	$(PY) tools/build_site.py --out site --js $(CACHE)/site-js $(SITE_ARGS)
 	@echo "open site/index.html in a browser"
 
-# Re-execute notebooks in place, in the kernel environment nbval uses, storing outputs and
-# widget state (nbclient's default): how a notebook's stored outputs are made.
+# Re-execute notebooks in place, in the kernel environment nbval uses (exercise progress
+# off, as in the tests: nothing of yours gets stored), storing outputs and widget state
+# (nbclient's default): how a notebook's stored outputs are made.
 NB ?= $(NOTEBOOKS)
 execute: $(STAMP)
 	cd notebooks && for nb in $(patsubst notebooks/%,%,$(NB)); do \
 	    echo "== executing $$nb"; \
-	    env -u MPLBACKEND ../$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+	    env -u MPLBACKEND PYNEST_PROGRESS=off ../$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 	        --ExecutePreprocessor.timeout=120 "$$nb" || exit 1; done
 
 clean:

@@ -8,6 +8,8 @@ Commands::
     pynest scenario [NAME]                  list the named worlds, or describe one
     pynest exercise [KIND] [--seed N] [--answer TEXT] [--reveal]
                                             a seeded exercise; check an answer or reveal it
+    pynest progress                         your exercise progress: right / tried / revealed
+                                            per kind (file: PYNEST_PROGRESS)
     pynest assign ROSTER --exercises SPEC --title TEXT --secret-file F --out DIR
                                             one assignment notebook per student
     pynest grade FOLDER --roster ROSTER --secret-file F --out DIR
