@@ -1,12 +1,12 @@
 """A student's side in JupyterLab: open the assigned notebook, type into the answer boxes,
-save; the grader reads what Lab wrote. Debian's Chromium through Python playwright, a
-JupyterLab of our own on a free loopback port (skipped when either is missing)."""
+save; the grader reads what Lab wrote. The suite's Chromium (``conftest.browser``: one
+playwright per test session, so this lives with the other browser tests) and a JupyterLab
+of its own on a free loopback port serving the assignment (skipped when either is missing)."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -18,26 +18,17 @@ import pytest
 from pynest.teach import assign, grade, read_roster
 from pynest.teach.assign import questions_for
 
+from .conftest import browser_missing_reason, browser_page
+
 SECRET = b"lab-test-secret-0123456789"
 KINDS = ["partition-table", "nested-cost", "decode-pte"]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 TOKEN = "pynest-teach-test"
 
 
-def _missing() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "python playwright is not installed"
-    if not os.path.exists(CHROMIUM):
-        return "chromium is not installed (apt-get install chromium)"
-    return None
-
-
 @pytest.fixture
-def lab(tmp_path):
+def teach_lab(tmp_path):
     """(base URL, root folder) of a JupyterLab serving an empty folder."""
-    reason = _missing()
+    reason = browser_missing_reason()
     if reason:
         pytest.skip(reason)
     root, home = tmp_path / "root", tmp_path / "home"
@@ -86,40 +77,33 @@ def lab(tmp_path):
                 proc.wait()
 
 
-def test_answers_typed_in_lab_are_graded(lab, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    base, root = lab
+def test_answers_typed_in_lab_are_graded(teach_lab, browser, tmp_path):
+    base, root = teach_lab
     (tmp_path / "roster.csv").write_text("id\nsam\n")
     roster = read_roster(tmp_path / "roster.csv")
     assign(roster, ",".join(KINDS), "Lab check", SECRET, root)
     exercises = [q.exercise for q in questions_for(SECRET, "sam", KINDS)]
     typed = [f"{exercises[0].answer.value:#x}", "no idea", ""]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
-            page.goto(f"{base}/lab/tree/sam.ipynb?token={TOKEN}")
-            boxes = page.locator(".jp-Notebook .jp-RawCell")
-            boxes.nth(len(KINDS) - 1).wait_for(timeout=60_000)
-            assert boxes.count() == len(KINDS)
-            for i, text in enumerate(typed):
-                if text:
-                    boxes.nth(i).locator(".cm-content").click()
-                    page.keyboard.press("End")
-                    page.keyboard.type(text)
-                    page.keyboard.press("Escape")
-            # a question cell is locked: typing into it changes nothing
-            page.locator(".jp-Notebook .jp-MarkdownCell").nth(1).dblclick()
-            page.keyboard.type("zzz")
-            page.keyboard.press("Escape")
-            page.keyboard.press("Control+s")
-            page.wait_for_function(
-                "() => !document.querySelector('.jp-mod-current .jp-mod-dirty')", timeout=20_000
-            )
-            time.sleep(1)
-        finally:
-            browser.close()
+    with browser_page(browser, 1280, 720) as page:
+        page.goto(f"{base}/lab/tree/sam.ipynb?token={TOKEN}")
+        boxes = page.locator(".jp-Notebook .jp-RawCell")
+        boxes.nth(len(KINDS) - 1).wait_for(timeout=60_000)
+        assert boxes.count() == len(KINDS)
+        for i, text in enumerate(typed):
+            if text:
+                boxes.nth(i).locator(".cm-content").click()
+                page.keyboard.press("End")
+                page.keyboard.type(text)
+                page.keyboard.press("Escape")
+        # a question cell is locked: typing into it changes nothing
+        page.locator(".jp-Notebook .jp-MarkdownCell").nth(1).dblclick()
+        page.keyboard.type("zzz")
+        page.keyboard.press("Escape")
+        page.keyboard.press("Control+s")
+        page.wait_for_function(
+            "() => !document.querySelector('.jp-mod-current .jp-mod-dirty')", timeout=20_000
+        )
+        time.sleep(1)
     saved = (root / "sam.ipynb").read_text(encoding="utf-8")
     assert "zzz" not in saved
     report = grade(root, roster, SECRET, tmp_path / "graded")
