@@ -7,18 +7,15 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 
 import pytest
 
 from pynest.teach import assign, grade, read_roster
 from pynest.teach.assign import questions_for
 
-from .conftest import browser_missing_reason, browser_page
+from .conftest import _free_port, browser_missing_reason, browser_page, serve
 
 SECRET = b"lab-test-secret-0123456789"
 KINDS = ["partition-table", "nested-cost", "decode-pte"]
@@ -46,35 +43,15 @@ def teach_lab(tmp_path):
         JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
         JUPYTER_RUNTIME_DIR=str(home / "runtime"),
     )
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    with open(home / "lab.log", "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-             f"--port={port}", "--ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}",
-             f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0"],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    urllib.request.urlopen(f"{base}/api/status?token={TOKEN}", timeout=5)
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError((home / "lab.log").read_text()[-3000:]) from None
-                    time.sleep(0.25)
-            yield base, root
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    port = _free_port()
+    with serve(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+         f"--port={port}", "--ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}",
+         f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0"],
+        f"http://127.0.0.1:{port}/api/status?token={TOKEN}",
+        env=env, log_path=home / "lab.log", timeout=90,
+    ):  # fmt: skip
+        yield f"http://127.0.0.1:{port}", root
 
 
 def test_answers_typed_in_lab_are_graded(teach_lab, browser, tmp_path):
