@@ -43,12 +43,12 @@ try:
         _free_port,
         browser_missing_reason,
         serve,
+        shutdown_kernels,
     )
+    from tests.browser.test_notebooks_in_lab import IDLE, _run_all
 except ImportError as e:  # the test extras (pytest) are not installed
     print(f"bench_browser_latency: skipped, {e} (pip install -e '.[lab,test]')")
     sys.exit(0)
-
-IDLE = ".jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator[data-status='idle']"
 
 # In the page: window.__bench = {t0, t1, changed}; t0 by the input listener, t1 by the
 # observer of the explorer being measured (window.__benchOut).
@@ -214,42 +214,6 @@ class Bench:
         return [typed(new), typed(old)]
 
 
-def _run_all(page, base: str, name: str) -> None:
-    page.goto(f"{base}/lab/tree/{name}?token={TOKEN}&reset")
-    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
-    dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
-    try:
-        dialog.wait_for(timeout=3_000)
-        dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
-    except Exception:
-        pass
-    page.wait_for_function(
-        f"""() => {{
-            const k = document.querySelector('.jp-NotebookPanel-toolbar .jp-Toolbar-kernelName');
-            return document.querySelector("{IDLE}") && k && !k.textContent.includes('No Kernel');
-        }}""",
-        timeout=60_000,
-    )
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-    page.wait_for_timeout(1000)
-    page.wait_for_function(
-        f"""() => document.querySelector("{IDLE}") && ![...document.querySelectorAll(
-            '.jp-InputArea-prompt')].some(p => p.textContent.includes('*'))""",
-        timeout=120_000,
-    )
-
-
-def _stop_kernels(base: str) -> None:
-    import urllib.request
-
-    with urllib.request.urlopen(f"{base}/api/kernels?token={TOKEN}", timeout=10) as r:
-        kernels = json.load(r)
-    for k in kernels:
-        url = f"{base}/api/kernels/{k['id']}?token={TOKEN}"
-        urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=30).close()
-
-
 def _p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -333,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{name:40} not measured: {type(e).__name__}: {str(e)[:80]}")
                     continue
                 finally:
-                    _stop_kernels(base)
+                    shutdown_kernels(base)
                 print(_line(name, [t for t, _ in times], unchanged, failed), flush=True)
                 every += times
                 every_unchanged += unchanged
