@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import urllib.error
 import urllib.request
 
 from .conftest import ROOT, TOKEN
@@ -50,11 +51,17 @@ def test_a_notebook_saved_in_lab_stops_the_site_build(page, lab, tmp_path, capsy
     page.wait_for_function(
         "() => !document.querySelector('.jp-NotebookPanel .jp-mod-dirty')", timeout=30_000
     )
+    saved = None
     for _ in range(40):  # the save reaches the disk a moment after the tab is clean
-        saved = _api(lab, copy)
-        if saved["last_modified"] != saved_at:
+        try:
+            saved = _api(lab, copy)
+        except urllib.error.HTTPError as e:  # read while the server was writing it (seen: 500)
+            assert e.code >= 500, e
+            saved = None
+        if saved is not None and saved["last_modified"] != saved_at:
             break
         page.wait_for_timeout(250)
+    assert saved is not None, f"the contents API never answered for {copy} after the save"
     nb = saved["content"]
     views = list(build.widget_outputs(nb))
     assert views, "the saved notebook keeps its widget outputs"
