@@ -65,10 +65,14 @@ def _same_text(a: str, b: str) -> bool:
 
 # ----------------------------------------------------------------------- answers
 class Answer(Protocol):
-    """What every answer kind provides."""
+    """What every answer kind provides: a checker, the shown answer, and ``form``, what
+    an answer of this kind looks like in words (the answer box's placeholder). A form
+    names no value that could be an answer: letters like ``<n>`` stand for the digits."""
 
     def check(self, given: object) -> tuple[bool, str]: ...
     def __str__(self) -> str: ...
+    @property
+    def form(self) -> str: ...
 
 
 _RC_BY_NAME = {name: value for value, name in RETURN_CODES.items()}
@@ -127,6 +131,10 @@ class ReturnCodeAnswer:
         if slip:
             return False, f"No, not {name}: {slip}"
         return False, f"No, L0 does not return {name} ({got}) here."
+
+    @property
+    def form(self) -> str:
+        return "a return code: its name (H_...) or its value"
 
     def __str__(self) -> str:
         text = f"{rc_name(self.value)} ({self.value})"
@@ -232,6 +240,16 @@ class NumberAnswer:
             return False, f"No, {shown} is not it: {slip}"
         return False, f"No, {shown} is not the {self.what}."
 
+    @property
+    def form(self) -> str:
+        if self.signed:
+            return f"the {self.what}: a whole number (a minus sign is allowed)"
+        if self.is_count:
+            return f"the {self.what}: a whole number"
+        if self.sort == "id":
+            return f"the {self.what}: a number"
+        return f"the {self.what}: 0x... (hex) or decimal"
+
     def __str__(self) -> str:
         if self.signed or self.is_count:
             return f"{self.value}"
@@ -333,6 +351,12 @@ class FaultAnswer:
             text += f" ({self.where})"
         return text
 
+    @property
+    def form(self) -> str:
+        if self.level is None:
+            return "the interrupt's name (DSI, HDSI, ...)"
+        return "the interrupt and the level where the walk stops, as <name> L<n>"
+
     def __str__(self) -> str:
         return self._describe()
 
@@ -384,6 +408,10 @@ class LettersAnswer:
     def _name(self, c: str) -> str:
         return self.names.get(c, c)
 
+    @property
+    def form(self) -> str:
+        return f"letters from {self.alphabet!r} in any order, or none"
+
     def __str__(self) -> str:
         shown = "".join(c if c in self.letters else "-" for c in self.alphabet)
         return shown if self.letters else f"{shown} (none)"
@@ -396,7 +424,10 @@ class Exercise:
 
     ``kind`` names the generator, ``seed`` reproduces it, ``question`` is the text to
     show, ``answer`` checks answers, ``solution`` is the worked explanation (for a walk,
-    the walk trace) and ``hint`` a nudge shown after a wrong answer.
+    the walk trace) and ``hint`` a nudge shown after a wrong answer. ``form`` says what
+    to type (the answer box's placeholder); a question whose outcome may be a value *or*
+    a fault gives one that names both, the same for either outcome, so the box does not
+    tell which it is. Default: the answer's own ``form``.
     """
 
     kind: str
@@ -405,6 +436,12 @@ class Exercise:
     answer: Any
     solution: str
     hint: str = ""
+    form: str = ""
+
+    @property
+    def answer_form(self) -> str:
+        """What to type: ``form``, or the answer kind's."""
+        return self.form or self.answer.form
 
     def check(self, given: object) -> tuple[bool, str]:
         """(right?, feedback). Never raises: bad input gives feedback that says why."""
@@ -461,7 +498,7 @@ class ExerciseWidget:
         layout = w.Layout(width="auto")
         self.question = w.HTML("")
         self.answer = w.Text(
-            placeholder="your answer: 0x..., decimal, 'DSI L3', or letters like rw",
+            placeholder=f"your answer: {exercise.answer_form}",
             continuous_update=False,  # value changes on Enter (or leaving the box)
             layout=w.Layout(width="420px"),
         )
@@ -533,6 +570,7 @@ class ExerciseWidget:
         if gen is not None:
             self.exercise = gen(self.exercise.seed + 1)
         self.answer.value = ""
+        self.answer.placeholder = f"your answer: {self.exercise.answer_form}"
         self.feedback.value = ""
         self.solution.value = ""
         self._show()

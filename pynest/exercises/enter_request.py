@@ -129,6 +129,10 @@ class R3Answer:
             return False, f"No, not {shown}: {self.other}"
         return False, f"No, the L1 does not find {shown} in r3 here."
 
+    @property
+    def form(self) -> str:
+        return "a trap number in hex, or an hcall return code by name or value"
+
     def __str__(self) -> str:
         return r3_text(self.value)
 

@@ -99,7 +99,7 @@ def translate_ea(seed: int = 0) -> Exercise:
         f"{dump_text(world)}\n"
         f"Translate a {access} of EA {ea:#018x}.\n"
         "Answer with the real address, or name the fault and the level where the walk "
-        "stops (e.g. 'DSI L3')."
+        "stops, as <interrupt> L<n> (L0 is the root)."
     )
     solution = (
         "Split the EA (POWER9 tree: 13, 9, 9, 9 index bits, or 5 at level 3 for 64K pages):\n"
@@ -108,7 +108,8 @@ def translate_ea(seed: int = 0) -> Exercise:
         f"{t}"
     )
     hint = "start at PATE[0] (PTCR's PATB + 16 * 0), then PRTE[PID] at PRTB + 16 * PID."
-    return Exercise("translate", seed, question, answer, solution, hint)
+    form = "the real address (0x... or decimal), or the fault as <interrupt> L<n>"
+    return Exercise("translate", seed, question, answer, solution, hint, form)
 
 
 def _walk_page_size(t: Translation) -> int:
@@ -261,7 +262,8 @@ def partition_entry(seed: int = 0) -> Exercise:
             f"Model: {f}"
         )
     hint = "the table has 2**(PATS + 8) entries of 16 bytes and must be aligned to its size."
-    return Exercise("partition-table", seed, question, answer, solution, hint)
+    form = "the host real address of dw0 (0x... or decimal), or the interrupt's name"
+    return Exercise("partition-table", seed, question, answer, solution, hint, form)
 
 
 # ----------------------------------------------------------------------- decode an entry

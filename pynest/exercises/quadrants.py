@@ -110,6 +110,10 @@ class IdsAnswer:
             wrong.append("the PID")
         return False, f"No: {' and '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} wrong."
 
+    @property
+    def form(self) -> str:
+        return "LPID <n> PID <m>"
+
     def __str__(self) -> str:
         return f"LPID {self.lpid} PID {self.pid}"
 
@@ -160,6 +164,9 @@ def _translate(cpu: CpuState, ea: int, access: str) -> Translation:
 
 
 # ----------------------------------------------------------------------- generators
+_IDS_FORM = "LPID <n> PID <m>, or the interrupt that stops the access"
+
+
 def quadrant_ids_exercise(seed: int = 0) -> Exercise:
     """Which LPID and PID does the MMU use for this EA (or which segment interrupt)?"""
     rng = _rng("quadrant", seed)
@@ -197,7 +204,7 @@ def quadrant_ids_exercise(seed: int = 0) -> Exercise:
             + ") before the partition table is even looked at.\n"
             f"Model: {f}"
         )
-        return Exercise("quadrant", seed, question, answer, solution)
+        return Exercise("quadrant", seed, question, answer, solution, form=_IDS_FORM)
     assert t.lpid is not None and t.pid is not None
     mistakes: dict[tuple[int, int], str] = {}
     if t.pid != t.lpid:
@@ -227,6 +234,7 @@ def quadrant_ids_exercise(seed: int = 0) -> Exercise:
         answer,
         solution,
         "look at the quadrant (the two top bits of the EA) first.",
+        _IDS_FORM,
     )
 
 
@@ -319,7 +327,8 @@ def quadrant_access(seed: int = 0) -> Exercise:
         lines.append(f"-> host real {t.ra:#x}.")
     lines.append(f"Model trace:\n{t}")
     hint = "quadrant first (which tree?), then the page's EAA: p means no access with MSR[PR]=1."
-    return Exercise("quadrant-access", seed, question, answer, "\n".join(lines), hint)
+    form = "the host real address (0x... or decimal), or the interrupt's name"
+    return Exercise("quadrant-access", seed, question, answer, "\n".join(lines), hint, form)
 
 
 GENERATORS: dict[str, Callable[[int], Exercise]] = {

@@ -96,6 +96,10 @@ class ErrnoAnswer:
             return False, f"No, not {errno_name(got)}: {slip}"
         return False, f"No, 4.20's kvmhv_nested_init does not return {errno_name(got)} here."
 
+    @property
+    def form(self) -> str:
+        return "0 or a negative errno: its name (-E...) or its number"
+
     def __str__(self) -> str:
         text = errno_name(self.value)
         return f"{text}: {self.why}" if self.why else text

@@ -71,6 +71,10 @@ class PageSizeAnswer:
         slip = self.mistakes.get(size)
         return False, f"No, not {page_size_text(size)}" + (f": {slip}" if slip else ".")
 
+    @property
+    def form(self) -> str:
+        return "a page size (<n>K, <n>M, <n>G) or a number of bytes"
+
     def __str__(self) -> str:
         return f"{page_size_text(self.value)} ({self.value:#x} bytes)"
 
@@ -150,6 +154,10 @@ class ReflectAnswer:
             parts.append(f"{n} set bit{'s are' if n > 1 else ' is'} missing")
         return "Reflected, yes, but " + " and ".join(parts) + "."
 
+    @property
+    def form(self) -> str:
+        return "'not reflected', or the HDSISR's bits by name or as a number"
+
     def __str__(self) -> str:
         if self.dsisr is None:
             return "not reflected (L0 handles it and resumes the L2)"
@@ -224,7 +232,7 @@ def _size_question(seed: int, rng: random.Random) -> Exercise:
         f"{page_size_text(backing)} pages. The L1 maps its L2's memory with "
         f"{page_size_text(l1_page)} pages (its partition-scoped tree for the L2).\n"
         f"The L2 loads from L2 real {gpa:#x}; the shadow tree has nothing there yet.\n"
-        "What page size does the shadow PTE that L0 inserts get? (e.g. 64K, 2M, 1G)"
+        "What page size does the shadow PTE that L0 inserts get? (4K, 64K, 2M or 1G)"
     )
     shift, l1_shift = backing.bit_length() - 1, l1_page.bit_length() - 1
     rule = (

@@ -87,6 +87,10 @@ class RemovedAnswer:
             parts.append(f"{', '.join(_sort_labels(got - set(self.removed)))} stay")
         return False, "No: " + "; ".join(parts) + "."
 
+    @property
+    def form(self) -> str:
+        return "the labels of the entries that go (T<n> S<n>), none, or an H_* code"
+
     def __str__(self) -> str:
         if self.rc != "H_SUCCESS":
             return f"{self.rc}: nothing removed"

@@ -46,9 +46,12 @@ class CellAnswer:
     row: str
     column: str
 
+    def examples(self, n: int = 1) -> str:
+        """``n`` cells of the answer's form that are not the answer, quoted."""
+        return other_examples(_CELL_EXAMPLES, lambda c: self.check(c)[0], n)
+
     def _examples(self) -> str:
-        shown = other_examples(_CELL_EXAMPLES, lambda c: self.check(c)[0], 1)
-        return f"{shown} (the form only, not this answer)"
+        return f"{self.examples()} (the form only, not this answer)"
 
     def check(self, given: object) -> tuple[bool, str]:
         if not isinstance(given, str):
@@ -79,6 +82,10 @@ class CellAnswer:
     @staticmethod
     def _col_text(column: str) -> str:
         return "the entry itself" if column == "entry" else f"partition level {column[1]}"
+
+    @property
+    def form(self) -> str:
+        return "a row and a column of the grid, as <row> P<n> or <row> entry"
 
     def __str__(self) -> str:
         return f"{self.row} {self.column} ({self.row}: {self._col_text(self.column)})"
@@ -156,11 +163,12 @@ def walk2d_count(seed: int = 0) -> Exercise:
     if case == "kth":
         k = rng.randrange(1, t.memory_reads + 1)
         row, col = kth_access(t, k)
+        answer = CellAnswer(row, col)
         question = (
             intro + f"\nThe walk makes {t.memory_reads} reads. Read number {k}: which "
             "process-scoped step does it serve (PATE, PRTE, L0..L3, data), and is it a "
             "partition-scoped level (P0..P3) translating that step's guest real address, or "
-            "the step's own entry? Answer like 'L2 P1' or 'PRTE entry'."
+            f"the step's own entry? Answer like {answer.examples(2)}."
         )
         trace = "\n".join(f"  {i:2}. {s}" for i, s in enumerate(t.steps, 1))
         solution = (
@@ -171,7 +179,7 @@ def walk2d_count(seed: int = 0) -> Exercise:
             f"PATE: 2 reads; every later step first spends {m} reads in the partition tree, "
             "then reads its own entry."
         )
-        return Exercise("walk2d", seed, question, CellAnswer(row, col), solution, hint)
+        return Exercise("walk2d", seed, question, answer, solution, hint)
     total = t.memory_reads
     tree = walk_reads(n, m)
     if case == "tree":

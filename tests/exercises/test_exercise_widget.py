@@ -44,3 +44,26 @@ def test_progress_counts_tried_and_right_per_kind_in_memory():
     assert p.counts("walk2d") == (0, 0)
     b = ExerciseWidget(generate("walk2d", 0), p)
     assert "walk2d: 0 of 0 questions right" in b.status.value
+
+
+def test_the_answer_box_says_what_this_question_takes():
+    """The placeholder is the question's own form (issue 15: one text for every kind
+    offered 'DSI L3', the answer to a quarter of the translate questions)."""
+    w = ExerciseWidget(generate("set-ptbl", 1), Progress())
+    assert w.answer.placeholder == "your answer: a return code: its name (H_...) or its value"
+    w = ExerciseWidget(generate("decode-pte", 0), Progress())
+    assert w.answer.placeholder == "your answer: letters from 'prwx' in any order, or none"
+    w = ExerciseWidget(generate("nested-cost", 0), Progress())
+    assert w.answer.placeholder == "your answer: the number of bytes: a whole number"
+    for seed in range(40):  # a value or a fault: the box says the same either way
+        w = ExerciseWidget(generate("translate", seed), Progress())
+        assert w.answer.placeholder == (
+            "your answer: the real address (0x... or decimal), or the fault as <interrupt> L<n>"
+        )
+
+
+def test_new_question_gives_the_next_questions_box_text():
+    w = ExerciseWidget(generate("lpids", 0), Progress())
+    for _ in range(6):
+        w.new_question()
+        assert w.answer.placeholder == f"your answer: {w.exercise.answer_form}"

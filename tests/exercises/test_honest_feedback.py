@@ -16,7 +16,7 @@ import re
 
 import pytest
 
-from pynest.exercises import GENERATORS, generate
+from pynest.exercises import GENERATORS, FaultAnswer, generate
 from pynest.kvm.constants import RETURN_CODES
 from pynest.kvm.hcalls import rc_name
 from pynest.scenarios.nested_init import ERRNOS
@@ -227,3 +227,77 @@ def test_pasting_the_revealed_answer_line_back_is_accepted(kind):
         assert ok, f"seed {seed}: {line!r} -> {feedback}"
         ok, feedback = ex.check(line.removeprefix("Answer:").strip())
         assert ok, f"seed {seed}: {line!r} without 'Answer:' -> {feedback}"
+
+
+# ------------------------------------------------------------- what the question shows
+_FAULTY = (FaultAnswer,)
+_ASKS_FAULT = re.compile(r"name the (fault|interrupt)|if it faults|or which fault", re.I)
+_EXAMPLE = re.compile(
+    r"(?:e\.g\.|such as|like)\s+('[^']+'(?:(?:,\s*|\s+or\s+)'[^']+')*|[^)?.,;]+)"
+    r"|(?<!\w)'([^']+)'(?!\w)"
+)
+"""An example the question gives ('e.g. X', 'such as X', 'like X'), or a quoted choice."""
+
+
+def _is_fault(answer: object) -> bool:
+    return isinstance(answer, _FAULTY)
+
+
+@pytest.mark.parametrize("kind", sorted(GENERATORS))
+def test_the_answer_box_says_what_to_type_without_giving_it(kind):
+    """The placeholder (``Exercise.answer_form``) names a form and does not single out
+    the answer: a value it holds that the checker takes ('none' in a list of choices) is
+    wrong for another question with the same placeholder; a placeholder seen with a
+    fault outcome is seen with a value outcome too; and one shown for a question that
+    asks 'or which fault' mentions the fault even when there is none."""
+    forms: dict[bool, set[str]] = {True: set(), False: set()}
+    taken: dict[tuple[str, str], list[int]] = {}
+    seen: dict[str, list] = {}
+    bad = []
+    for seed in range(120):
+        ex = generate(kind, seed)
+        form = ex.answer_form
+        assert form.strip(), f"seed {seed}: empty form"
+        forms[_is_fault(ex.answer)].add(form)
+        for token in candidate_tokens(form):
+            if ex.check(token)[0]:
+                taken.setdefault((form, token), []).append(seed)
+        seen.setdefault(form, []).append(ex)
+        if _ASKS_FAULT.search(ex.question) and not re.search(r"fault|interrupt", form):
+            bad.append(f"seed {seed}: the question allows a fault but the box says {form!r}")
+    if forms[True] and forms[False]:
+        alone = forms[True] - forms[False]
+        assert not alone, f"only fault outcomes show {sorted(alone)}"
+    for (form, token), seeds in taken.items():  # a choice the form lists must be wrong somewhere
+        if all(other.check(token)[0] for other in seen[form]):
+            bad.append(f"seeds {seeds[:3]}: {form!r} holds {token!r}, always the answer")
+    assert not bad, "\n".join(bad[:8])
+
+
+@pytest.mark.parametrize("kind", sorted(GENERATORS))
+def test_a_questions_own_example_is_not_its_answer(kind):
+    """An example in the question ('e.g. ...', 'like ...') is never the right answer
+    (translate once said "e.g. 'DSI L3'", the answer to a quarter of its questions);
+    a quoted choice ('no', 'none') is wrong for some other question that offers it."""
+    bad = []
+    offered: dict[str, list] = {}
+    for seed in range(120):
+        ex = generate(kind, seed)
+        for m in _EXAMPLE.finditer(ex.question):
+            if m.group(1):
+                pieces = [m.group(1), *(p.strip(" '") for p in re.split(r",|\bor\b", m.group(1)))]
+                hits = [p for p in pieces if p and ex.check(p)[0]]
+                if hits:
+                    bad.append(f"seed {seed}: the question's example {hits[0]!r} is accepted")
+            else:
+                offered.setdefault(m.group(2), []).append(ex)
+    for choice, exercises in offered.items():
+        if all(ex.check(choice)[0] for ex in exercises):
+            bad.append(f"the choice {choice!r} is the answer wherever it is offered")
+    assert not bad, "\n".join(bad[:8])
+
+
+def test_the_example_finder_sees_examples_and_choices():
+    q = "stops (e.g. 'DSI L3'). The step's own entry? Answer like 'L0 P3'. Say 'no' or"
+    found = [m.groups() for m in _EXAMPLE.finditer(q)]
+    assert found == [("'DSI L3'", None), ("'L0 P3'", None), (None, "no")]
