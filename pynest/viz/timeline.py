@@ -213,9 +213,10 @@ def _draw_static(
                 family=S.MONO,
                 ha="center",
                 bbox={"boxstyle": "round,pad=0.15", "fc": S.WHITE, "ec": S.BLUE, "lw": 0.8},
-                zorder=4,
+                zorder=6.5,  # above the veil: a trap number stays readable before its turn
             )
-    # what comes after the selected event is veiled by a translucent white band
+    # what comes after the selected event is veiled by a translucent white band (the
+    # markers and the flow fade; the labelled return values above stay readable)
     fade = Rectangle((n, -0.6), 0, 3.2, facecolor=S.WHITE, alpha=0.72, edgecolor="none", zorder=6)
     ax.add_patch(fade)
     (line,) = ax.plot([0, 0], [-0.6, 2.6], color=S.BLACK, lw=1.2, ls=(0, (4, 3)), zorder=7)

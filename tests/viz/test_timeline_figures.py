@@ -65,6 +65,22 @@ def test_timeline_figure_says_what_is_selected(run):
     assert "event" not in figure_text(draw_timeline(run.events, 10_000, title="x"))
 
 
+def test_return_values_after_the_selection_stay_readable(run):
+    """The veil over the future fades markers, not the r3 labels (issue 15: faint trap
+    labels): each label is drawn above the veil, which does cover the later events."""
+    from matplotlib.patches import Rectangle
+
+    fig = draw_timeline(run.events, 0, title="demo")
+    ax = fig.axes[0]
+    veil = next(p for p in ax.patches if isinstance(p, Rectangle) and p.get_width() > 0)
+    labels = [t for t in ax.texts if t.get_text() in ("0xe20", "0xc00")]
+    assert len(labels) == 2
+    for label in labels:
+        x = label.get_position()[0]
+        assert veil.get_x() <= x <= veil.get_x() + veil.get_width()  # in the future
+        assert label.get_zorder() > veil.get_zorder()  # and drawn over the veil
+
+
 def test_timeline_text_marks_the_selection(run):
     text = timeline_text(run.events, 2)
     assert text.splitlines()[2].startswith(">>")
