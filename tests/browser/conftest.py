@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,41 @@ def serve(cmd: list[str], ready_url: str, *, env: dict, log_path: Path, timeout:
                 proc.wait()
 
 
+_LAB_SETTINGS = (
+    ("apputils-extension", "notification", {"fetchNews": "false", "checkForUpdates": False}),
+    # JupyterLab 4 renders only the cells in view by default; a test looks at all of them
+    ("notebook-extension", "tracker", {"windowingMode": "none"}),
+)
+
+
+@contextlib.contextmanager
+def jupyterlab(root: Path, home: Path, token: str = TOKEN) -> Iterator[str]:
+    """A JupyterLab serving ``root`` on a free loopback port, its settings (no news, every
+    cell rendered), workspaces, runtime files and log (``lab.log``) under ``home``; yields
+    its base URL and stops it afterwards. Kernels keep the inline backend, as in a user's
+    lab (MPLBACKEND is dropped)."""
+    for ext, name, value in _LAB_SETTINGS:
+        folder = home / "settings" / "@jupyterlab" / ext
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{name}.jupyterlab-settings").write_text(json.dumps(value))
+    env = dict(
+        os.environ,
+        JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
+        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+    )
+    env.pop("MPLBACKEND", None)
+    port = _free_port()
+    with serve(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+         f"--port={port}", "--ip=127.0.0.1", f"--IdentityProvider.token={token}",
+         f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0"],
+        f"http://127.0.0.1:{port}/api/status?token={token}",
+        env=env, log_path=home / "lab.log", timeout=90,
+    ):  # fmt: skip
+        yield f"http://127.0.0.1:{port}"
+
+
 @pytest.fixture(scope="session")
 def lab_url(tmp_path_factory):
     reason = browser_missing_reason()
@@ -90,32 +126,8 @@ def lab_url(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab-root")
     for nb in NOTEBOOKS.glob("*.ipynb"):
         shutil.copy(nb, root / nb.name)
-    home = tmp_path_factory.mktemp("lab-home")
-    settings = home / "settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False})
-    )
-    # JupyterLab 4 renders only the cells in view by default; a test looks at all of them
-    notebook = home / "settings" / "@jupyterlab" / "notebook-extension"
-    notebook.mkdir(parents=True)
-    (notebook / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
-    env = dict(
-        os.environ,
-        JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
-        JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
-        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-    )
-    env.pop("MPLBACKEND", None)  # kernels keep the inline backend, as in a user's lab
-    port = _free_port()
-    with serve(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-         f"--port={port}", "--ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}",
-         f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0"],
-        f"http://127.0.0.1:{port}/api/status?token={TOKEN}",
-        env=env, log_path=home / "lab.log", timeout=90,
-    ):  # fmt: skip
-        yield f"http://127.0.0.1:{port}"
+    with jupyterlab(root, tmp_path_factory.mktemp("lab-home")) as url:
+        yield url
 
 
 def shutdown_kernels(base: str) -> int:

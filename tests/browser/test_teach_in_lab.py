@@ -5,9 +5,6 @@ of its own on a free loopback port serving the assignment (skipped when either i
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 import time
 
 import pytest
@@ -15,7 +12,7 @@ import pytest
 from pynest.teach import assign, grade, read_roster
 from pynest.teach.assign import questions_for
 
-from .conftest import _free_port, browser_missing_reason, browser_page, serve
+from .conftest import browser_missing_reason, browser_page, jupyterlab
 
 SECRET = b"lab-test-secret-0123456789"
 KINDS = ["partition-table", "nested-cost", "decode-pte"]
@@ -28,30 +25,10 @@ def teach_lab(tmp_path):
     reason = browser_missing_reason()
     if reason:
         pytest.skip(reason)
-    root, home = tmp_path / "root", tmp_path / "home"
+    root = tmp_path / "root"
     root.mkdir()
-    for ext, name, value in [
-        ("apputils-extension", "notification", {"fetchNews": "false", "checkForUpdates": False}),
-        ("notebook-extension", "tracker", {"windowingMode": "none"}),  # render every cell
-    ]:
-        folder = home / "settings" / "@jupyterlab" / ext
-        folder.mkdir(parents=True)
-        (folder / f"{name}.jupyterlab-settings").write_text(json.dumps(value))
-    env = dict(
-        os.environ,
-        JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
-        JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
-        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-    )
-    port = _free_port()
-    with serve(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-         f"--port={port}", "--ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}",
-         f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0"],
-        f"http://127.0.0.1:{port}/api/status?token={TOKEN}",
-        env=env, log_path=home / "lab.log", timeout=90,
-    ):  # fmt: skip
-        yield f"http://127.0.0.1:{port}", root
+    with jupyterlab(root, tmp_path / "home", TOKEN) as url:
+        yield url, root
 
 
 def test_answers_typed_in_lab_are_graded(teach_lab, browser, tmp_path):
