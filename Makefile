@@ -66,10 +66,10 @@ help:
 	@echo "make lab | make test | make html | make present | make bench | make fuzz | make snapshots | make execute NB=... | make clean | make distclean"
 
 $(STAMP): pyproject.toml
-	@echo "== installing pynest[lab,test] into $(VENV)"
+	@echo "== installing pynest[lab,test,teach] into $(VENV)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install -e '.[lab,test]'
+	$(PIP) install -e '.[lab,test,teach]'
 	touch $@
 
 lab: $(STAMP)

@@ -11,7 +11,9 @@ Commands::
     pynest progress                         your exercise progress: right / tried / revealed
                                             per kind (file: PYNEST_PROGRESS)
     pynest assign ROSTER --exercises SPEC --title TEXT --secret-file F --out DIR
-                                            one assignment notebook per student
+                  [--format nbgrader [--assignment-id ID]]
+                                            one assignment notebook per student (nbgrader:
+                                            an nbgrader master and per-student handouts)
     pynest grade FOLDER --roster ROSTER --secret-file F --out DIR
                                             grade the submitted notebooks: gradebook.csv,
                                             feedback/<id>.md, problems.txt
@@ -163,8 +165,19 @@ def _cmd_exercise(args: argparse.Namespace) -> int:
 def _cmd_assign(args: argparse.Namespace) -> int:
     roster = teach.read_roster(args.roster)
     secret = teach.load_secret(args.secret_file)
-    paths = teach.assign(roster, args.exercises, args.title, secret, args.out, args.overwrite)
-    print(f"{len(paths)} notebook(s) written to {args.out}")
+    if args.format == "nbgrader":
+        made = teach.assign_nbgrader(
+            roster, args.exercises, args.title, secret, args.out, args.assignment_id, args.overwrite
+        )
+        aid = made.assignment_id
+        print(f"nbgrader assignment {aid!r} in {args.out}: source/{aid}/{aid}.ipynb (the master")
+        print(f"  with the hidden tests: keep it to yourself) and {len(made.handouts)} handout(s)")
+        print(f"  handout/<id>/{aid}/{aid}.ipynb; next: nbgrader generate_assignment {aid}")
+    elif args.assignment_id is not None:
+        raise CliError("--assignment-id goes with --format nbgrader")
+    else:
+        paths = teach.assign(roster, args.exercises, args.title, secret, args.out, args.overwrite)
+        print(f"{len(paths)} notebook(s) written to {args.out}")
     skipped = [r for r in roster.rows if r.problem]
     for row in skipped:
         print(f"pynest: roster row {row.row} skipped: {row.problem}", file=sys.stderr)
@@ -223,6 +236,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--secret-file", required=True, help="the course secret (keep it private)")
     p.add_argument("--out", required=True, help="folder for the notebooks")
     p.add_argument("--overwrite", action="store_true", help="replace notebooks already there")
+    p.add_argument(
+        "--format",
+        choices=["pynest", "nbgrader"],
+        default="pynest",
+        help="nbgrader: --out is an nbgrader course folder; writes the master for "
+        "nbgrader generate_assignment and one handout per student",
+    )
+    p.add_argument("--assignment-id", help="nbgrader's assignment id (default: from the title)")
     p.set_defaults(run=_cmd_assign)
     p = sub.add_parser("grade", help="grade a folder of submitted notebooks")
     p.add_argument("folder", help="the submitted notebooks (any file names)")

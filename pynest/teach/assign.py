@@ -76,6 +76,14 @@ def questions_for(secret: bytes, student: str, kinds: Sequence[str]) -> list[Que
     return out
 
 
+ANSWER_FORMS = (
+    "Write numbers in hex (`0x...`) or decimal, faults as the interrupt and the level "
+    "(like `HDSI L2`), access rights as letters (like `rw`); each question says what it "
+    "asks for. Your questions are your own: a classmate's are different."
+)
+"""How to write an answer: every assignment notebook's intro says it."""
+
+
 def _intro(title: str, student: str, count: int) -> str:
     return (
         f"# {title}\n\n"
@@ -83,10 +91,7 @@ def _intro(title: str, student: str, count: int) -> str:
         f"by an answer box (a plain-text cell) that starts with `{ANSWER_LABEL}`.\n\n"
         f"Click into an answer box, type your answer after `{ANSWER_LABEL}` on the same "
         "line (lines below it are yours for working; they are not graded), and save the "
-        "notebook. Write numbers in hex (`0x...`) or decimal, faults as "
-        "the interrupt and the level (like `HDSI L2`), access rights as letters (like `rw`); "
-        "each question says what it asks for. Your questions are your own: a classmate's "
-        "are different.\n\n"
+        f"notebook. {ANSWER_FORMS}\n\n"
         "Keep the cells and their order as they are; only the answer cells are read."
     )
 
@@ -144,6 +149,16 @@ def notebook_name(student: str) -> str:
     return f"{student}.ipynb"
 
 
+def check_title(title: object) -> str:
+    """``title`` without surrounding spaces, if it is one printable line (at most 200)."""
+    if not isinstance(title, str) or not title.strip():
+        raise TeachError("the assignment needs a title, e.g. 'Week 3: radix walks'")
+    title = title.strip()
+    if not title.isprintable() or len(title) > 200:
+        raise TeachError("the title must be one line of at most 200 printable characters")
+    return title
+
+
 def assign(
     roster: Roster,
     exercises: str | Sequence[tuple[str, int]],
@@ -158,11 +173,7 @@ def assign(
     replaced unless ``overwrite``."""
     check_secret(secret)
     kinds = parse_exercises(exercises)
-    if not isinstance(title, str) or not title.strip():
-        raise TeachError("the assignment needs a title, e.g. 'Week 3: radix walks'")
-    title = title.strip()
-    if not title.isprintable() or len(title) > 200:
-        raise TeachError("the title must be one line of at most 200 printable characters")
+    title = check_title(title)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise TeachError(f"{str(out)!r} is a file, not a folder for the notebooks")

@@ -13,16 +13,18 @@ status), ``feedback/<id>.md`` per student and ``problems.txt``.
 
 from __future__ import annotations
 
+import ast
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..exercises import GENERATORS
-from .assign import ANSWER_LABEL, Question, parse_exercises, questions_for
+from .assign import Question, parse_exercises, questions_for
 from .roster import Roster
 from .seeds import TeachError, check_secret, same_tag, submission_tag
 
@@ -139,15 +141,37 @@ def _source(cell: dict[str, Any]) -> str | None:
     return src if isinstance(src, str) else None
 
 
+_LABEL_RE = re.compile(r"\s*ANSWER\s*([:=])(.*)", re.IGNORECASE)
+MAX_ANSWER_CHARS = 1000
+"""Longer answer lines are read as they are, never parsed as a Python string."""
+
+
 def answer_text(source: str) -> str:
-    """The answer in an answer cell: the first line of text after ``ANSWER:`` (or of the
-    cell, if the label was deleted), without surrounding spaces or backticks; later lines
-    are the student's working and are not read."""
-    text = source.strip()
-    if text[: len(ANSWER_LABEL)].upper() == ANSWER_LABEL:
-        text = text[len(ANSWER_LABEL) :]
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
-    return first.strip().strip("`").strip()
+    """The answer in an answer cell: what follows the first ``ANSWER:`` (raw cells) or
+    ``ANSWER =`` (nbgrader's code cells) on its line, or the next line with text when
+    ``ANSWER:`` ends its line; without a label, the cell's first line with text. A Python
+    string literal (``"0x10"``) gives its contents; surrounding spaces and backticks go.
+    Other lines are the student's working and are not read."""
+    lines = source.splitlines()
+    for i, line in enumerate(lines):
+        label = _LABEL_RE.match(line)
+        if label:
+            text = label.group(2).strip()
+            if not text and label.group(1) == ":":
+                text = next((ln.strip() for ln in lines[i + 1 :] if ln.strip()), "")
+            return _unquoted(text)
+    return _unquoted(next((ln.strip() for ln in lines if ln.strip()), ""))
+
+
+def _unquoted(text: str) -> str:
+    if text[:1] in ("'", '"') and len(text) <= MAX_ANSWER_CHARS:
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            value = None
+        if isinstance(value, str):
+            return value.strip()
+    return text.strip("`").strip()
 
 
 def _spreadsheet_safe(text: str) -> str:
@@ -155,7 +179,7 @@ def _spreadsheet_safe(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _answer_cells(
+def answer_cells(
     cells: list[Any],
 ) -> tuple[dict[tuple[int, str], list[dict[str, Any]]], list[int]]:
     """Answer cells by (number, id), and the numbers in the order the cells come."""
@@ -173,35 +197,42 @@ def _answer_cells(
     return found, order
 
 
+def question_result(
+    q: Question, found: dict[tuple[int, str], list[dict[str, Any]]]
+) -> tuple[Result, str]:
+    """The grade of question ``q`` from the answer cells found (:func:`answer_cells`),
+    and a note: "" (graded), "unanswered", or what was wrong with its cells. One rule
+    for :func:`grade` and for nbgrader's autograded test cells (:mod:`.nbgrader_layout`)."""
+    cells = found.get((q.number, q.qid), [])
+    if not cells:
+        missing = "No answer cell: it was deleted or its metadata edited."
+        return Result(0, "", missing), f"q{q.number} answer cell missing"
+    if len(cells) > 1:
+        many = f"{len(cells)} answer cells for this question."
+        return Result(0, "", many), f"q{q.number} has {len(cells)} answer cells"
+    source = _source(cells[0])
+    if source is None:
+        empty = "The answer cell holds no text."
+        return Result(0, "", empty), f"q{q.number} answer cell unreadable"
+    text = answer_text(source)
+    if not text:
+        return Result(0, "", "No answer was given."), "unanswered"
+    ok, feedback = q.exercise.check(text)
+    return Result(1 if ok else 0, text, feedback), ""
+
+
 def _grade_one(line: StudentGrade, sub: _Submission, secret: bytes, kinds: list[str]) -> None:
     line.questions = questions_for(secret, line.student, kinds)
-    found, order = _answer_cells(sub.cells)
+    found, order = answer_cells(sub.cells)
     notes = []
     unanswered = 0
     for q in line.questions:
-        cells = found.get((q.number, q.qid), [])
-        if not cells:
-            line.results.append(
-                Result(0, "", "No answer cell: it was deleted or its metadata edited.")
-            )
-            notes.append(f"q{q.number} answer cell missing")
-            continue
-        if len(cells) > 1:
-            line.results.append(Result(0, "", f"{len(cells)} answer cells for this question."))
-            notes.append(f"q{q.number} has {len(cells)} answer cells")
-            continue
-        source = _source(cells[0])
-        if source is None:
-            line.results.append(Result(0, "", "The answer cell holds no text."))
-            notes.append(f"q{q.number} answer cell unreadable")
-            continue
-        text = answer_text(source)
-        if not text:
-            line.results.append(Result(0, "", "No answer was given."))
+        result, note = question_result(q, found)
+        line.results.append(result)
+        if note == "unanswered":
             unanswered += 1
-            continue
-        ok, feedback = q.exercise.check(text)
-        line.results.append(Result(1 if ok else 0, text, feedback))
+        elif note:
+            notes.append(note)
     if order != sorted(order):
         notes.append("cells reordered")
     line.notes = notes
