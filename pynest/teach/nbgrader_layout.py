@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,8 +72,10 @@ _HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
 def assignment_id(title: str) -> str:
     """nbgrader's id (folder and notebook name) for a title: ``"Week 3: radix walks"`` ->
-    ``"week-3-radix-walks"`` (lower case, runs of other characters become ``-``)."""
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:64].strip("-")
+    ``"week-3-radix-walks"`` (accents dropped, lower case, runs of other characters
+    become ``-``, at most 64 characters)."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:64].strip("-")
     return slug or "assignment"
 
 
