@@ -6,29 +6,34 @@ questions. This layout joins the two inside an nbgrader course folder::
 
     nbgrader_config.py                     written only when the folder has none
     source/<aid>/<aid>.ipynb               the master: `nbgrader generate_assignment <aid>`
+    pynest_keys/<aid>.key                  unseals the master's seeds (teacher only)
     handout/<student>/<aid>/<aid>.ipynb    what each student gets, and hands back
 
 Every cell nbgrader tracks has the same grade id, type, lock and points in the master and
-in every handout: per question an answer cell (a raw nbgrader solution cell starting with
-``ANSWER:``, the same cell ``pynest grade`` reads) and a locked autograded test cell worth
-one point, as :func:`.grade.grade` gives. Only the cells nbgrader does not track (the intro,
-the question text) differ. So the gradebook that ``generate_assignment`` fills from the
-master grades any student's handout.
+in every handout: per question an answer cell (an nbgrader autograded-answer cell holding
+``ANSWER = "..."``, read as text by this module and by ``pynest grade`` alike, never run
+for the grade) and a locked autograded test cell worth one point, as :func:`.grade.grade`
+gives. Only the cells nbgrader does not track (the intro, the question text) differ, so
+the gradebook that ``generate_assignment`` fills from the master grades any handout.
+(nbgrader's gradebook holds code and markdown cells only, and a markdown answer would be
+graded by hand: hence a code cell.)
 
 The master's test cell holds, between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN
-TESTS``, every student's seed and question id for its question. ``generate_assignment``
-keeps that block in the gradebook and strips it from the release; ``autograde`` restores
-it into each submission before running it. A handout has no hidden block, seed, secret or
-code that builds an exercise, so it cannot reveal an answer; the course secret itself is
-in no file this module writes (the master holds this assignment's seeds, like any
-nbgrader answer key: keep ``source/`` and ``gradebook.db`` to yourself).
+TESTS``, every student's question id and *sealed* seed (:func:`.seeds.seal_seed`) for its
+question. ``generate_assignment`` keeps that block in the gradebook and strips it from the
+release; ``autograde`` restores it into each submission before running it, and
+``generate_feedback`` shows it to the student as it is, which is why the seeds in it are
+sealed: the key is in ``pynest_keys/``, which no nbgrader step copies. A handout has no
+hidden block, seed, key, secret or code that builds an exercise; the course secret is in
+no file this module writes.
 
 At autograde nbgrader runs a submission with ``autograded/<student>/<aid>/`` as its
 folder. The restored test cell (:func:`autograde_check`) takes the student from that
 folder, which the teacher's collect step chose (nothing a student writes in the notebook
-names it), reads the answer from the notebook file there, and checks it under
-:func:`.grade.question_result`, the rule of ``pynest grade``. No code a student writes is
-run: the answer cells are raw cells, which no kernel executes.
+names it), unseals the student's seed with the key two folders up, reads the answer from
+the notebook file, and checks it under :func:`.grade.question_result`, the rule of
+``pynest grade``. Like every nbgrader test it runs in the kernel that also runs any code
+cell a student adds; ``pynest grade`` runs nothing, and gives the same points.
 
 Plain JSON: nbgrader is not imported here (it is the optional ``teach`` extra).
 """
@@ -54,7 +59,14 @@ from .assign import (
 )
 from .grade import answer_cells, question_result
 from .roster import Roster
-from .seeds import TeachError, check_secret, question_id, question_seed
+from .seeds import (
+    TeachError,
+    assignment_key,
+    check_secret,
+    question_id,
+    question_seed,
+    seal_seed,
+)
 
 SCHEMA_VERSION = 3
 """nbgrader's cell metadata schema (nbgrader 0.9: ``nbgraderformat/v3.json``)."""
@@ -62,6 +74,8 @@ POINTS = 1
 """Points of a question's test cell: one, as ``pynest grade`` gives a right answer."""
 HANDOUTS = "handout"
 """The folder (in the course folder) of the students' notebooks: nbgrader owns release/."""
+KEYS = "pynest_keys"
+"""The folder (in the course folder) of each assignment's key, ``<aid>.key`` (hex)."""
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _VISIBLE = (
     "# Question {number}: your teacher's grading (nbgrader autograde) checks the answer\n"
@@ -134,9 +148,11 @@ def _visible(number: int) -> str:
 
 def _hidden_test(aid: str, number: int, kind: str, secret: bytes, students: Sequence[str]) -> str:
     """The test cell's source in the master: the visible comment, then the hidden block
-    with every student's (seed, question id) for question ``number``."""
+    with every student's (sealed seed, question id) for question ``number``."""
+    key = assignment_key(secret, aid)
     rows = "".join(
-        f"        {json.dumps(s)}: ({question_seed(secret, s, number):#018x}, "
+        f"        {json.dumps(s)}: "
+        f"({seal_seed(key, s, number, question_seed(secret, s, number)):#018x}, "
         f"{json.dumps(question_id(secret, s, number))}),\n"
         for s in students
     )
@@ -146,7 +162,7 @@ def _hidden_test(aid: str, number: int, kind: str, secret: bytes, students: Sequ
         "from pynest.teach.nbgrader_layout import autograde_check\n"
         "\n"
         "autograde_check(\n"
-        f"    {json.dumps(aid + '.ipynb')},\n"
+        f"    {json.dumps(aid)},\n"
         f"    {number},\n"
         f"    {json.dumps(kind)},\n"
         "    {\n"
@@ -223,15 +239,16 @@ def master_notebook(
 ) -> dict[str, Any]:
     """The nbgrader source notebook: per question a placeholder question, the answer cell
     with a ``### BEGIN SOLUTION`` region, and the test cell whose hidden block holds every
-    one of ``students``' seeds for that question."""
+    one of ``students``' sealed seeds for that question."""
     intro = (
         f"# {title} (nbgrader master)\n\n"
         f"The source of nbgrader assignment `{aid}`, written by `pynest assign --format "
         f"nbgrader` for {len(students)} student(s). Run `nbgrader generate_assignment {aid}` "
         f"to fill the gradebook; hand out `{HANDOUTS}/<student>/{aid}/{aid}.ipynb` (each "
         "student's own questions), not nbgrader's release, which has none.\n\n"
-        "The hidden tests below hold every student's seeds for this assignment: keep this "
-        "notebook and the gradebook to yourself."
+        "The hidden tests below hold every student's seed for this assignment, sealed "
+        f"with the key in `{KEYS}/{aid}.key`: keep that file to yourself (nbgrader never "
+        "copies it); autograde needs it where pynest wrote it."
     )
     cells: list[dict[str, Any]] = [_plain("markdown", intro)]
     for number, kind in enumerate(kinds, start=1):
@@ -275,11 +292,12 @@ c = get_config()  # noqa: F821 (nbgrader's config loader defines get_config)
 
 @dataclass(frozen=True)
 class NbgraderAssignment:
-    """What :func:`assign_nbgrader` wrote: the assignment id, the master, the handouts
-    (roster order) and the config file (None when the course already had one)."""
+    """What :func:`assign_nbgrader` wrote: the assignment id, the master, the key file,
+    the handouts (roster order) and the config file (None when the course had one)."""
 
     assignment_id: str
     master: Path
+    key: Path
     handouts: list[Path]
     config: Path | None
 
@@ -322,12 +340,15 @@ def assign_nbgrader(
     new_config = not config.exists()
     if new_config:
         config.write_text(CONFIG, encoding="utf-8", newline="\n")
+    key = course / KEYS / f"{aid}.key"  # the same bytes every time: no overwrite check
+    key.parent.mkdir(exist_ok=True)
+    key.write_text(assignment_key(secret, aid).hex() + "\n", encoding="ascii", newline="\n")
     master.parent.mkdir(parents=True, exist_ok=True)
     _write(master, master_notebook(secret, students, title, aid, kinds))
     for student, path in zip(students, handouts, strict=True):
         path.parent.mkdir(parents=True, exist_ok=True)
         _write(path, handout_notebook(secret, student, title, aid, kinds))
-    return NbgraderAssignment(aid, master, handouts, config if new_config else None)
+    return NbgraderAssignment(aid, master, key, handouts, config if new_config else None)
 
 
 def _write(path: Path, nb: dict[str, Any]) -> None:
@@ -335,24 +356,34 @@ def _write(path: Path, nb: dict[str, Any]) -> None:
 
 
 def autograde_check(
-    notebook: str, number: int, kind: str, variants: Mapping[str, tuple[int, str]]
+    assignment: str, number: int, kind: str, variants: Mapping[str, tuple[int, str]]
 ) -> None:
     """Check question ``number`` of the notebook being autograded (the master's hidden
-    test calls this): the student is the name of the folder above the working folder
-    (nbgrader's ``autograded/<student>/<aid>/``), the answer is read from ``notebook``
-    there, and ``variants[student]`` is that student's (seed, question id). A right
-    answer prints the checker's feedback; anything else raises AssertionError with it,
-    which nbgrader scores 0."""
+    test calls this). nbgrader runs it in ``<course>/autograded/<student>/<assignment>/``:
+    the student is that folder's parent's name, ``variants[student]`` their (sealed
+    seed, question id), the key ``<course>/pynest_keys/<assignment>.key``, and the answer
+    is read from ``<assignment>.ipynb`` there. A right answer prints the checker's
+    feedback; anything else raises AssertionError with it, which nbgrader scores 0."""
     here = Path.cwd()
     student = here.parent.name
-    if student not in variants:
+    if here.name != assignment or len(here.parents) < 3 or student not in variants:
         raise AssertionError(
             f"no variant for {student!r}: this test runs under nbgrader autograde, in "
-            "autograded/<student>/<assignment>/, for a student on the roster the "
+            f"autograded/<student>/{assignment}/, for a student on the roster the "
             "assignment was made for (add late students with pynest assign --overwrite)"
         )
-    seed, qid = variants[student]
+    key_file = here.parents[2] / KEYS / f"{assignment}.key"
+    try:
+        key = bytes.fromhex(key_file.read_text(encoding="ascii"))
+    except (OSError, ValueError) as e:
+        raise AssertionError(
+            f"cannot read the assignment key {key_file} ({e}): run nbgrader in the course "
+            "folder that pynest assign --format nbgrader wrote (it writes the key)"
+        ) from None
+    sealed, qid = variants[student]
+    seed = seal_seed(key, student, number, sealed)
     question = Question(number, kind, qid, generate(kind, seed))
+    notebook = f"{assignment}.ipynb"
     try:
         nb = json.loads((here / notebook).read_bytes().decode("utf-8"))
     except (OSError, ValueError) as e:

@@ -1,9 +1,11 @@
 """Per-student seeds and tags: HMAC-SHA256 keyed with the course secret.
 
-Three derivations, each under its own label so that no value of one reveals another:
+Four derivations, each under its own label so that no value of one reveals another:
 the seed of a question (never written anywhere), the question id written in the
-notebook, and the tag that seals a notebook's metadata (student id, title, questions).
-Without the secret none of them can be computed or checked.
+notebook, the tag that seals a notebook's metadata (student id, title, questions), and
+the key of one nbgrader assignment (:mod:`.nbgrader_layout`: it unseals that
+assignment's seeds and nothing else). Without the secret none of them can be computed
+or checked.
 """
 
 from __future__ import annotations
@@ -62,6 +64,20 @@ def question_id(secret: bytes, student: str, number: int) -> str:
 def submission_tag(secret: bytes, student: str, title: str, kinds: Sequence[str]) -> str:
     """The seal of a notebook's metadata: who it is for, which assignment, which kinds."""
     return _mac(secret, "tag", student, title, *kinds).hex()
+
+
+def assignment_key(secret: bytes, assignment: str) -> bytes:
+    """The key that seals the seeds of nbgrader assignment ``assignment`` (32 bytes)."""
+    return _mac(secret, "nbgrader-key", assignment)
+
+
+def seal_seed(key: bytes, student: str, number: int, seed: int) -> int:
+    """``seed`` of question ``number`` of ``student``, XORed with 64 bits of an HMAC under
+    ``key`` (:func:`assignment_key`): sealing twice gives the seed back. Without the key
+    a sealed seed says nothing about the seed."""
+    message = json.dumps([student, number], ensure_ascii=True, separators=(",", ":"))
+    pad = hmac.new(key, message.encode("ascii"), hashlib.sha256).digest()[:8]
+    return seed ^ int.from_bytes(pad, "big")
 
 
 def same_tag(a: str, b: object) -> bool:

@@ -23,6 +23,7 @@ from pynest.teach.nbgrader_layout import (
     assignment_id,
     check_assignment_id,
 )
+from pynest.teach.seeds import assignment_key, seal_seed
 
 SECRET = b"layout-secret-for-the-tests-0123"
 KINDS = ["partition-table", "decode-pte"]
@@ -84,11 +85,14 @@ def test_the_layout(course):
     assert made.handouts == [root / "handout" / s / AID / f"{AID}.ipynb" for s in ("ann", "ben")]
     assert made.config == root / "nbgrader_config.py"
     assert made.config.read_text(encoding="utf-8") == CONFIG
+    assert made.key == root / "pynest_keys" / f"{AID}.key"
+    assert made.key.read_text(encoding="ascii") == assignment_key(SECRET, AID).hex() + "\n"
     files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
     assert files == [
         f"handout/ann/{AID}/{AID}.ipynb",
         f"handout/ben/{AID}/{AID}.ipynb",
         "nbgrader_config.py",
+        f"pynest_keys/{AID}.key",
         f"source/{AID}/{AID}.ipynb",
     ]
 
@@ -112,15 +116,19 @@ def test_an_empty_roster_is_refused(tmp_path):
         assign_nbgrader(read_roster(roster_file), SPEC, TITLE, SECRET, tmp_path / "c")
 
 
-def test_handouts_hold_no_seed_and_pynest_grade_grades_them(course):
+def test_no_file_holds_a_seed_and_pynest_grade_grades_the_handouts(course):
     roster, made, tmp = course
-    seeds = [question_seed(SECRET, s, n) for s in roster.students for n in (1, 2)]
+    seeds = {(s, n): question_seed(SECRET, s, n) for s in roster.students for n in (1, 2)}
+    key = assignment_key(SECRET, AID)
+    for path in [made.master, *made.handouts]:
+        text = path.read_text(encoding="utf-8")
+        assert not [s for s in seeds.values() if f"{s:#018x}" in text or str(s) in text]
+        assert key.hex() not in text and SECRET.hex() not in text and SECRET.decode() not in text
     for path in made.handouts:
         text = path.read_text(encoding="utf-8")
         assert "HIDDEN" not in text and "autograde_check" not in text
-        assert not [s for s in seeds if f"{s:#018x}" in text or str(s) in text]
     master = made.master.read_text(encoding="utf-8")
-    assert all(f"{s:#018x}" in master for s in seeds)
+    assert all(f"{seal_seed(key, s, n, seed):#018x}" in master for (s, n), seed in seeds.items())
     sub = tmp / "submitted"
     for student, path, how in zip(roster.students, made.handouts, (right, wrong), strict=True):
         nb = json.loads(path.read_text(encoding="utf-8"))
@@ -208,6 +216,23 @@ def test_an_unreadable_submission_fails_its_questions(course, monkeypatch, capsy
     (folder / f"{AID}.ipynb").write_text("{not json", encoding="utf-8")
     with pytest.raises(AssertionError, match=f"cannot read the submitted {AID}.ipynb"):
         run_hidden_test(made, monkeypatch, folder, 2, capsys)
+
+
+def test_without_the_key_the_hidden_test_says_where_it_looks(course, monkeypatch, capsys):
+    roster, made, tmp = course
+    folder = autograded(tmp, "ann", made, None)
+    made.key.unlink()
+    with pytest.raises(AssertionError, match=f"cannot read the assignment key .*{AID}.key"):
+        run_hidden_test(made, monkeypatch, folder, 1, capsys)
+
+
+@given(st.binary(min_size=1, max_size=32), st.text(max_size=20), st.integers(1, 100))
+def test_a_sealed_seed_unseals_with_its_key_only(key, student, number):
+    seed = question_seed(SECRET, "ann", number)
+    sealed = seal_seed(key, student, number, seed)
+    assert seal_seed(key, student, number, sealed) == seed
+    assert sealed != seed  # 64 bits of pad: zero only by a 2**-64 chance
+    assert seal_seed(key + b"x", student, number, sealed) != seed
 
 
 def test_an_empty_answer_fails(course, monkeypatch, capsys):

@@ -1,8 +1,9 @@
 """The real nbgrader over a pynest assignment (issue 16 item 3): assign with
 ``--format nbgrader``, ``nbgrader generate_assignment``, students' submissions (right,
 wrong, garbage, an empty answer, one student who hands in nothing), ``nbgrader autograde``,
-``nbgrader export``; its scores must equal ``pynest grade``'s on the same files, and the
-points the answers deserve. What students receive holds no secret, seed or hidden test.
+``nbgrader export``, ``nbgrader generate_feedback``; its scores must equal ``pynest
+grade``'s on the same files, and the points the answers deserve. What students receive
+holds no secret, seed or hidden test, and no file at all holds a seed or the secret.
 
 Everything (course folder, gradebook.db, Jupyter's runtime and config folders) lives in
 tmp_path. nbgrader is the ``teach`` extra; without it the test is skipped.
@@ -23,6 +24,7 @@ from test_teach_grading import right, wrong
 from pynest.cli import main
 from pynest.teach import grade, question_seed, read_roster
 from pynest.teach.assign import questions_for
+from pynest.teach.seeds import assignment_key
 
 api = pytest.importorskip(
     "nbgrader.api", reason="nbgrader is not installed (pip install -e '.[teach]')"
@@ -110,6 +112,7 @@ def round_trip(tmp_path_factory):
     logs.append(nbgrader(course, env, "db", "student", "import", str(tmp / "roster.csv")))
     logs.append(nbgrader(course, env, "autograde", AID))
     logs.append(nbgrader(course, env, "export"))
+    logs.append(nbgrader(course, env, "generate_feedback", AID))
     return tmp, course, "\n".join(logs)
 
 
@@ -155,18 +158,22 @@ def test_autograded_feedback_is_the_checkers(round_trip):
 def test_what_students_receive_holds_no_secret_seed_or_hidden_test(round_trip):
     tmp, course, _ = round_trip
     seeds = [question_seed(SECRET, s, n) for s in EXPECTED for n in (1, 2)]
-    words = [SECRET.decode(), SECRET.hex(), "HIDDEN TESTS", "autograde_check"]
-    words += [f"{seed:#018x}" for seed in seeds] + [str(seed) for seed in seeds]
-    received = sorted((course / "release").rglob("*.ipynb"))
-    received += sorted((course / "handout").rglob("*.ipynb"))
-    assert len(received) == 5  # nbgrader's release and four handouts
-    for path in received:
+    never = [SECRET.decode(), SECRET.hex(), assignment_key(SECRET, AID).hex()]
+    never += [f"{seed:#018x}" for seed in seeds] + [str(seed) for seed in seeds]
+    handed_out = sorted((course / "release").rglob("*.ipynb"))
+    handed_out += sorted((course / "handout").rglob("*.ipynb"))
+    assert len(handed_out) == 5  # nbgrader's release and four handouts
+    for path in handed_out:
         text = path.read_text(encoding="utf-8")
-        assert [w for w in words if w in text] == [], path
-    # the grading data is there, where only the teacher looks
-    master = (course / "source" / AID / f"{AID}.ipynb").read_text(encoding="utf-8")
-    assert all(json.dumps(f"{seed:#018x}")[1:-1] in master for seed in seeds)
-    assert SECRET.decode() not in master and SECRET.hex() not in master
+        assert [w for w in [*never, "HIDDEN TESTS", "autograde_check"] if w in text] == [], path
+    # nbgrader's feedback shows the restored hidden tests: their seeds are sealed
+    feedback = sorted((course / "feedback").rglob("*.html"))
+    assert [p.parts[-3] for p in feedback] == ["alice", "bob", "carol"]
+    everything = [*feedback, *sorted(course.rglob("*.ipynb")), *sorted(course.rglob("*.csv"))]
+    for path in everything:
+        text = path.read_text(encoding="utf-8")
+        assert [w for w in never if w in text] == [], path
+    assert "BEGIN HIDDEN TESTS" in feedback[0].read_text(encoding="utf-8")
 
 
 def test_handout_cells_are_what_nbgrader_releases(round_trip):
@@ -200,10 +207,12 @@ def test_the_course_folder_holds_only_the_test_run(round_trip):
     top = sorted(p.name for p in course.iterdir())
     assert top == [
         "autograded",
+        "feedback",
         "gradebook.db",
         "grades.csv",
         "handout",
         "nbgrader_config.py",
+        "pynest_keys",
         "release",
         "source",
         "submitted",
