@@ -170,9 +170,11 @@ def _cmd_assign(args: argparse.Namespace) -> int:
             roster, args.exercises, args.title, secret, args.out, args.assignment_id, args.overwrite
         )
         aid = made.assignment_id
-        print(f"nbgrader assignment {aid!r} in {args.out}: source/{aid}/{aid}.ipynb (the master")
-        print(f"  with the hidden tests: keep it to yourself) and {len(made.handouts)} handout(s)")
-        print(f"  handout/<id>/{aid}/{aid}.ipynb; next: nbgrader generate_assignment {aid}")
+        print(f"nbgrader assignment {aid!r} in {args.out}:")
+        print(f"  source/{aid}/{aid}.ipynb: the master, for nbgrader generate_assignment")
+        print(f"  pynest_keys/{aid}.key: unseals the master's seeds; keep it to yourself")
+        print(f"  handout/<id>/{aid}/{aid}.ipynb: {len(made.handouts)} handout(s), one a student")
+        print(f"next, in {args.out}: nbgrader generate_assignment {aid}")
     elif args.assignment_id is not None:
         raise CliError("--assignment-id goes with --format nbgrader")
     else:

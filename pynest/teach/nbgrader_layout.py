@@ -20,12 +20,13 @@ graded by hand: hence a code cell.)
 
 The master's test cell holds, between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN
 TESTS``, every student's question id and *sealed* seed (:func:`.seeds.seal_seed`) for its
-question. ``generate_assignment`` keeps that block in the gradebook and strips it from the
-release; ``autograde`` restores it into each submission before running it, and
-``generate_feedback`` shows it to the student as it is, which is why the seeds in it are
-sealed: the key is in ``pynest_keys/``, which no nbgrader step copies. A handout has no
-hidden block, seed, key, secret or code that builds an exercise; the course secret is in
-no file this module writes.
+question, each under a token of the student id (:func:`.seeds.student_token`).
+``generate_assignment`` keeps that block in the gradebook and strips it from the release;
+``autograde`` restores it into each submission before running it, and
+``generate_feedback`` shows it to the student as it is, which is why neither seeds nor
+ids are in it in the clear: the key is in ``pynest_keys/``, which no nbgrader step
+copies. A handout has no hidden block, seed, key, secret or code that builds an
+exercise; the course secret is in no file this module writes.
 
 At autograde nbgrader runs a submission with ``autograded/<student>/<aid>/`` as its
 folder. The restored test cell (:func:`autograde_check`) takes the student from that
@@ -66,6 +67,7 @@ from .seeds import (
     question_id,
     question_seed,
     seal_seed,
+    student_token,
 )
 
 SCHEMA_VERSION = 3
@@ -148,10 +150,11 @@ def _visible(number: int) -> str:
 
 def _hidden_test(aid: str, number: int, kind: str, secret: bytes, students: Sequence[str]) -> str:
     """The test cell's source in the master: the visible comment, then the hidden block
-    with every student's (sealed seed, question id) for question ``number``."""
+    with every student's (sealed seed, question id) for question ``number``, under the
+    student's token (:func:`.seeds.student_token`)."""
     key = assignment_key(secret, aid)
     rows = "".join(
-        f"        {json.dumps(s)}: "
+        f"        {json.dumps(student_token(key, s))}: "
         f"({seal_seed(key, s, number, question_seed(secret, s, number)):#018x}, "
         f"{json.dumps(question_id(secret, s, number))}),\n"
         for s in students
@@ -366,21 +369,25 @@ def autograde_check(
     feedback; anything else raises AssertionError with it, which nbgrader scores 0."""
     here = Path.cwd()
     student = here.parent.name
-    if here.name != assignment or len(here.parents) < 3 or student not in variants:
-        raise AssertionError(
-            f"no variant for {student!r}: this test runs under nbgrader autograde, in "
-            f"autograded/<student>/{assignment}/, for a student on the roster the "
-            "assignment was made for (add late students with pynest assign --overwrite)"
-        )
+    outside = AssertionError(
+        f"no variant for {student!r}: this test runs under nbgrader autograde, in "
+        f"autograded/<student>/{assignment}/, for a student on the roster the "
+        "assignment was made for (add late students with pynest assign --overwrite)"
+    )
+    if here.name != assignment or len(here.parents) < 3:
+        raise outside
     key_file = here.parents[2] / KEYS / f"{assignment}.key"
     try:
         key = bytes.fromhex(key_file.read_text(encoding="ascii"))
     except (OSError, ValueError) as e:
         raise AssertionError(
-            f"cannot read the assignment key {key_file} ({e}): run nbgrader in the course "
-            "folder that pynest assign --format nbgrader wrote (it writes the key)"
+            f"cannot read the assignment key {key_file} ({e}): this test runs under "
+            f"nbgrader autograde, in <course>/autograded/<student>/{assignment}/, with the "
+            f"key that pynest assign --format nbgrader wrote, <course>/{KEYS}/{assignment}.key"
         ) from None
-    sealed, qid = variants[student]
+    if student_token(key, student) not in variants:
+        raise outside
+    sealed, qid = variants[student_token(key, student)]
     seed = seal_seed(key, student, number, sealed)
     question = Question(number, kind, qid, generate(kind, seed))
     notebook = f"{assignment}.ipynb"

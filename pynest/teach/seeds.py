@@ -80,6 +80,14 @@ def seal_seed(key: bytes, student: str, number: int, seed: int) -> int:
     return seed ^ int.from_bytes(pad, "big")
 
 
+def student_token(key: bytes, student: str) -> str:
+    """How an nbgrader assignment's hidden tests name ``student`` (16 hex digits of an
+    HMAC under the assignment key): nbgrader's feedback shows those tests to every
+    student, so they list no classmate's id."""
+    message = json.dumps(["student", student], ensure_ascii=True, separators=(",", ":"))
+    return hmac.new(key, message.encode("ascii"), hashlib.sha256).hexdigest()[:16]
+
+
 def same_tag(a: str, b: object) -> bool:
     """Whether tag ``b`` (read from a file: any type) equals ``a``, in constant time."""
     return isinstance(b, str) and b.isascii() and hmac.compare_digest(a, b)

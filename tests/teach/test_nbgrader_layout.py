@@ -23,7 +23,7 @@ from pynest.teach.nbgrader_layout import (
     assignment_id,
     check_assignment_id,
 )
-from pynest.teach.seeds import assignment_key, seal_seed
+from pynest.teach.seeds import assignment_key, seal_seed, student_token
 
 SECRET = b"layout-secret-for-the-tests-0123"
 KINDS = ["partition-table", "decode-pte"]
@@ -129,6 +129,10 @@ def test_no_file_holds_a_seed_and_pynest_grade_grades_the_handouts(course):
         assert "HIDDEN" not in text and "autograde_check" not in text
     master = made.master.read_text(encoding="utf-8")
     assert all(f"{seal_seed(key, s, n, seed):#018x}" in master for (s, n), seed in seeds.items())
+    for number in (1, 2):  # students by token, not by id
+        block = hidden_block(made.master, number)
+        assert all(json.dumps(student_token(key, s)) in block for s in roster.students)
+        assert not [s for s in roster.students if json.dumps(s) in block]
     sub = tmp / "submitted"
     for student, path, how in zip(roster.students, made.handouts, (right, wrong), strict=True):
         nb = json.loads(path.read_text(encoding="utf-8"))
@@ -199,7 +203,7 @@ def test_a_classmates_notebook_is_graded_as_the_folders_student(course, monkeypa
     ("where", "message"),
     [
         ("course/autograded/zoe", "no variant for 'zoe'"),  # not on the roster
-        ("course/source", "no variant for 'source'"),  # the master run where it lives
+        ("course/source", "key .* runs under nbgrader autograde"),  # the master, in place
     ],
 )
 def test_the_hidden_test_outside_autograde_says_so(course, monkeypatch, capsys, where, message):

@@ -174,6 +174,12 @@ def test_what_students_receive_holds_no_secret_seed_or_hidden_test(round_trip):
         text = path.read_text(encoding="utf-8")
         assert [w for w in never if w in text] == [], path
     assert "BEGIN HIDDEN TESTS" in feedback[0].read_text(encoding="utf-8")
+    # ... and name students by tokens only: no one's feedback lists the class
+    for path in sorted((course / "autograded").rglob("*.ipynb")):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        tests = ["".join(c["source"]) for c in nb["cells"] if "-test" in str(c["metadata"])]
+        assert len(tests) == 2 and all("BEGIN HIDDEN TESTS" in t for t in tests)
+        assert [s for s in EXPECTED for t in tests if json.dumps(s) in t] == []
 
 
 def test_handout_cells_are_what_nbgrader_releases(round_trip):
