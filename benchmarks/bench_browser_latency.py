@@ -62,7 +62,7 @@ _INSTALL = """() => {
   b.observer = new MutationObserver(() => {
     const out = window.__benchOut;
     if (!out || !b.armed) return;
-    const sig = [...out.querySelectorAll('img')].map(i => i.src.length + i.src.slice(-64)).join();
+    const sig = [...out.querySelectorAll('img')].map(i => i.src).join();
     if (sig && sig !== b.before) {
       b.changed = true;
       const imgs = [...out.querySelectorAll('img')];
@@ -77,7 +77,7 @@ _ARM = """(out) => {
   const b = window.__bench;
   b.observer.disconnect();
   window.__benchOut = out;
-  b.before = [...out.querySelectorAll('img')].map(i => i.src.length + i.src.slice(-64)).join();
+  b.before = [...out.querySelectorAll('img')].map(i => i.src).join();
   b.t0 = 0; b.t1 = 0; b.changed = false; b.armed = true; b.armedAt = performance.now();
   b.observer.observe(out, {subtree: true, childList: true, attributes: true,
                            attributeFilter: ['src']});

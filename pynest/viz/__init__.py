@@ -22,7 +22,9 @@ new Figure (or redraws the one passed as ``fig``), registered with no pyplot man
 * :mod:`.classroom`, :mod:`.suite_map` -- the classroom demo's steps; the suite's map;
 * :mod:`.cheatsheet` -- one page of every field the lessons decode (PTCR, PATE, PRTE,
   PDE, PTE, DSISR, tlbie RB/RS), built from the model's own formats;
-* :mod:`.style` -- the Okabe-Ito palette and projector-sized fonts they share.
+* :mod:`.style` -- the Okabe-Ito palette and projector-sized fonts they share;
+* :mod:`.pictures` -- a figure as SVG (text kept as text, fallback fonts) or PNG, and
+  :func:`show_figures_as_svg`, which a notebook's setup cell calls for its figures.
 """
 
 from .address_map import AddressMapView, address_map_view, draw_address_map
@@ -30,6 +32,7 @@ from .cheatsheet import cheatsheet_rows, cheatsheet_text, draw_cheatsheet
 from .classroom import draw_classroom_step, hcall_lines
 from .copy_view import CopyStages, copy_stages, copy_text, draw_copy
 from .lpids import LpidMap, draw_lpid_map, lpid_map
+from .pictures import render_png, render_svg, show_figures_as_svg
 from .quadrants import (
     QuadrantPicture,
     draw_quadrant_rules,
@@ -104,6 +107,9 @@ __all__ = [
     "quadrant_rows",
     "read_partition_table",
     "read_shadow_trees",
+    "render_png",
+    "render_svg",
+    "show_figures_as_svg",
     "timeline_points",
     "timeline_text",
     "tlbie_text",

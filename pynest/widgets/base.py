@@ -11,11 +11,13 @@ Every control change goes through one path, :meth:`Explorer.refresh`:
    even a bug -- ends up as a sentence in the message line above the picture. The
    last good picture stays. Nothing is raised into the notebook.
 
-The pictures are rendered to PNG here (``display(Image(...))``), so they show the same
-whatever matplotlib backend the notebook selected. Each explorer keeps its last frames in a
-:class:`~pynest.widgets.frames.FrameCache`: a picture it drew before comes back without a
-render, and an update that draws what is already shown sends nothing. Outside a running
-kernel (tests, benchmarks) nothing is displayed; the figures and texts are still kept on the object.
+The pictures are rendered to SVG here (:func:`pynest.viz.pictures.render_svg`, sent as an
+``image/svg+xml`` display), so they show the same whatever matplotlib backend the notebook
+selected, crisp at any zoom, their text drawn by the browser. Each explorer keeps its last
+frames in a :class:`~pynest.widgets.frames.FrameCache`: a picture it drew before comes
+back without a render, and an update that draws what is already shown sends nothing.
+Outside a running kernel (tests, benchmarks) nothing is displayed; the figures and texts
+are still kept on the object.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from matplotlib.figure import Figure
 from ..errors import PynestError
 from ..scenarios.text import parse_number
 from ..viz import style as S
-from .frames import FrameCache, render_png
+from .frames import FrameCache, render_png, render_svg
 
 __all__ = [
     "Explorer",
@@ -40,7 +42,9 @@ __all__ = [
     "parse_number",
     "placeholder",
     "png_bytes",
+    "show_pictures",
     "slider",
+    "svg_text",
     "text_box",
 ]
 
@@ -78,8 +82,26 @@ def slider(
 
 
 def png_bytes(fig: Figure, dpi: int = S.DPI) -> bytes:
-    """``fig`` rendered by Agg as PNG bytes."""
+    """``fig`` rendered by Agg as PNG bytes (for checks that need pixels; explorers show
+    :func:`svg_text`)."""
     return render_png(fig, dpi)
+
+
+def svg_text(fig: Figure, dpi: int = S.DPI) -> str:
+    """``fig`` as the SVG an explorer shows (:func:`pynest.viz.pictures.render_svg`)."""
+    return render_svg(fig, dpi)
+
+
+def show_pictures(output: w.Output, frames: Sequence[str]) -> None:
+    """Replace what ``output`` shows by the SVG ``frames``, one display each, without a
+    flicker (``clear_output(wait=True)``). Sent as a raw ``image/svg+xml`` bundle:
+    ``IPython.display.SVG`` would parse and re-serialise every frame first."""
+    from IPython.display import clear_output, display
+
+    with output:
+        clear_output(wait=True)
+        for frame in frames:
+            display({"image/svg+xml": frame}, raw=True)
 
 
 def in_kernel() -> bool:
@@ -113,7 +135,7 @@ class Explorer:
         self._busy = False
         self._box: w.VBox | None = None
         self.frames = FrameCache()
-        self._shown: list[bytes] = []
+        self._shown: list[str] = []
 
     # ------------------------------------------------------------------ to override
     def controls(self) -> Sequence[w.Widget]:
@@ -182,17 +204,11 @@ class Explorer:
     def _show(self, figures: list[Figure]) -> None:
         if not in_kernel():
             return
-        from IPython.display import Image, clear_output, display
-
-        frames = [self.frames.png(fig) for fig in figures]
+        frames = [self.frames.svg(fig) for fig in figures]
         if frames == self._shown:  # the same pictures: nothing to send
             return
         self._shown = frames
-        images = [Image(data=frame) for frame in frames]
-        with self.output:
-            clear_output(wait=True)
-            for image in images:
-                display(image)
+        show_pictures(self.output, frames)
 
     # ------------------------------------------------------------------ helpers
     @staticmethod

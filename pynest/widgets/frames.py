@@ -1,17 +1,21 @@
 """Rendered pictures kept by what they show, so an explorer state seen before is not redrawn.
 
-Rendering a figure (Agg draws every text, then PNG encoding) is most of the time between a
-control change and the new picture. :func:`fingerprint` reads what a figure will draw --
-every artist's kind, text, geometry, transform, colours, line and font properties, images'
-pixels -- without drawing it; :class:`FrameCache` keeps the PNG bytes of the last few
-fingerprints (LRU, bounded in entries and bytes). Same fingerprint, same bytes: Agg is
-deterministic, so a cached frame is byte for byte the frame a render would make.
+An explorer's picture is SVG (:func:`render_svg`, from :mod:`pynest.viz.pictures`: text
+stays text, drawn by the browser; a fifth of the time an Agg PNG took). Rendering is most
+of the time between a control change and the new picture. :func:`fingerprint` reads what a
+figure will draw -- every artist's kind, text, geometry, transform, colours, line and font
+properties, images' pixels -- without drawing it; it does not depend on the picture's
+format. :class:`FrameCache` keeps the SVG of the last few fingerprints (LRU, bounded in
+entries and bytes). Same fingerprint, same SVG: the render is deterministic (fixed id salt,
+no date), so a cached frame is exactly the frame a render would make.
+
+:func:`render_png` (Agg) stays for what needs pixels: the figure tests' checks that a
+figure renders at all, ``benchmarks/bench_explorers.py``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 from collections import OrderedDict
 from typing import Any
 
@@ -25,8 +29,9 @@ from matplotlib.path import Path
 from matplotlib.transforms import Transform
 
 from ..viz import style as S
+from ..viz.pictures import render_png, render_svg
 
-__all__ = ["FrameCache", "fingerprint", "render_png"]
+__all__ = ["FrameCache", "fingerprint", "render_png", "render_svg"]
 
 # what an artist may have that changes its pixels; each is read where the artist has it
 _GETTERS = (
@@ -51,7 +56,8 @@ _GETTERS = (
 _ATTRIBUTES = ("arrow_patch", "xy", "xyann", "_bbox_transmuter", "_boxstyle", "_dash_pattern")
 _RC_GROUPS = frozenset(
     ("savefig", "text", "path", "agg", "mathtext", "hatch", "image", "font", "lines", "patch",
-     "figure", "axes", "legend", "xtick", "ytick", "grid", "scatter", "pcolor", "markers")
+     "figure", "axes", "legend", "xtick", "ytick", "grid", "scatter", "pcolor", "markers",
+     "svg")
 )  # fmt: skip
 """rcParams read while drawing or saving (``backend`` is left out: reading it selects one)."""
 
@@ -167,39 +173,34 @@ def fingerprint(fig: Figure, dpi: float = S.DPI) -> bytes:
     return digest.hash.digest()
 
 
-def render_png(fig: Figure, dpi: float = S.DPI) -> bytes:
-    """``fig`` rendered by Agg as PNG bytes."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
-
-
 class FrameCache:
-    """The PNG bytes of the last ``entries`` figures rendered, by :func:`fingerprint`,
-    holding at most ``max_bytes`` in all (least recently shown dropped first)."""
+    """The SVG of the last ``entries`` figures rendered, by :func:`fingerprint`, holding
+    at most ``max_bytes`` (UTF-8) in all (least recently shown dropped first)."""
 
     def __init__(self, entries: int = 32, max_bytes: int = 8 << 20) -> None:
         self.entries = entries
         self.max_bytes = max_bytes
-        self.frames: OrderedDict[bytes, bytes] = OrderedDict()
+        self.frames: OrderedDict[bytes, tuple[str, int]] = OrderedDict()
         self.bytes = 0
         self.hits = 0
         self.renders = 0
 
-    def png(self, fig: Figure, dpi: float = S.DPI) -> bytes:
-        """``fig`` as PNG: the kept frame when an equal figure was rendered before."""
+    def svg(self, fig: Figure, dpi: float = S.DPI) -> str:
+        """``fig`` as :func:`render_svg` makes it: the kept frame when an equal figure
+        was rendered before."""
         key = fingerprint(fig, dpi)
-        frame = self.frames.get(key)
-        if frame is not None:
+        kept = self.frames.get(key)
+        if kept is not None:
             self.frames.move_to_end(key)
             self.hits += 1
-            return frame
-        frame = render_png(fig, dpi)
+            return kept[0]
+        frame = render_svg(fig, dpi)
         self.renders += 1
-        if len(frame) <= self.max_bytes:
-            self.frames[key] = frame
-            self.bytes += len(frame)
+        size = len(frame.encode())
+        if size <= self.max_bytes:
+            self.frames[key] = (frame, size)
+            self.bytes += size
             while len(self.frames) > self.entries or self.bytes > self.max_bytes:
-                _, dropped = self.frames.popitem(last=False)
-                self.bytes -= len(dropped)
+                _, (_dropped, dropped_size) = self.frames.popitem(last=False)
+                self.bytes -= dropped_size
         return frame

@@ -13,8 +13,8 @@ to another host is refused and recorded, and the page must still finish loading.
 Checks: the explorer renders (controls and its picture) without code or traceback;
 **Next ▶**, the slider, the keys and the go-to box step and redraw; garbage gives a
 message; at every step the controls and the whole picture are inside the 1280x720
-window, the picture at its own size (so its text shows at the size the unit tests
-measure); nothing was asked of another host.
+window, the picture (SVG) at its own size with its smallest text at >= 16 CSS px
+(``test_figure_text_size.svg_text_px``); nothing was asked of another host.
 """
 
 from __future__ import annotations
@@ -26,7 +26,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from pynest.viz import style as S
+
 from .conftest import NOTEBOOKS, ROOT, SCREENSHOTS, _free_port, browser_missing_reason, serve
+from .test_figure_text_size import svg_text_px
 
 NAME = "11_classroom_demo.ipynb"
 IMG = ".pynest-presenter .widget-output img"
@@ -231,7 +234,12 @@ def test_every_step_fits_1280x720_and_nothing_is_fetched_from_elsewhere(screen, 
         overflow = column.evaluate("c => c.scrollHeight - c.clientHeight")
         assert overflow <= 0, f"step {step}: the column needs {overflow} px of scrolling"
         shown, natural = img.evaluate("i => [i.getBoundingClientRect().width, i.naturalWidth]")
-        assert shown == natural, f"step {step}: the picture is scaled ({natural} -> {shown} px)"
+        # (an SVG's natural width is its width in pt as whole CSS px: 662.4pt -> 883)
+        assert abs(shown - natural) < 1, (
+            f"step {step}: the picture is scaled ({natural} -> {shown} px)"
+        )
+        text = svg_text_px(img)
+        assert text["px"] >= S.PRESENTER.min_px * 0.98, f"step {step}: small text {text}"
         if step == 7:
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / "present_11_1280x720_step7.png"))

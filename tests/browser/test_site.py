@@ -121,7 +121,7 @@ SHOWN_STEPS = """() => {
   const img = [...document.querySelectorAll('.widget-output img')]
       .find(i => i.getBoundingClientRect().height > 0 && frame.contains(i));
   return {value: slider.querySelector('.widget-readout').innerText,
-          src: img ? img.src.length + ':' + img.src.slice(-64) : ''};
+          src: img ? img.src : ''};
 }"""
 
 

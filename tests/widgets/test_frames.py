@@ -1,6 +1,7 @@
 """The explorers' frame cache (pynest/widgets/frames.py): a picture seen before comes back
-byte for byte without a render, a new one is rendered, memory stays bounded, and the
-fingerprint tells every pinned explorer state's pictures apart exactly when they differ."""
+as the same SVG without a render, a new one is rendered, memory stays bounded, the
+fingerprint tells every pinned explorer state's pictures apart exactly when they differ,
+and an explorer sends its pictures as ``image/svg+xml``."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from matplotlib.figure import Figure
 
 from pynest.widgets import WalkExplorer
 from pynest.widgets import base as widgets_base
-from pynest.widgets.frames import FrameCache, fingerprint, render_png
+from pynest.widgets.frames import FrameCache, fingerprint, render_svg
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots"
 
@@ -38,20 +39,20 @@ def test_same_picture_from_another_figure_is_not_rendered_again():
     cache = FrameCache()
     a, b = WalkExplorer(), WalkExplorer()  # two figures, same content
     assert a.figures[0] is not b.figures[0]
-    first = cache.png(a.figures[0])
-    again = cache.png(b.figures[0])
+    first = cache.svg(a.figures[0])
+    again = cache.svg(b.figures[0])
     assert (cache.renders, cache.hits) == (1, 1)
-    assert again == first == render_png(b.figures[0])
+    assert again == first == render_svg(b.figures[0])
 
 
 def test_a_different_state_is_rendered():
     cache = FrameCache()
     ex = WalkExplorer()
-    before = cache.png(ex.figures[0])
+    before = cache.svg(ex.figures[0])
     ex.steps.value = 1
-    after = cache.png(ex.figures[0])
+    after = cache.svg(ex.figures[0])
     assert cache.renders == 2 and cache.hits == 0
-    assert after != before and after == render_png(ex.figures[0])
+    assert after != before and after == render_svg(ex.figures[0])
 
 
 def test_memory_is_bounded_in_entries_and_bytes():
@@ -61,25 +62,25 @@ def test_memory_is_bounded_in_entries_and_bytes():
     cache = FrameCache(entries=2)
     for v in values:
         ex.steps.value = v
-        cache.png(ex.figures[0])
+        cache.svg(ex.figures[0])
     assert len(cache.frames) == 2
-    assert cache.bytes == sum(len(f) for f in cache.frames.values())
-    one = len(next(iter(cache.frames.values())))
+    assert cache.bytes == sum(len(f.encode()) for f, _size in cache.frames.values())
+    one = len(next(iter(cache.frames.values()))[0].encode())
     small = FrameCache(entries=100, max_bytes=one + one // 2)
     for v in values:
         ex.steps.value = v
-        small.png(ex.figures[0])
+        small.svg(ex.figures[0])
     assert len(small.frames) == 1 and small.bytes <= small.max_bytes
     ex.steps.value = values[-1]  # the most recent frame is the one kept
-    assert small.png(ex.figures[0]) == render_png(ex.figures[0]) and small.hits == 1
+    assert small.svg(ex.figures[0]) == render_svg(ex.figures[0]) and small.hits == 1
 
 
 def test_fingerprint_separates_exactly_the_pictures_that_differ():
     """Every explorer's initial and moved states (tests/snapshots): two figures share a
-    fingerprint if and only if they render to the same bytes."""
+    fingerprint if and only if they render to the same SVG."""
     cases = _snapshot_cases()
-    by_key: dict[bytes, bytes] = {}
-    by_png: dict[bytes, bytes] = {}
+    by_key: dict[bytes, str] = {}
+    by_svg: dict[str, bytes] = {}
     for name, (build, moves) in cases.EXPLORERS.items():
         explorers = [build()]
         for actions in moves.values():
@@ -88,19 +89,25 @@ def test_fingerprint_separates_exactly_the_pictures_that_differ():
             explorers.append(ex)
         for ex in explorers:
             for fig in ex.figures:
-                key, png = fingerprint(fig), render_png(fig)
-                assert by_key.setdefault(key, png) == png, f"{name}: one key, two pictures"
-                assert by_png.setdefault(png, key) == key, f"{name}: one picture, two keys"
+                key, svg = fingerprint(fig), render_svg(fig)
+                assert by_key.setdefault(key, svg) == svg, f"{name}: one key, two pictures"
+                assert by_svg.setdefault(svg, key) == key, f"{name}: one picture, two keys"
     assert len(by_key) > len(cases.EXPLORERS)
 
 
 @pytest.fixture
 def shown(monkeypatch):
-    """Run ``_show`` as in a kernel; the list of PNG frames each display sent."""
-    sent: list[list[bytes]] = []
+    """Run ``_show`` as in a kernel; the list of SVG frames each display sent (each
+    display must be one raw ``image/svg+xml`` bundle)."""
+    sent: list[list[str]] = []
+
+    def display(bundle, raw=False):
+        assert raw and list(bundle) == ["image/svg+xml"], bundle
+        sent[-1].append(bundle["image/svg+xml"])
+
     monkeypatch.setattr(widgets_base, "in_kernel", lambda: True)
     monkeypatch.setattr(IPython.display, "clear_output", lambda wait=False: sent.append([]))
-    monkeypatch.setattr(IPython.display, "display", lambda image: sent[-1].append(image.data))
+    monkeypatch.setattr(IPython.display, "display", display)
     return sent
 
 
@@ -113,7 +120,7 @@ def test_an_explorer_sends_a_picture_seen_before_without_rendering_it(shown):
     ex.steps.value = start  # back: the first picture again, from the cache
     assert ex.frames.renders == renders and ex.frames.hits >= 1
     assert shown[-1] == shown[0] != shown[1]
-    assert shown[-1] == [render_png(f) for f in ex.figures]
+    assert shown[-1] == [render_svg(f) for f in ex.figures]
 
 
 def test_an_update_that_draws_the_same_picture_sends_nothing(shown):
@@ -128,12 +135,12 @@ def test_a_changed_save_setting_is_a_new_frame():
     """rcParams read at save time (here the saved face colour) are part of the key."""
     cache = FrameCache()
     fig = WalkExplorer().figures[0]
-    plain = cache.png(fig)
+    plain = cache.svg(fig)
     with matplotlib.rc_context({"savefig.facecolor": "black"}):
-        dark = cache.png(fig)
-        assert dark == render_png(fig)
+        dark = cache.svg(fig)
+        assert dark == render_svg(fig)
     assert cache.renders == 2 and dark != plain
-    assert cache.png(fig) == plain and cache.hits == 1
+    assert cache.svg(fig) == plain and cache.hits == 1
 
 
 def test_tick_labels_set_at_draw_time_are_in_the_key():
@@ -146,6 +153,6 @@ def test_tick_labels_set_at_draw_time_are_in_the_key():
         ax.yaxis.set_major_formatter(lambda v, _pos, unit=unit: f"{v:g} {unit}")
         figs.append(fig)
     cache = FrameCache()
-    first, second = (cache.png(f) for f in figs)
+    first, second = (cache.svg(f) for f in figs)
     assert cache.renders == 2 and first != second
-    assert second == render_png(figs[1])
+    assert second == render_svg(figs[1])

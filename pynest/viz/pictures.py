@@ -1,0 +1,127 @@
+"""Figures as pictures: SVG, crisp at any zoom and with text that is text; PNG beside it.
+
+Every pynest figure is mostly words and boxes. As SVG with ``svg.fonttype = "none"`` each
+text stays a ``<text>`` element that the browser draws with its own fonts: sharp on a
+projector or at 200 % zoom, selectable, read by screen readers, and about five times
+quicker to make than a PNG (Agg drawing every glyph was most of an explorer's redraw).
+
+:func:`render_svg` is the one place a figure becomes SVG -- the explorers' pictures
+(:mod:`pynest.widgets.frames`) and the notebooks' static figures
+(:func:`show_figures_as_svg`) both use it; :func:`render_png` the one place it becomes
+PNG (a stored static figure carries one too: JupyterLab shows SVG only from a trusted
+notebook, and a notebook fresh from git is not trusted until it runs). The SVG is
+deterministic: a fixed ``svg.hashsalt`` for the ids of clip paths and markers, no date in
+the metadata, and the rc values set only for the render (``rc_context``), never globally.
+
+The browser draws the text, so :func:`for_browsers` -- the one step after matplotlib's
+``savefig`` -- gives it what matplotlib's layout assumed. matplotlib names one font per text
+(``font-family: 'DejaVu Sans'``); a browser without DejaVu would fall back to its default,
+usually a serif: :func:`add_font_fallbacks` appends similar fonts and the generic family,
+so the text keeps its look and about its width. And a browser collapses runs of spaces in
+SVG text, which Agg draws (the mono columns of a partition-table row): the root element
+gets ``xml:space="preserve"``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import matplotlib
+from matplotlib.figure import Figure
+
+from . import style as S
+
+__all__ = [
+    "FONT_FALLBACKS",
+    "SVG_RC",
+    "add_font_fallbacks",
+    "for_browsers",
+    "render_png",
+    "render_svg",
+    "show_figures_as_svg",
+]
+
+SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "pynest", "svg.image_inline": True}
+"""The rc values of every render: text as ``<text>``, ids from a fixed salt (not a random
+one per render), images embedded."""
+
+FONT_FALLBACKS = {
+    S.FONT: "'DejaVu Sans', 'Bitstream Vera Sans', Verdana, 'Liberation Sans', sans-serif",
+    S.MONO: "'DejaVu Sans Mono', Menlo, Consolas, 'Liberation Mono', monospace",
+}
+"""The CSS font list written for each family pynest draws with: DejaVu first (the font
+matplotlib measured the layout with), then fonts of similar width, then the generic one."""
+
+_FAMILY = re.compile(r"font-family: ([^;\"]+)")
+
+
+def _fallback(match: re.Match[str]) -> str:
+    families = match.group(1).strip()
+    first = families.split(",")[0].strip().strip("'\"")
+    known = FONT_FALLBACKS.get(first)
+    if known is not None:
+        return f"font-family: {known}"
+    generic = "monospace" if "mono" in first.lower() else "sans-serif"
+    if families.rstrip().endswith(generic):
+        return match.group(0)
+    return f"font-family: {families}, {generic}"
+
+
+def add_font_fallbacks(svg: str) -> str:
+    """``svg`` with each ``font-family`` extended to a fallback list: DejaVu Sans and
+    DejaVu Sans Mono by :data:`FONT_FALLBACKS`, any other family by the generic family
+    (``monospace`` when its name says mono, else ``sans-serif``)."""
+    return _FAMILY.sub(_fallback, svg)
+
+
+_ROOT = re.compile(r"<svg\b")
+
+
+def for_browsers(svg: str) -> str:
+    """``svg`` (as matplotlib saved it) with fallback fonts (:func:`add_font_fallbacks`)
+    and its spaces kept as drawn (``xml:space="preserve"`` on the root element)."""
+    return _ROOT.sub('<svg xml:space="preserve"', add_font_fallbacks(svg), count=1)
+
+
+def render_svg(fig: Figure, dpi: float = S.DPI) -> str:
+    """``fig`` as an SVG document (a string): the figure's own size (``width`` x
+    ``height`` in pt, viewBox in pt), text as ``<text>`` (:func:`for_browsers`), the same
+    string for the same figure in any process. ``dpi`` only sets the resolution of
+    raster images inside the figure."""
+    buf = io.StringIO()
+    with matplotlib.rc_context(SVG_RC):
+        fig.savefig(buf, format="svg", dpi=dpi, metadata={"Date": None})
+    return for_browsers(buf.getvalue())
+
+
+def render_png(fig: Figure, dpi: float = S.DPI) -> bytes:
+    """``fig`` rendered by Agg as PNG bytes, ``dpi`` pixels per inch."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def show_figures_as_svg(shell: Any = None) -> bool:
+    """Make IPython show a cell's Figure value as :func:`render_svg`'s SVG, with
+    :func:`render_png`'s PNG beside it in the same output (what JupyterLab shows from a
+    notebook it does not trust, and never the one it prefers otherwise), instead of the
+    inline backend's PNG alone; a notebook's setup cell calls it after
+    ``%matplotlib inline`` (which chose PNG, cropped ``bbox_inches="tight"``: here the
+    picture is the figure's own canvas, as in an explorer). Returns False outside
+    IPython (nothing to change)."""
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+            return False
+        shell = get_ipython()
+    if shell is None:
+        return False
+    formatters = shell.display_formatter.formatters
+    for mime in ("image/png", "image/jpeg", "application/pdf", "image/svg+xml"):
+        formatters[mime].pop(Figure, None)
+    formatters["image/svg+xml"].for_type(Figure, render_svg)
+    formatters["image/png"].for_type(Figure, render_png)
+    return True
