@@ -40,7 +40,7 @@ from ..errors import ConfigError, FieldError
 from ..scenarios.classroom import PTCR_STEP, STEP_KEYS, Story, classroom_story
 from ..viz import style as S
 from ..viz.classroom import SLIDE_HEIGHT, SLIDE_WIDTH, draw_classroom_step
-from .base import Explorer, in_kernel, png_bytes, text_box
+from .base import Explorer, in_kernel, show_pictures, svg_text, text_box
 
 _BIG = w.Layout(width="150px", height="48px")
 PICTURE_PX = round(SLIDE_WIDTH * S.DPI)
@@ -112,7 +112,7 @@ class ClassroomDemoExplorer(Explorer):
         self.story: Story = classroom_story(seed, ptcr)
         self.total = len(self.story)
         self.snapshot = self.story[0]
-        self._png: dict[tuple[int | None, int], bytes] = {}  # (PTCR, step) -> picture
+        self._svg: dict[tuple[int | None, int], str] = {}  # (PTCR, step) -> picture
         style = {"description_width": "90px", "font_size": "18px"}
         self.back = w.Button(description="◀ Back", layout=_BIG, style={"font_size": "18px"})
         self.next = w.Button(
@@ -343,20 +343,16 @@ class ClassroomDemoExplorer(Explorer):
             )
 
     def _show(self, figures: list[Figure]) -> None:
-        """As the base class, but each step's PNG is rendered once: a presenter going
-        back and forth gets the picture at once (rendering one takes ~0.5 s)."""
+        """As the base class, but each step's SVG is kept by its step: a presenter going
+        back and forth gets the picture at once, without even a fingerprint."""
         if not in_kernel():
             return
-        from IPython.display import Image, clear_output, display
-
         key = (self.story.new_ptcr, self.slider.value)
-        if key not in self._png:
-            if len(self._png) >= 48:  # many typed PTCRs: start again
-                self._png.clear()
-            self._png[key] = png_bytes(figures[0])
-        with self.output:
-            clear_output(wait=True)
-            display(Image(data=self._png[key]))
+        if key not in self._svg:
+            if len(self._svg) >= 48:  # many typed PTCRs: start again
+                self._svg.clear()
+            self._svg[key] = svg_text(figures[0])
+        show_pictures(self.output, [self._svg[key]])
 
     def render_text(self) -> str:
         """What the explorer shows, as text."""
