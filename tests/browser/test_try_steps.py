@@ -536,8 +536,13 @@ _PARTS = """(out) => {
     const box = out.querySelector('.widget-vbox');
     const kids = [...box.children];
     const o = kids.map(k => k.classList.contains('widget-output')).lastIndexOf(true);
-    const srcs = [...kids[o].querySelectorAll('img')]
-        .map(i => i.src.length + ':' + i.src.slice(-80));
+    // the whole src, hashed: SVG data URIs of two states can share their length and tail
+    const hash = s => {
+        let h = 0;
+        for (let k = 0; k < s.length; k++) h = (h * 31 + s.charCodeAt(k)) | 0;
+        return s.length + ':' + (h >>> 0).toString(16);
+    };
+    const srcs = [...kids[o].querySelectorAll('img')].map(i => hash(i.src));
     return [kids[o - 2].innerText, kids[o - 1].innerText, srcs.join(' ') || '0:'];
 }"""
 
