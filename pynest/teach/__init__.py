@@ -13,7 +13,7 @@ re-derives each question from the secret and checks the answer with the exercise
 checker. :func:`assign_nbgrader` writes the same notebooks for an nbgrader course
 (:mod:`.nbgrader_layout`), graded by ``nbgrader autograde`` with the same checkers.
 Not imported by ``import pynest``; no view (matplotlib, ipywidgets) is imported, nor
-nbgrader (the format is plain JSON).
+nbgrader (the notebooks are plain data).
 """
 
 from __future__ import annotations

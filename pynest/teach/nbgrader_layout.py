@@ -18,9 +18,9 @@ the gradebook that ``generate_assignment`` fills from the master grades any hand
 (nbgrader's gradebook holds code and markdown cells only, and a markdown answer would be
 graded by hand: hence a code cell.)
 
-The master's test cell holds, between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN
-TESTS``, every student's question id and *sealed* seed (:func:`.seeds.seal_seed`) for its
-question, each under a token of the student id (:func:`.seeds.student_token`).
+The master's test cell holds, in nbgrader's hidden-tests block (between its begin and
+end markers), every student's question id and *sealed* seed (:func:`.seeds.seal_seed`)
+for its question, each under a token of the student id (:func:`.seeds.student_token`).
 ``generate_assignment`` keeps that block in the gradebook and strips it from the release;
 ``autograde`` restores it into each submission before running it, and
 ``generate_feedback`` shows it to the student as it is, which is why neither seeds nor
@@ -36,7 +36,8 @@ the notebook file, and checks it under :func:`.grade.question_result`, the rule 
 ``pynest grade``. Like every nbgrader test it runs in the kernel that also runs any code
 cell a student adds; ``pynest grade`` runs nothing, and gives the same points.
 
-Plain JSON: nbgrader is not imported here (it is the optional ``teach`` extra).
+The notebooks are plain data: nbgrader is not imported here (it is the optional
+``teach`` extra).
 """
 
 from __future__ import annotations
@@ -241,8 +242,8 @@ def master_notebook(
     secret: bytes, students: Sequence[str], title: str, aid: str, kinds: Sequence[str]
 ) -> dict[str, Any]:
     """The nbgrader source notebook: per question a placeholder question, the answer cell
-    with a ``### BEGIN SOLUTION`` region, and the test cell whose hidden block holds every
-    one of ``students``' sealed seeds for that question."""
+    with a solution region (between nbgrader's solution markers), and the test cell whose
+    hidden block holds every one of ``students``' sealed seeds for that question."""
     intro = (
         f"# {title} (nbgrader master)\n\n"
         f"The source of nbgrader assignment `{aid}`, written by `pynest assign --format "
