@@ -24,12 +24,17 @@ gets ``xml:space="preserve"``.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
+from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any
 
 import matplotlib
+from matplotlib.backends.backend_svg import RendererSVG
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 
 from . import style as S
 
@@ -85,13 +90,51 @@ def for_browsers(svg: str) -> str:
     return _ROOT.sub('<svg xml:space="preserve"', add_font_fallbacks(svg), count=1)
 
 
+Metrics = tuple[float, float, float]
+_METRICS: OrderedDict[tuple[Any, ...], Metrics] = OrderedDict()
+_METRICS_KEPT = 8192
+
+
+@contextlib.contextmanager
+def _kept_text_metrics() -> Iterator[None]:
+    """While rendering SVG, a plain text's (width, height, descent) measured once per
+    string and font, not once per render.
+
+    Half of an explorer's SVG render is matplotlib measuring its texts for alignment
+    (FreeType laying out every glyph); matplotlib keeps those measures per renderer, and
+    ``savefig`` makes a new renderer each time, so an explorer redrawing the same labels
+    measured them again on every move. The SVG renderer's measure depends only on the
+    string, the font (family, style, weight, size, file: ``FontProperties``' key) and
+    the hinting setting, so that is the key here; math text and TeX are measured as
+    before. Set for the render only, then the method is restored. Kept: the last
+    ``_METRICS_KEPT`` measures."""
+    measure = RendererSVG.get_text_width_height_descent
+
+    def kept(self: RendererSVG, s: str, prop: FontProperties, ismath: Any) -> Metrics:
+        if ismath:
+            return measure(self, s, prop, ismath)
+        key = (s, hash(prop), prop.get_size_in_points(), matplotlib.rcParams["text.hinting"])
+        found = _METRICS.get(key)
+        if found is None:
+            found = _METRICS[key] = measure(self, s, prop, ismath)
+            if len(_METRICS) > _METRICS_KEPT:
+                _METRICS.popitem(last=False)
+        return found
+
+    RendererSVG.get_text_width_height_descent = kept  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        RendererSVG.get_text_width_height_descent = measure  # type: ignore[method-assign]
+
+
 def render_svg(fig: Figure, dpi: float = S.DPI) -> str:
     """``fig`` as an SVG document (a string): the figure's own size (``width`` x
     ``height`` in pt, viewBox in pt), text as ``<text>`` (:func:`for_browsers`), the same
     string for the same figure in any process. ``dpi`` only sets the resolution of
     raster images inside the figure."""
     buf = io.StringIO()
-    with matplotlib.rc_context(SVG_RC):
+    with matplotlib.rc_context(SVG_RC), _kept_text_metrics():
         fig.savefig(buf, format="svg", dpi=dpi, metadata={"Date": None})
     return for_browsers(buf.getvalue())
 

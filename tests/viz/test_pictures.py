@@ -168,3 +168,38 @@ def test_nbval_compares_a_figure_as_one_token():
     assert re.sub(section["regex"], section["replace"], svg) == section["replace"]
     text = "before " + svg[svg.index("<svg") :] + "after"  # no prolog, no DOCTYPE
     assert re.sub(section["regex"], section["replace"], text) == f"before {section['replace']}after"
+
+
+def _plain_svg(fig: Figure) -> str:
+    """render_svg without its kept text measures: savefig as matplotlib does it."""
+    import io
+
+    buf = io.StringIO()
+    with matplotlib.rc_context(SVG_RC):
+        fig.savefig(buf, format="svg", dpi=S.DPI, metadata={"Date": None})
+    return for_browsers(buf.getvalue())
+
+
+def test_kept_text_measures_change_no_picture():
+    """Every snapshot figure and every explorer state (tests/snapshots) renders to the
+    same SVG with the kept measures as without them, also the second time round (the
+    measures then come from the cache); and the SVG renderer's own method is back."""
+    from matplotlib.backends.backend_svg import RendererSVG
+
+    sys.path.insert(0, str(ROOT / "tests" / "snapshots"))
+    try:
+        import snapshot_cases as cases
+    finally:
+        sys.path.remove(str(ROOT / "tests" / "snapshots"))
+    measure = RendererSVG.get_text_width_height_descent
+    figures = [fig for make in cases.FIGURES.values() for fig in make().values()]
+    for build, moves in cases.EXPLORERS.values():
+        figures += build().figures
+        for actions in moves.values():
+            ex = build()
+            cases.apply(ex, actions)
+            figures += ex.figures
+    assert len(figures) > 100
+    for fig in figures:
+        assert render_svg(fig) == _plain_svg(fig) == render_svg(fig)
+    assert RendererSVG.get_text_width_height_descent is measure
