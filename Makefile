@@ -70,6 +70,15 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install -e '.[lab,test,teach]'
+	# nbgrader (the teach extra) is here for its command line (tests/teach); its Lab menu,
+	# toolbar button, sidebar and server extensions are switched off in this venv so that
+	# `make lab` is the students' plain JupyterLab (a teacher turns them back on with
+	# `jupyter labextension enable @jupyter/nbgrader` and, for each of the four,
+	# `jupyter server extension enable nbgrader.server_extensions.formgrader`)
+	$(VENV)/bin/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader
+	for ext in formgrader validate_assignment assignment_list course_list; do \
+	    $(VENV)/bin/jupyter server extension disable --sys-prefix \
+	        nbgrader.server_extensions.$$ext >/dev/null || exit 1; done
 	touch $@
 
 lab: $(STAMP)
