@@ -53,7 +53,7 @@ def main() -> None:
         t_assign = time.perf_counter() - t0
         for path, student in zip(paths, roster.students, strict=True):  # not timed
             nb = json.loads(path.read_text())
-            qs = questions_for(secret, student, kinds)
+            qs = questions_for(secret, "Benchmark", student, kinds)
             cells = [c for c in nb["cells"] if c["metadata"]["pynest"].get("role") == "answer"]
             for q, cell in zip(qs, cells, strict=True):
                 text = str(q.exercise.answer) if q.number % 2 else "0x1000"

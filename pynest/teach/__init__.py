@@ -6,8 +6,9 @@
 >>> grade("submitted/", roster, secret, "graded/")               # doctest: +SKIP
 >>> assign_nbgrader(roster, "translate:2", "Week 3", secret, "course/")  # doctest: +SKIP
 
-Every student's seeds are an HMAC of the course secret and the student id
-(:mod:`.seeds`), so a student cannot compute a classmate's variant, and neither the
+Every student's seeds are an HMAC of the course secret, the assignment title and the
+student id (:mod:`.seeds`), so each assignment brings every student new variants, a
+student cannot compute a classmate's variant, and neither the
 seeds nor anything that builds the exercise is written into the notebook. The grader
 re-derives each question from the secret and checks the answer with the exercise's own
 checker. :func:`assign_nbgrader` writes the same notebooks for an nbgrader course

@@ -2,7 +2,9 @@
 
 The notebook holds the question text (markdown) and one raw answer cell per question.
 Its metadata (``metadata.pynest``) names the student, the title and, per question, the
-kind, the number and a question id, sealed with a tag (:func:`.seeds.submission_tag`);
+kind, the number and a question id, sealed with a tag (:func:`.seeds.submission_tag`).
+The seeds come from the title, the student and the number (:func:`questions_for`), so
+every assignment is new for every student;
 the seeds are not written anywhere and no code cell builds an exercise, so the notebook
 cannot reveal an answer.
 """
@@ -66,12 +68,15 @@ class Question:
     exercise: Exercise
 
 
-def questions_for(secret: bytes, student: str, kinds: Sequence[str]) -> list[Question]:
-    """The student's questions, re-derived from the secret (assigning and grading alike)."""
+def questions_for(
+    secret: bytes, assignment: str, student: str, kinds: Sequence[str]
+) -> list[Question]:
+    """The student's questions in ``assignment`` (its title), re-derived from the secret
+    (assigning and grading alike): another title gives the same student other variants."""
     out = []
     for number, kind in enumerate(kinds, start=1):
-        seed = question_seed(secret, student, number)
-        qid = question_id(secret, student, number)
+        seed = question_seed(secret, assignment, student, number)
+        qid = question_id(secret, assignment, student, number)
         out.append(Question(number, kind, qid, generate(kind, seed)))
     return out
 
@@ -99,8 +104,9 @@ def _intro(title: str, student: str, count: int) -> str:
 def student_notebook(
     secret: bytes, student: str, title: str, kinds: Sequence[str]
 ) -> dict[str, Any]:
-    """The assignment notebook of ``student``, as the dict of an nbformat 4 file."""
-    questions = questions_for(secret, student, kinds)
+    """The assignment notebook of ``student``, as the dict of an nbformat 4 file: the
+    questions of ``title`` (:func:`questions_for`), sealed for that title."""
+    questions = questions_for(secret, title, student, kinds)
     cells = [_cell(_intro(title, student, len(questions)), False, {"role": "intro"})]
     for q in questions:
         meta: dict[str, Any] = {"kind": q.kind, "number": q.number, "id": q.qid}

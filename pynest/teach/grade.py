@@ -1,5 +1,9 @@
 """Grading: re-derive each student's questions, check the answers, write the gradebook.
 
+A student's questions are derived from the secret, the assignment title and the student
+id (:func:`.assign.questions_for`); the title and the id are read from the submission's
+sealed metadata, so grading needs neither to be given.
+
 Submissions are matched to students by their sealed metadata, never by file name. A
 file that is not a notebook, a notebook whose seal does not match (its student id or
 question list was edited), two files for one student, a deleted answer cell: each is
@@ -222,7 +226,7 @@ def question_result(
 
 
 def _grade_one(line: StudentGrade, sub: _Submission, secret: bytes, kinds: list[str]) -> None:
-    line.questions = questions_for(secret, line.student, kinds)
+    line.questions = questions_for(secret, sub.title, line.student, kinds)
     found, order = answer_cells(sub.cells)
     notes = []
     unanswered = 0

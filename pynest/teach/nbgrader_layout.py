@@ -149,15 +149,18 @@ def _visible(number: int) -> str:
     return _VISIBLE.format(number=number, points=f"{POINTS}")
 
 
-def _hidden_test(aid: str, number: int, kind: str, secret: bytes, students: Sequence[str]) -> str:
+def _hidden_test(
+    title: str, aid: str, number: int, kind: str, secret: bytes, students: Sequence[str]
+) -> str:
     """The test cell's source in the master: the visible comment, then the hidden block
-    with every student's (sealed seed, question id) for question ``number``, under the
-    student's token (:func:`.seeds.student_token`)."""
+    with every student's (sealed seed, question id) for question ``number`` of ``title``
+    (the seeds of the handouts, which are sealed for that title), under the student's
+    token (:func:`.seeds.student_token`)."""
     key = assignment_key(secret, aid)
     rows = "".join(
         f"        {json.dumps(student_token(key, s))}: "
-        f"({seal_seed(key, s, number, question_seed(secret, s, number)):#018x}, "
-        f"{json.dumps(question_id(secret, s, number))}),\n"
+        f"({seal_seed(key, s, number, question_seed(secret, title, s, number)):#018x}, "
+        f"{json.dumps(question_id(secret, title, s, number))}),\n"
         for s in students
     )
     return (
@@ -269,7 +272,7 @@ def master_notebook(
         cells += [
             _plain("markdown", question),
             answer,
-            _test_cell(number, _hidden_test(aid, number, kind, secret, students)),
+            _test_cell(number, _hidden_test(title, aid, number, kind, secret, students)),
         ]
     return {
         "cells": cells,
@@ -317,8 +320,11 @@ def assign_nbgrader(
 ) -> NbgraderAssignment:
     """Write the nbgrader master and one handout per usable roster row into the nbgrader
     course folder ``course_dir`` (see the module docstring for the layout). ``aid`` is
-    nbgrader's assignment id (default: :func:`assignment_id` of the title). Existing
-    files are not replaced unless ``overwrite``; ``nbgrader_config.py`` never is."""
+    nbgrader's assignment id (default: :func:`assignment_id` of the title). The
+    questions come from the title, as for :func:`.assign.assign` (the handouts are
+    sealed for it and ``pynest grade`` reads it back), so they are the same whichever
+    ``aid`` names the folder. Existing files are not replaced unless ``overwrite``;
+    ``nbgrader_config.py`` never is."""
     check_secret(secret)
     kinds = parse_exercises(exercises)
     title = check_title(title)

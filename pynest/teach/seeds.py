@@ -1,11 +1,11 @@
 """Per-student seeds and tags: HMAC-SHA256 keyed with the course secret.
 
 Four derivations, each under its own label so that no value of one reveals another:
-the seed of a question (never written anywhere), the question id written in the
-notebook, the tag that seals a notebook's metadata (student id, title, questions), and
-the key of one nbgrader assignment (:mod:`.nbgrader_layout`: it unseals that
-assignment's seeds and nothing else). Without the secret none of them can be computed
-or checked.
+the seed of a question (never written anywhere) and the question id written in the
+notebook, both per assignment title, student and number; the tag that seals a
+notebook's metadata (student id, title, questions); and the key of one nbgrader
+assignment (:mod:`.nbgrader_layout`: it unseals that assignment's seeds and nothing
+else). Without the secret none of them can be computed or checked.
 """
 
 from __future__ import annotations
@@ -51,14 +51,23 @@ def _mac(secret: bytes, label: str, *parts: str) -> bytes:
     return hmac.new(check_secret(secret), message.encode("ascii"), hashlib.sha256).digest()
 
 
-def question_seed(secret: bytes, student: str, number: int) -> int:
-    """The seed of question ``number`` (1-based) of ``student``: 64 bits of an HMAC."""
-    return int.from_bytes(_mac(secret, "seed", student, str(number))[:8], "big")
+def question_seed(secret: bytes, assignment: str, student: str, number: int) -> int:
+    """The seed of question ``number`` (1-based) of ``student`` in ``assignment``: 64 bits
+    of an HMAC.
+
+    ``assignment`` is the title the notebook is sealed for (:func:`submission_tag`), the
+    one thing every grader recovers: ``pynest grade`` reads it from the sealed metadata,
+    and nbgrader's hidden tests carry the seeds made with it. So each assignment gets its
+    own variants: question 1 of week 3 and question 1 of week 5 differ for one student,
+    as they differ between classmates."""
+    return int.from_bytes(_mac(secret, "seed", assignment, student, str(number))[:8], "big")
 
 
-def question_id(secret: bytes, student: str, number: int) -> str:
-    """The id of a question as the notebook shows it (12 hex digits, not the seed)."""
-    return _mac(secret, "question", student, str(number)).hex()[:12]
+def question_id(secret: bytes, assignment: str, student: str, number: int) -> str:
+    """The id of a question as the notebook shows it (12 hex digits, not the seed), per
+    assignment, student and number like :func:`question_seed`: an answer cell copied from
+    another week's notebook names no question of this one."""
+    return _mac(secret, "question", assignment, student, str(number)).hex()[:12]
 
 
 def submission_tag(secret: bytes, student: str, title: str, kinds: Sequence[str]) -> str:

@@ -118,7 +118,7 @@ def test_an_empty_roster_is_refused(tmp_path):
 
 def test_no_file_holds_a_seed_and_pynest_grade_grades_the_handouts(course):
     roster, made, tmp = course
-    seeds = {(s, n): question_seed(SECRET, s, n) for s in roster.students for n in (1, 2)}
+    seeds = {(s, n): question_seed(SECRET, TITLE, s, n) for s in roster.students for n in (1, 2)}
     key = assignment_key(SECRET, AID)
     for path in [made.master, *made.handouts]:
         text = path.read_text(encoding="utf-8")
@@ -136,7 +136,7 @@ def test_no_file_holds_a_seed_and_pynest_grade_grades_the_handouts(course):
     sub = tmp / "submitted"
     for student, path, how in zip(roster.students, made.handouts, (right, wrong), strict=True):
         nb = json.loads(path.read_text(encoding="utf-8"))
-        qs = questions_for(SECRET, student, KINDS)
+        qs = questions_for(SECRET, TITLE, student, KINDS)
         answers = [
             c for c in nb["cells"] if c["metadata"].get("pynest", {}).get("role") == "answer"
         ]
@@ -171,7 +171,7 @@ def autograded(tmp: Path, student: str, made, answer: str | None) -> Path:
 
 def test_the_hidden_test_checks_the_folders_student(course, monkeypatch, capsys):
     roster, made, tmp = course
-    q = questions_for(SECRET, "ann", KINDS)[0]
+    q = questions_for(SECRET, TITLE, "ann", KINDS)[0]
     folder = autograded(tmp, "ann", made, right(q.exercise.answer))
     out = run_hidden_test(made, monkeypatch, folder, 1, capsys)
     assert out == q.exercise.check(right(q.exercise.answer))[1] + "\n"
@@ -179,7 +179,7 @@ def test_the_hidden_test_checks_the_folders_student(course, monkeypatch, capsys)
 
 def test_a_wrong_answer_fails_with_the_checkers_words(course, monkeypatch, capsys):
     roster, made, tmp = course
-    q = questions_for(SECRET, "ann", KINDS)[0]
+    q = questions_for(SECRET, TITLE, "ann", KINDS)[0]
     folder = autograded(tmp, "ann", made, wrong(q.exercise.answer))
     with pytest.raises(AssertionError) as e:
         run_hidden_test(made, monkeypatch, folder, 1, capsys)
@@ -190,7 +190,7 @@ def test_a_classmates_notebook_is_graded_as_the_folders_student(course, monkeypa
     """Ben hands in Ann's notebook with Ann's right answer: nbgrader runs it in Ben's
     folder, and the answer cell's question id is not Ben's question."""
     roster, made, tmp = course
-    q = questions_for(SECRET, "ann", KINDS)[0]
+    q = questions_for(SECRET, TITLE, "ann", KINDS)[0]
     folder = autograded(tmp, "ann", made, right(q.exercise.answer))
     ben = tmp / "course" / "autograded" / "ben" / AID
     ben.parent.mkdir(parents=True)
@@ -232,7 +232,7 @@ def test_without_the_key_the_hidden_test_says_where_it_looks(course, monkeypatch
 
 @given(st.binary(min_size=1, max_size=32), st.text(max_size=20), st.integers(1, 100))
 def test_a_sealed_seed_unseals_with_its_key_only(key, student, number):
-    seed = question_seed(SECRET, "ann", number)
+    seed = question_seed(SECRET, TITLE, "ann", number)
     sealed = seal_seed(key, student, number, seed)
     assert seal_seed(key, student, number, sealed) == seed
     assert sealed != seed  # 64 bits of pad: zero only by a 2**-64 chance

@@ -32,7 +32,8 @@ api = pytest.importorskip(
 
 SECRET = b"nbgrader-round-trip-secret-0123456789"
 KINDS = ["partition-table", "translate"]
-AID = "week-3-radix-walks"
+TITLE = "Week 3: radix walks"
+AID = "week-3-radix-walks"  # nbgrader_layout.assignment_id(TITLE)
 ROSTER = "id,name\nalice,Alice Ames\nbob,Bob Berg\ncarol,Carol Chu\ndan,Dan Diaz\n"
 # hand-checked: one point per right answer; dan hands in nothing
 EXPECTED = {"alice": [1, 1], "bob": [0, 1], "carol": [0, 0], "dan": [0, 0]}
@@ -40,7 +41,7 @@ EXPECTED = {"alice": [1, 1], "bob": [0, 1], "carol": [0, 0], "dan": [0, 0]}
 
 def answers(student: str) -> list[str]:
     """What each student types (the plan behind EXPECTED)."""
-    ex = [q.exercise for q in questions_for(SECRET, student, KINDS)]
+    ex = [q.exercise for q in questions_for(SECRET, TITLE, student, KINDS)]
     return {
         "alice": [right(ex[0].answer), right(ex[1].answer)],
         "bob": [wrong(ex[0].answer), right(ex[1].answer)],
@@ -94,7 +95,7 @@ def round_trip(tmp_path_factory):
             "--exercises",
             ",".join(KINDS),
             "--title",
-            "Week 3: radix walks",
+            TITLE,
             "--secret-file",
             str(tmp / "secret.txt"),
             "--out",
@@ -157,7 +158,7 @@ def test_autograded_feedback_is_the_checkers(round_trip):
 
 def test_what_students_receive_holds_no_secret_seed_or_hidden_test(round_trip):
     tmp, course, _ = round_trip
-    seeds = [question_seed(SECRET, s, n) for s in EXPECTED for n in (1, 2)]
+    seeds = [question_seed(SECRET, TITLE, s, n) for s in EXPECTED for n in (1, 2)]
     never = [SECRET.decode(), SECRET.hex(), assignment_key(SECRET, AID).hex()]
     never += [f"{seed:#018x}" for seed in seeds] + [str(seed) for seed in seeds]
     handed_out = sorted((course / "release").rglob("*.ipynb"))

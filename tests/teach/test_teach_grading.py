@@ -84,7 +84,7 @@ def classroom(tmp_path):
     roster = read_roster(roster_file)
     handed = tmp_path / "handed-out"
     assign(roster, SPEC, TITLE, SECRET, handed)
-    ex = {s: [q.exercise for q in questions_for(SECRET, s, KINDS)] for s in roster.students}
+    ex = {s: [q.exercise for q in questions_for(SECRET, TITLE, s, KINDS)] for s in roster.students}
 
     def load(student: str) -> dict:
         return json.loads((handed / f"{student}.ipynb").read_text(encoding="utf-8"))
@@ -235,7 +235,7 @@ def test_how_an_answer_cell_is_read(tmp_path, source, points):
     roster = read_roster(roster_file)
     assign(roster, "partition-table", TITLE, SECRET, tmp_path / "out")
     nb = json.loads((tmp_path / "out" / "sam.ipynb").read_text())
-    good = right(questions_for(SECRET, "sam", ["partition-table"])[0].exercise.answer)
+    good = right(questions_for(SECRET, TITLE, "sam", ["partition-table"])[0].exercise.answer)
     if isinstance(source, list):
         source = [s.format(right=good) for s in source]
     elif isinstance(source, str):
@@ -256,7 +256,7 @@ def test_every_kind_survives_the_notebook_round_trip(tmp_path):
     assign(roster, spec, TITLE, SECRET, tmp_path / "out")
     path = tmp_path / "out" / "sam.ipynb"
     nb = json.loads(path.read_text())
-    qs = questions_for(SECRET, "sam", list(GENERATORS))
+    qs = questions_for(SECRET, TITLE, "sam", list(GENERATORS))
     text = path.read_text(encoding="utf-8")
     for q in qs:  # no kind writes its seed into the question
         assert str(q.exercise.seed) not in text and f"{q.exercise.seed:x}" not in text
@@ -278,7 +278,7 @@ def test_a_notebook_is_valid_deterministic_and_holds_no_seed_or_code(tmp_path):
         nbformat.validate(nb)
         assert {c.cell_type for c in nb.cells} == {"markdown", "raw"}  # nothing that runs
         assert [c.cell_type for c in nb.cells[2::2]] == ["raw"] * len(KINDS)
-        for q in questions_for(SECRET, student, KINDS):
+        for q in questions_for(SECRET, TITLE, student, KINDS):
             seed = q.exercise.seed
             for spelling in (str(seed), f"{seed:x}", f"{seed:X}", f"{seed:#x}"):
                 assert spelling not in text
@@ -368,3 +368,35 @@ def test_the_wrong_secret_is_one_clear_error_not_a_class_of_cheats(classroom):
     with pytest.raises(TeachError, match="none of the 6 assignment notebooks .* this secret"):
         grade(sub, roster, b"another-course-secret-0000", tmp / "graded")
     assert not (tmp / "graded").exists()
+
+
+def test_each_assignment_is_new_and_grades_against_its_own_title(tmp_path):
+    """Week 3 and week 4 with the same exercise list: other questions for the same
+    student (issue 16), each notebook graded right with its own answers, and a week-3
+    answer cell pasted into week 4 is no answer to week 4."""
+    roster_file = tmp_path / "r.csv"
+    roster_file.write_text("id\nsam\nkim\n")
+    roster = read_roster(roster_file)
+    assign(roster, SPEC, "Week 3", SECRET, tmp_path / "w3")
+    assign(roster, SPEC, "Week 4", SECRET, tmp_path / "w4")
+    for student in roster.students:
+        w3 = questions_for(SECRET, "Week 3", student, KINDS)
+        w4 = questions_for(SECRET, "Week 4", student, KINDS)
+        assert [q.qid for q in w3] != [q.qid for q in w4]
+        assert [q.exercise.question for q in w3] != [q.exercise.question for q in w4]
+        nb = json.loads((tmp_path / "w4" / f"{student}.ipynb").read_text())
+        assert [c["metadata"]["pynest"]["id"] for c in answer_cells(nb)] == [q.qid for q in w4]
+        fill(nb, [right(q.exercise.answer) for q in w4])
+        (tmp_path / "w4" / f"{student}.ipynb").write_text(json.dumps(nb))
+    report = grade(tmp_path / "w4", roster, SECRET, tmp_path / "g4")
+    assert [(s.student, s.total, s.status) for s in report.students] == [
+        ("sam", 3, "graded"),
+        ("kim", 3, "graded"),
+    ]
+    sam3 = json.loads((tmp_path / "w3" / "sam.ipynb").read_text())
+    sam4 = json.loads((tmp_path / "w4" / "sam.ipynb").read_text())
+    answer_cells(sam4)[0]["metadata"] = answer_cells(sam3)[0]["metadata"]
+    (tmp_path / "w4" / "sam.ipynb").write_text(json.dumps(sam4))
+    report = grade(tmp_path / "w4", roster, SECRET, tmp_path / "g4b")
+    assert report.line("sam").status == "graded (q1 answer cell missing)"
+    assert [r.points for r in report.line("sam").results] == [0, 1, 1]

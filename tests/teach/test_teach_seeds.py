@@ -8,6 +8,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pynest import cli
 from pynest.teach import (
@@ -21,20 +23,50 @@ from pynest.teach import (
 
 SECRET = b"0123456789abcdef-course"
 IDS = [f"s{i:03d}" for i in range(300)]
+WEEK = "Week 1"
 
 
 def test_every_student_and_question_gets_its_own_seed():
-    seeds = {question_seed(SECRET, s, n) for s in IDS for n in range(1, 11)}
+    seeds = {question_seed(SECRET, WEEK, s, n) for s in IDS for n in range(1, 11)}
     assert len(seeds) == len(IDS) * 10
     assert all(0 <= s < 1 << 64 for s in seeds)
-    assert question_seed(SECRET, "s001", 3) == question_seed(bytes(SECRET), "s001", 3)
+    assert question_seed(SECRET, WEEK, "s001", 3) == question_seed(bytes(SECRET), WEEK, "s001", 3)
+
+
+titles = st.text(st.characters(codec="utf-8"), min_size=1, max_size=40)
+
+
+@given(titles, titles, st.sampled_from(IDS), st.integers(1, 100))
+def test_every_assignment_gets_its_own_variants(title, other, student, number):
+    """Question ``number`` of one student has another seed and id in another assignment
+    (a practice sheet and the graded one, week 3 and week 5), and the same in the same one."""
+    seed, qid = (
+        question_seed(SECRET, title, student, number),
+        question_id(SECRET, title, student, number),
+    )
+    assert seed == question_seed(SECRET, title, student, number)
+    assert qid == question_id(SECRET, title, student, number)
+    if other != title:
+        assert seed != question_seed(SECRET, other, student, number)
+        assert qid != question_id(SECRET, other, student, number)
+
+
+def test_the_seed_message_is_unambiguous():
+    """Title, student and number are separate fields of the HMAC message: moving a
+    character from one to the next gives another seed."""
+    assert question_seed(SECRET, "Week 1", "0", 1) != question_seed(SECRET, "Week 10", "", 1)
+    assert question_seed(SECRET, "a", "b1", 2) != question_seed(SECRET, "a", "b", 12)
+    assert question_seed(SECRET, 'x","y', "z", 1) != question_seed(SECRET, "x", 'y","z', 1)
+    week3 = [question_seed(SECRET, "Week 3", s, 1) for s in IDS]
+    week5 = [question_seed(SECRET, "Week 5", s, 1) for s in IDS]
+    assert not set(week3) & set(week5)
 
 
 def test_a_seed_depends_on_the_secret():
     other = SECRET + b"!"
     for s in IDS[:50]:
-        assert question_seed(SECRET, s, 1) != question_seed(other, s, 1)
-        assert question_id(SECRET, s, 1) != question_id(other, s, 1)
+        assert question_seed(SECRET, WEEK, s, 1) != question_seed(other, WEEK, s, 1)
+        assert question_id(SECRET, WEEK, s, 1) != question_id(other, WEEK, s, 1)
         assert submission_tag(SECRET, s, "t", ["translate"]) != submission_tag(
             other, s, "t", ["translate"]
         )
@@ -44,8 +76,8 @@ def test_what_a_student_sees_does_not_give_the_seed():
     """The question id and the tag are other HMACs: no prefix or plain hash of the
     student id, the question id or the tag is the seed."""
     for s in IDS[:50]:
-        seed = question_seed(SECRET, s, 1)
-        qid = question_id(SECRET, s, 1)
+        seed = question_seed(SECRET, WEEK, s, 1)
+        qid = question_id(SECRET, WEEK, s, 1)
         tag = submission_tag(SECRET, s, "t", ["translate"])
         for text in (s, qid, tag, f"{s}1", f"{s}:1"):
             h = hashlib.sha256(text.encode()).digest()
@@ -66,9 +98,9 @@ def test_the_tag_covers_student_title_and_kinds():
 
 def test_a_short_or_missing_secret_is_refused(tmp_path):
     with pytest.raises(TeachError, match="at least 16"):
-        question_seed(b"short", "amy", 1)
+        question_seed(b"short", WEEK, "amy", 1)
     with pytest.raises(TeachError, match="must be bytes"):
-        question_seed("a string secret!!", "amy", 1)  # type: ignore[arg-type]
+        question_seed("a string secret!!", WEEK, "amy", 1)  # type: ignore[arg-type]
     with pytest.raises(TeachError, match="cannot read the secret file"):
         load_secret(tmp_path / "nope")
     (tmp_path / "s").write_bytes(SECRET + b"\n")
