@@ -19,7 +19,12 @@ The browser draws the text, so :func:`for_browsers` -- the one step after matplo
 usually a serif: :func:`add_font_fallbacks` appends similar fonts and the generic family,
 so the text keeps its look and about its width. And a browser collapses runs of spaces in
 SVG text, which Agg draws (the mono columns of a partition-table row): the root element
-gets ``xml:space="preserve"``.
+gets ``xml:space="preserve"``. Last, the size: JupyterLab shows an SVG as an ``<img>``
+at its own size, never scaled down to the cell (unlike a PNG), so a 14-inch figure
+(1344 CSS px) would run out of an 848-px output. A figure wider than the narrowest cell
+pynest is seen in (:data:`~.style.LAB`) gets ``width="100%"`` and no height: the browser
+fits it to the output's width, keeping the viewBox's proportions; a narrower one keeps
+its size in pt (it fits everywhere, and is never scaled up).
 """
 
 from __future__ import annotations
@@ -81,13 +86,24 @@ def add_font_fallbacks(svg: str) -> str:
     return _FAMILY.sub(_fallback, svg)
 
 
-_ROOT = re.compile(r"<svg\b")
+_ROOT = re.compile(r"<svg\b[^>]*>")
+_SIZE = re.compile(r' width="([0-9.]+)pt" height="[0-9.]+pt"')
+
+
+def _root(match: re.Match[str]) -> str:
+    tag = match.group(0).replace("<svg", '<svg xml:space="preserve"', 1)
+    size = _SIZE.search(tag)
+    if size and float(size.group(1)) / 72.0 * S.SVG_PX_PER_INCH > S.LAB.cell_px:
+        tag = tag[: size.start()] + ' width="100%"' + tag[size.end() :]  # fit it to the cell
+    return tag
 
 
 def for_browsers(svg: str) -> str:
-    """``svg`` (as matplotlib saved it) with fallback fonts (:func:`add_font_fallbacks`)
-    and its spaces kept as drawn (``xml:space="preserve"`` on the root element)."""
-    return _ROOT.sub('<svg xml:space="preserve"', add_font_fallbacks(svg), count=1)
+    """``svg`` (as matplotlib saved it) with fallback fonts (:func:`add_font_fallbacks`),
+    its spaces kept as drawn (``xml:space="preserve"`` on the root element) and, when it
+    is wider than ``style.LAB.cell_px`` CSS px, ``width="100%"`` (no height) so that a
+    browser fits it to the output's width."""
+    return _ROOT.sub(_root, add_font_fallbacks(svg), count=1)
 
 
 Metrics = tuple[float, float, float]

@@ -8,8 +8,9 @@ densest text) in a real Lab, runs it, and measures the output area and the explo
 picture. The picture is SVG (``pynest.viz.pictures.render_svg``): its viewBox is the
 figure in pt, its ``<text>`` elements carry their font size in those units, so the
 image's shown width / its viewBox width is CSS px per pt, and the smallest font-size
-times that is the smallest text in CSS px (>= 11). :func:`svg_text_px` is that measure;
-``test_present.py`` applies it to the presenter view (>= 16).
+times that is the smallest text in CSS px (>= 11); and the picture must fit the output.
+:func:`svg_text_px` is that measure; ``test_present.py`` applies it to the presenter
+view (>= 16).
 """
 
 from __future__ import annotations
@@ -62,8 +63,10 @@ def test_lab_at_1280_shows_the_smallest_text_at_11_px(laptop_page, lab):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "figure_text_size_1280x720.png"))
 
-    # the output area is as wide as LAB says (within a few px of scrollbar and padding)
+    # the output area is as wide as LAB says (within a few px of scrollbar and padding),
+    # and the picture fits in it (an SVG <img> is not scaled down by Lab's CSS)
     assert abs(area - S.LAB.cell_px) <= 12, (area, shown)
+    assert shown["css"] <= area + 1, (area, shown)
     # the picture is scaled as the rule counts on (px per figure inch)
     width_in = shown["viewBox"] / 72.0
     need = S.px_per_inch(width_in, S.LAB, native=S.SVG_PX_PER_INCH)

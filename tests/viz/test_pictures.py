@@ -73,14 +73,27 @@ def test_every_drawn_text_is_a_text_element(name):
 
 @pytest.mark.parametrize("name", sorted(FIGURES))
 def test_the_svg_has_the_figure_size(name):
+    """The viewBox is the figure in pt; a figure wider than a Lab cell (848 CSS px) is
+    fitted to the output (width 100%, no height), a narrower one keeps its size in pt."""
     fig = FIGURES[name]
     root = ET.fromstring(render_svg(fig).encode())
     w_in, h_in = fig.get_size_inches()
-    assert float(root.get("width").removesuffix("pt")) == pytest.approx(w_in * 72)
-    assert float(root.get("height").removesuffix("pt")) == pytest.approx(h_in * 72)
     assert [float(v) for v in root.get("viewBox").split()] == pytest.approx(
         [0, 0, w_in * 72, h_in * 72]
     )
+    if w_in * S.SVG_PX_PER_INCH > S.LAB.cell_px:
+        assert root.get("width") == "100%" and root.get("height") is None
+    else:
+        assert float(root.get("width").removesuffix("pt")) == pytest.approx(w_in * 72)
+        assert float(root.get("height").removesuffix("pt")) == pytest.approx(h_in * 72)
+
+
+def test_wide_figures_fit_the_cell_narrow_ones_keep_their_size():
+    """By hand: 14 in (1344 CSS px) is fitted, 8.8 in (845 px) is not, 9 in (864) is."""
+    widths = {14.0: "100%", 8.8: "633.6pt", 9.0: "100%", 4.0: "288pt"}
+    for width, wanted in widths.items():
+        root = ET.fromstring(render_svg(Figure(figsize=(width, 2))).encode())
+        assert root.get("width") == wanted, width
 
 
 def test_the_svg_is_the_same_in_another_process():
