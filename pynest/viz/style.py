@@ -81,10 +81,12 @@ SMALL_SIZE = 13.5
 FIGURE_WIDTH = 14.0
 """The full-cell width in inches: every figure but a few small ones is this wide."""
 DPI = 100
-"""Pixels per inch of the PNG a figure is rendered to (widgets, the inline backend)."""
+"""Pixels per inch of a figure's PNG (the fallback stored beside a static figure's SVG,
+:func:`pynest.viz.pictures.render_png`) and of raster images inside an SVG."""
 SVG_PX_PER_INCH = 96.0
 """An SVG figure is ``width`` inches = ``72 * width`` pt wide, which a browser shows as
-96 CSS px per inch when it is narrower than the cell."""
+96 CSS px per inch when it is narrower than the cell (a wider one is fitted to the cell:
+:func:`pynest.viz.pictures.for_browsers`)."""
 INLINE_PAD = 0.1
 """Inches the inline backend's ``bbox_inches="tight"`` adds on each side of a figure
 whose canvas holds everything it draws (``savefig.pad_inches``)."""
