@@ -5,7 +5,7 @@ its defaults, as a notebook cell does), every slider and dropdown among its cont
 moved through up to ``--moves`` values, as a person dragging or picking would. Each move
 is one handler call (``refresh``: parse, run the model, build the figures); it is timed
 twice: as the handler itself, and with the SVG an explorer sends, made again for every
-figure (``svg_text``, the render the frame cache spares a state seen before). Printed:
+figure (``render_svg``, the render the frame cache spares a state seen before). Printed:
 per explorer, the number of moves and the median and worst of both; then the medians over
 all explorers.
 
@@ -32,7 +32,8 @@ matplotlib.use("Agg")
 
 import ipywidgets as w  # noqa: E402
 
-from pynest.widgets.base import Explorer, descendants, explorer_classes, svg_text  # noqa: E402
+from pynest.viz.pictures import render_svg  # noqa: E402
+from pynest.widgets.base import Explorer, descendants, explorer_classes  # noqa: E402
 
 MOVABLE = (w.IntSlider, w.FloatSlider, w.SelectionSlider, w.Dropdown, w.ToggleButtons)
 
@@ -64,7 +65,7 @@ def measure(cls: type[Explorer], moves: int) -> tuple[int, list[float], list[flo
             control.value = value  # the observer runs refresh() synchronously
             t1 = time.perf_counter()
             for fig in explorer.figures:
-                svg_text(fig)
+                render_svg(fig)
             t2 = time.perf_counter()
             handler.append(t1 - t0)
             with_svg.append(t2 - t0)

@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 from ..errors import PynestError
 from ..scenarios.text import parse_number
 from ..viz import style as S
-from .frames import FrameCache, render_png, render_svg
+from .frames import FrameCache
 
 __all__ = [
     "Explorer",
@@ -41,10 +41,8 @@ __all__ = [
     "explorer_classes",
     "parse_number",
     "placeholder",
-    "png_bytes",
     "show_pictures",
     "slider",
-    "svg_text",
     "text_box",
 ]
 
@@ -79,17 +77,6 @@ def slider(
         continuous_update=False,
         **extra,
     )
-
-
-def png_bytes(fig: Figure, dpi: int = S.DPI) -> bytes:
-    """``fig`` rendered by Agg as PNG bytes (for checks that need pixels; explorers show
-    :func:`svg_text`)."""
-    return render_png(fig, dpi)
-
-
-def svg_text(fig: Figure, dpi: int = S.DPI) -> str:
-    """``fig`` as the SVG an explorer shows (:func:`pynest.viz.pictures.render_svg`)."""
-    return render_svg(fig, dpi)
 
 
 def show_pictures(output: w.Output, frames: Sequence[str]) -> None:

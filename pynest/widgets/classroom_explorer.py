@@ -40,7 +40,8 @@ from ..errors import ConfigError, FieldError
 from ..scenarios.classroom import PTCR_STEP, STEP_KEYS, Story, classroom_story
 from ..viz import style as S
 from ..viz.classroom import SLIDE_HEIGHT, SLIDE_WIDTH, draw_classroom_step
-from .base import Explorer, in_kernel, show_pictures, svg_text, text_box
+from ..viz.pictures import render_svg
+from .base import Explorer, in_kernel, show_pictures, text_box
 
 _BIG = w.Layout(width="150px", height="48px")
 PICTURE_PX = round(SLIDE_WIDTH * S.DPI)
@@ -351,7 +352,7 @@ class ClassroomDemoExplorer(Explorer):
         if key not in self._svg:
             if len(self._svg) >= 48:  # many typed PTCRs: start again
                 self._svg.clear()
-            self._svg[key] = svg_text(figures[0])
+            self._svg[key] = render_svg(figures[0])
         show_pictures(self.output, [self._svg[key]])
 
     def render_text(self) -> str:

@@ -9,8 +9,8 @@ format. :class:`FrameCache` keeps the SVG of the last few fingerprints (LRU, bou
 entries and bytes). Same fingerprint, same SVG: the render is deterministic (fixed id salt,
 no date), so a cached frame is exactly the frame a render would make.
 
-:func:`render_png` (Agg) stays for what needs pixels: the figure tests' checks that a
-figure renders at all, ``benchmarks/bench_explorers.py``.
+(:func:`pynest.viz.pictures.render_png`, Agg, stays for what needs pixels: the PNG stored
+beside a static figure, the figure tests' checks that a figure renders at all.)
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from matplotlib.path import Path
 from matplotlib.transforms import Transform
 
 from ..viz import style as S
-from ..viz.pictures import render_png, render_svg
+from ..viz.pictures import render_svg
 
-__all__ = ["FrameCache", "fingerprint", "render_png", "render_svg"]
+__all__ = ["FrameCache", "fingerprint"]
 
 # what an artist may have that changes its pixels; each is read where the artist has it
 _GETTERS = (

@@ -28,8 +28,8 @@ from pynest.viz import (
     walk_rows,
     walk_text,
 )
+from pynest.viz.pictures import render_png
 from pynest.viz.style import figure_text, tint
-from pynest.widgets.base import png_bytes
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +143,7 @@ def test_draw_walk_returns_a_pure_figure(world):
     text = figure_text(fig)
     for expected in ("L3 index", "0x80", "0x221400", "RA 0x3000abc (4K page)", "ea>>21 & 0x1ff"):
         assert expected in text
-    assert png_bytes(fig).startswith(b"\x89PNG")
+    assert render_png(fig).startswith(b"\x89PNG")
 
 
 def test_draw_walk_step_by_step_hides_later_rows(world):

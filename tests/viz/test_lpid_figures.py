@@ -12,9 +12,9 @@ from pynest.kvm.races import explore, run_schedule
 from pynest.mmu import constants as C
 from pynest.scenarios import one_l1, two_l2s
 from pynest.viz.lpids import MAX_LANES, draw_lpid_map, draw_table_costs, lpid_map
+from pynest.viz.pictures import render_png
 from pynest.viz.races import draw_race, state_text
 from pynest.viz.style import figure_text
-from pynest.widgets.base import png_bytes
 
 
 def test_lpid_map_record_of_the_two_l2_world():
@@ -55,7 +55,7 @@ def test_lpid_map_figure_says_what_the_record_says():
         "hello",
     ):
         assert words in text, words
-    assert png_bytes(fig)[:4] == b"\x89PNG"
+    assert render_png(fig)[:4] == b"\x89PNG"
 
 
 def test_lpid_map_empty_world_and_highlighted_hole():
@@ -111,7 +111,7 @@ def test_race_figure_lanes_state_and_verdict():
     strip = fig.axes[1]
     assert strip.images[0].get_array().shape == (1, 222)
     assert list(strip.lines[0].get_xdata()) == [i.number, i.number]
-    assert png_bytes(fig)[:4] == b"\x89PNG"
+    assert render_png(fig)[:4] == b"\x89PNG"
 
 
 def test_race_figure_ok_case_reused_and_without_exploration():

@@ -5,9 +5,9 @@ from matplotlib.figure import Figure
 
 from pynest.kvm.host import L0
 from pynest.scenarios.set_ptbl import set_ptbl_outcome
+from pynest.viz.pictures import render_png
 from pynest.viz.set_ptbl import draw_set_ptbl
 from pynest.viz.style import figure_text
-from pynest.widgets.base import png_bytes
 
 MB = 1 << 20
 
@@ -28,7 +28,7 @@ def test_success_shows_code_checks_and_new_ptcr(vm):
     assert "PRTS 4 -> 2^12 = 4096 entries (64 KiB)" in text
     assert "0x1004002 → 0x2000004" in text
     assert "table 0x2000000 +64 KiB (inside)" in text
-    assert png_bytes(fig)[:4] == b"\x89PNG"
+    assert render_png(fig)[:4] == b"\x89PNG"
 
 
 def test_rejected_prts_and_base(vm):

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from pynest.errors import ConfigError
 from pynest.mmu import constants as C
 from pynest.scenarios.shadow import PAGE_TABLES, shadow_world, touch
+from pynest.viz.pictures import render_png
 from pynest.viz.shadow_trees import (
     KernelSteps,
     PageSizeCase,
@@ -22,7 +23,6 @@ from pynest.viz.shadow_trees import (
     read_shadow_trees,
 )
 from pynest.viz.style import figure_text
-from pynest.widgets.base import png_bytes
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +109,7 @@ def test_draw_shadow_trees_says_what_the_rows_say(views):
     assert "L1's tree for its L2 (lpid 1)" in text and "shadow tree (LPID 2)" in text
     assert "new" in text and "tables" in text
     assert "L2 real 0x812340 → L1 real 0x4812340 → host real 0x14812340" in text
-    assert png_bytes(fig).startswith(b"\x89PNG")
+    assert render_png(fig).startswith(b"\x89PNG")
 
 
 def test_redraw_reuses_the_figure_and_replaces_its_contents(views):

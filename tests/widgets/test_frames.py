@@ -13,9 +13,10 @@ import matplotlib
 import pytest
 from matplotlib.figure import Figure
 
+from pynest.viz.pictures import render_svg
 from pynest.widgets import WalkExplorer
 from pynest.widgets import base as widgets_base
-from pynest.widgets.frames import FrameCache, fingerprint, render_svg
+from pynest.widgets.frames import FrameCache, fingerprint
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots"
 
