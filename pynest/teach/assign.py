@@ -122,13 +122,16 @@ def student_notebook(
         "questions": [{"number": q.number, "kind": q.kind, "id": q.qid} for q in questions],
         "tag": submission_tag(secret, student, title, kinds),
     }
+    return notebook(cells, pynest=pynest)
+
+
+def notebook(cells: list[dict[str, Any]], **metadata: Any) -> dict[str, Any]:
+    """An nbformat 4.4 notebook of ``cells`` for the python3 kernel, ``metadata`` added to
+    the notebook's own."""
+    kernel = {"display_name": "Python 3", "language": "python", "name": "python3"}
     return {
         "cells": cells,
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-            "language_info": {"name": "python"},
-            "pynest": pynest,
-        },
+        "metadata": {"kernelspec": kernel, "language_info": {"name": "python"}, **metadata},
         "nbformat": 4,
         "nbformat_minor": 4,
     }
@@ -148,6 +151,11 @@ def _cell(
 def notebook_text(nb: dict[str, Any]) -> str:
     """A notebook as its file holds it (the layout Jupyter writes: indent 1, keys sorted)."""
     return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_notebook(path: Path, nb: dict[str, Any]) -> None:
+    """Write ``nb`` to ``path`` as :func:`notebook_text` (UTF-8, LF line ends)."""
+    path.write_text(notebook_text(nb), encoding="utf-8", newline="\n")
 
 
 def notebook_name(student: str) -> str:
@@ -194,7 +202,6 @@ def assign(
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for student, path in targets:
-        nb = student_notebook(secret, student, title, kinds)
-        path.write_text(notebook_text(nb), encoding="utf-8", newline="\n")
+        write_notebook(path, student_notebook(secret, student, title, kinds))
         written.append(path)
     return written

@@ -55,9 +55,10 @@ from .assign import (
     ANSWER_FORMS,
     Question,
     check_title,
-    notebook_text,
+    notebook,
     parse_exercises,
     student_notebook,
+    write_notebook,
 )
 from .grade import answer_cells, question_result
 from .roster import Roster
@@ -274,15 +275,7 @@ def master_notebook(
             answer,
             _test_cell(number, _hidden_test(title, aid, number, kind, secret, students)),
         ]
-    return {
-        "cells": cells,
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 4,
-    }
+    return notebook(cells)
 
 
 def _plain(cell_type: str, source: str) -> dict[str, Any]:
@@ -354,15 +347,11 @@ def assign_nbgrader(
     key.parent.mkdir(exist_ok=True)
     key.write_text(assignment_key(secret, aid).hex() + "\n", encoding="ascii", newline="\n")
     master.parent.mkdir(parents=True, exist_ok=True)
-    _write(master, master_notebook(secret, students, title, aid, kinds))
+    write_notebook(master, master_notebook(secret, students, title, aid, kinds))
     for student, path in zip(students, handouts, strict=True):
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write(path, handout_notebook(secret, student, title, aid, kinds))
+        write_notebook(path, handout_notebook(secret, student, title, aid, kinds))
     return NbgraderAssignment(aid, master, key, handouts, config if new_config else None)
-
-
-def _write(path: Path, nb: dict[str, Any]) -> None:
-    path.write_text(notebook_text(nb), encoding="utf-8", newline="\n")
 
 
 def autograde_check(
