@@ -46,9 +46,15 @@ def load_secret(path: str | Path) -> bytes:
     return check_secret(data.removesuffix(b"\n").removesuffix(b"\r"))
 
 
+def _hmac(key: bytes, parts: Sequence[str | int]) -> bytes:
+    """HMAC-SHA256 under ``key`` of ``parts`` as a compact JSON list (unambiguous: no two
+    lists of parts give one message)."""
+    message = json.dumps(list(parts), ensure_ascii=True, separators=(",", ":"))
+    return hmac.new(key, message.encode("ascii"), hashlib.sha256).digest()
+
+
 def _mac(secret: bytes, label: str, *parts: str) -> bytes:
-    message = json.dumps([label, *parts], ensure_ascii=True, separators=(",", ":"))
-    return hmac.new(check_secret(secret), message.encode("ascii"), hashlib.sha256).digest()
+    return _hmac(check_secret(secret), [label, *parts])
 
 
 def question_seed(secret: bytes, assignment: str, student: str, number: int) -> int:
@@ -84,17 +90,14 @@ def seal_seed(key: bytes, student: str, number: int, seed: int) -> int:
     """``seed`` of question ``number`` of ``student``, XORed with 64 bits of an HMAC under
     ``key`` (:func:`assignment_key`): sealing twice gives the seed back. Without the key
     a sealed seed says nothing about the seed."""
-    message = json.dumps([student, number], ensure_ascii=True, separators=(",", ":"))
-    pad = hmac.new(key, message.encode("ascii"), hashlib.sha256).digest()[:8]
-    return seed ^ int.from_bytes(pad, "big")
+    return seed ^ int.from_bytes(_hmac(key, [student, number])[:8], "big")
 
 
 def student_token(key: bytes, student: str) -> str:
     """How an nbgrader assignment's hidden tests name ``student`` (16 hex digits of an
     HMAC under the assignment key): nbgrader's feedback shows those tests to every
     student, so they list no classmate's id."""
-    message = json.dumps(["student", student], ensure_ascii=True, separators=(",", ":"))
-    return hmac.new(key, message.encode("ascii"), hashlib.sha256).hexdigest()[:16]
+    return _hmac(key, ["student", student]).hex()[:16]
 
 
 def same_tag(a: str, b: object) -> bool:
