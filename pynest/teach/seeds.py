@@ -47,7 +47,7 @@ def load_secret(path: str | Path) -> bytes:
 
 
 def _hmac(key: bytes, parts: Sequence[str | int]) -> bytes:
-    """HMAC-SHA256 under ``key`` of ``parts`` as a compact JSON list (unambiguous: no two
+    """HMAC-SHA256 under ``key`` of ``parts`` as one compact ``json.dumps`` list (no two
     lists of parts give one message)."""
     message = json.dumps(list(parts), ensure_ascii=True, separators=(",", ":"))
     return hmac.new(key, message.encode("ascii"), hashlib.sha256).digest()
