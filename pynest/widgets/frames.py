@@ -5,9 +5,12 @@ stays text, drawn by the browser; a fifth of the time an Agg PNG took). Renderin
 of the time between a control change and the new picture. :func:`fingerprint` reads what a
 figure will draw -- every artist's kind, text, geometry, transform, colours, line and font
 properties, images' pixels -- without drawing it; it does not depend on the picture's
-format. :class:`FrameCache` keeps the SVG of the last few fingerprints (LRU, bounded in
-entries and bytes). Same fingerprint, same SVG: the render is deterministic (fixed id salt,
-no date), so a cached frame is exactly the frame a render would make.
+format, nor on what earlier draws left in the figure (places that drawing fills in, such
+as an axis label's, are left out, their inputs being in), so a state comes back to the
+same key after any number of renders. :class:`FrameCache` keeps the SVG of the last few
+fingerprints (LRU, bounded in entries and bytes). Same fingerprint, same SVG: the render
+is deterministic (fixed id salt, no date), so a cached frame is exactly the frame a render
+would make.
 
 (:func:`pynest.viz.pictures.render_png`, Agg, stays for what needs pixels: the PNG stored
 beside a static figure, the figure tests' checks that a figure renders at all.)
@@ -25,7 +28,9 @@ from matplotlib.artist import Artist
 from matplotlib.axis import Axis
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.legend import Legend
 from matplotlib.path import Path
+from matplotlib.spines import Spine
 from matplotlib.transforms import Transform
 
 from ..viz import style as S
@@ -54,6 +59,24 @@ _GETTERS = (
     "get_hatchcolor", "get_hatch_linewidth",
 )  # fmt: skip
 _ATTRIBUTES = ("arrow_patch", "xy", "xyann", "_bbox_transmuter", "_boxstyle", "_dash_pattern")
+_PLACED_TEXT = frozenset(("get_position", "get_unitless_position"))
+_PLACED_BOX = frozenset(("get_path", "get_transform"))
+_PLACED_SPINE = frozenset(("get_path",))
+_LAID_OUT = frozenset(("get_position", "get_unitless_position", "get_path", "get_transform"))
+_LEGEND_SETTINGS = (
+    "_fontsize", "numpoints", "markerscale", "scatterpoints", "borderpad", "labelspacing",
+    "handlelength", "handleheight", "handletextpad", "borderaxespad", "columnspacing",
+    "shadow", "_ncols", "_mode", "_alignment", "_loc_real", "isaxes", "_bbox_to_anchor",
+)  # fmt: skip
+"""What drawing sets from the rest of the figure, so a figure drawn before holds the
+values of its last render there: the place of an axis label (``_autolabelpos``) and of an
+axis' offset text, from the tick labels' extents (``_PLACED_TEXT``); the outline of a
+text's ``bbox`` patch, from the text's extent (``_PLACED_BOX``); a spine's path, from
+the axes' limits (``_PLACED_SPINE``); everything inside a legend, laid out from its
+entries and ``_LEGEND_SETTINGS`` (``_LAID_OUT``, read for every artist below the legend;
+the settings are read instead). Left out of the digest for those artists (their inputs
+are in it), so a state comes back to the same key however often the figure was drawn in
+between."""
 _RC_GROUPS = frozenset(
     ("savefig", "text", "path", "agg", "mathtext", "hatch", "image", "font", "lines", "patch",
      "figure", "axes", "legend", "xtick", "ytick", "grid", "scatter", "pcolor", "markers",
@@ -125,13 +148,23 @@ class _Digest:
             else:
                 plain.append(repr(v))
 
-    def artist(self, artist: Artist, depth: int = 0) -> None:
+    def artist(self, artist: Artist, depth: int = 0, placed: frozenset[str] = frozenset()) -> None:
+        """``artist`` and its children; ``placed``: getters left out (what a draw sets)."""
         plain = self.plain
         plain.append(type(artist).__name__)
         if not artist.get_visible():  # draws nothing, nor do its children
             plain.append(False)
             return
+        if isinstance(artist, Spine):
+            placed = placed | _PLACED_SPINE
+        inherited = _LAID_OUT if placed is _LAID_OUT or isinstance(artist, Legend) else None
+        if isinstance(artist, Legend):
+            for key in _LEGEND_SETTINGS:
+                plain.append(key)
+                self.value(getattr(artist, key, None), depth)
         for name in _getters(type(artist)):
+            if name in placed:
+                continue
             try:
                 v = getattr(artist, name)()
             except (TypeError, ValueError, AttributeError, NotImplementedError):
@@ -139,7 +172,10 @@ class _Digest:
             if v is artist or v is None:
                 continue
             plain.append(name)
-            self.value(v, depth)
+            if name == "get_bbox_patch" and depth < 8:
+                self.artist(v, depth + 1, _PLACED_BOX)
+            else:
+                self.value(v, depth)
         for name in _ATTRIBUTES:
             if hasattr(artist, name):
                 plain.append(name)
@@ -152,10 +188,18 @@ class _Digest:
             self.value(artist.get_majorticklocs(), depth)
             self.value(artist.get_minorticklocs(), depth)
         axis_off = getattr(artist, "axison", True) is False
+        placed_here: set[int] = set()
+        if isinstance(artist, Axis):
+            placed_here.add(id(artist.offsetText))
+            if artist._autolabelpos:
+                placed_here.add(id(artist.label))
         for child in artist.get_children():
             if axis_off and isinstance(child, Axis):  # not drawn
                 continue
-            self.artist(child, depth)
+            if inherited is not None:
+                self.artist(child, depth, inherited)
+            else:
+                self.artist(child, depth, _PLACED_TEXT if id(child) in placed_here else frozenset())
         plain.append(">")
 
 

@@ -157,3 +157,43 @@ def test_tick_labels_set_at_draw_time_are_in_the_key():
     first, second = (cache.svg(f) for f in figs)
     assert cache.renders == 2 and first != second
     assert second == render_svg(figs[1])
+
+
+@pytest.mark.parametrize("name", ["EnterNestedTimelineExplorer", "NestedTableCostExplorer"])
+def test_a_state_seen_before_is_a_hit_after_other_renders(shown, name):
+    """Drawing sets some artists' places (axis labels, spines, a legend's layout) from the
+    state drawn; the key leaves those out, so going back is a cache hit, not a render."""
+    cls = next(c for c in widgets_base.explorer_classes() if c.__name__ == name)
+    ex = cls()
+    control = ex.event if hasattr(ex, "event") else ex.guests
+    start = control.value
+    control.value = start + 1
+    renders = ex.frames.renders
+    control.value = start
+    assert ex.frames.renders == renders and shown[-1] == shown[0] != shown[1]
+
+
+def test_drawing_a_figure_does_not_change_its_key():
+    """For the first figure of every explorer: the key before its first render equals the
+    key after it (what a draw fills in is left out of the key)."""
+    for cls in widgets_base.explorer_classes():
+        for fig in cls().figures:
+            before = fingerprint(fig)
+            render_svg(fig)
+            assert fingerprint(fig) == before, cls.__name__
+
+
+def test_settle_heap_freezes_only_in_a_kernel(monkeypatch):
+    import gc
+
+    gc.unfreeze()
+    widgets_base.settle_heap()
+    assert gc.get_freeze_count() == 0  # outside a kernel: nothing changed
+    monkeypatch.setattr(widgets_base, "in_kernel", lambda: True)
+    try:
+        widgets_base.settle_heap()
+        assert gc.get_freeze_count() > 0
+        WalkExplorer()._repr_mimebundle_()  # showing an explorer settles the heap again
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
