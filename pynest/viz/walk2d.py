@@ -173,8 +173,10 @@ def _cell_colour(row: str, col: str) -> str:
 
 
 class _Drawn:
-    """The artists of one drawn walk, kept on the figure so that moving ``upto`` only
-    restyles them (an explorer's slider step costs no new artists)."""
+    """The artists of one drawn grid, kept on the figure so that moving ``upto`` only
+    restyles them (an explorer's slider step costs no new artists), and another walk
+    only retitles them (:func:`_retarget`): the grid's rows and columns are the same for
+    every walk."""
 
     def __init__(self, t: Translation, grid: Walk2dGrid) -> None:
         self.translation = t
@@ -182,6 +184,8 @@ class _Drawn:
         self.cells: dict[tuple[str, str], tuple] = {}  # key -> (patch, number, sub, x, y)
         self.counts: dict[str, object] = {}
         self.caption = None
+        self.title = None
+        self.footer = None
 
 
 def _last_patch(fig: Figure):
@@ -202,6 +206,7 @@ def _build(fig: Figure, t: Translation, title: str) -> _Drawn:
     cv = S.canvas_axes(fig, width, height)
     top = height - 0.1
     S.label(cv, 0.15, top - 0.25, title or _title(t), S.TITLE_SIZE, bold=True, ha="left")
+    drawn.title = _last_text(fig)
     top -= _TITLE_H
     xs = [0.1 + _LABEL_W]
     for w in _COL_W:
@@ -228,9 +233,20 @@ def _build(fig: Figure, t: Translation, title: str) -> _Drawn:
         drawn.counts[row] = _last_text(fig)
     foot_y = top - _ROW_H * len(ROWS) - 0.3
     S.label(cv, 0.2, foot_y, _footer(t, grid), S.TEXT_SIZE, ha="left")
+    drawn.footer = _last_text(fig)
     S.label(cv, 0.2, foot_y - 0.4, "", S.TEXT_SIZE, ha="left", bold=True)
     drawn.caption = _last_text(fig)
     return drawn
+
+
+def _retarget(drawn: _Drawn, t: Translation, title: str) -> None:
+    """Make ``drawn`` (a grid built by :func:`_build`) show the walk ``t``: its title and
+    footer; :func:`_restyle` then sets every cell, count and the caption, as after a
+    build."""
+    drawn.translation = t
+    drawn.grid = walk2d_grid(t)
+    drawn.title.set_text(title or _title(t))
+    drawn.footer.set_text(_footer(t, drawn.grid))
 
 
 def _empty_text(grid: Walk2dGrid, row: str, col: str) -> str:
@@ -307,12 +323,15 @@ def draw_walk2d(
 ) -> Figure:
     """The 2-D walk of ``t`` as a grid (see the module docstring). ``upto`` = k lights
     the first k reads (0: none); None lights all. ``fig`` is reused: drawn again for a
-    new translation, only restyled when the same ``t`` comes back with another ``upto``."""
+    new translation's titles (the same grid), only restyled when the same ``t`` comes back
+    with another ``upto``."""
     if fig is None:
         fig = S.new_figure(S.FIGURE_WIDTH, 6.0)
     drawn = getattr(fig, "_pynest_walk2d", None)
-    if drawn is None or drawn.translation is not t or title:
+    if drawn is None:
         drawn = _build(fig, t, title)
         fig._pynest_walk2d = drawn  # type: ignore[attr-defined]
+    elif drawn.translation is not t or title:
+        _retarget(drawn, t, title)
     _restyle(drawn, upto)
     return fig

@@ -65,3 +65,24 @@ def test_fault_cell_is_marked():
 def test_rows_and_columns_are_the_documented_ones():
     assert ROWS == ("PATE", "PRTE", "L0", "L1", "L2", "L3", "data")
     assert COLUMNS == ("P0", "P1", "P2", "P3", "entry")
+
+
+def test_a_reused_figure_draws_another_walk_as_a_fresh_one_does():
+    """draw_walk2d(fig=...) retitles the kept grid for another walk (no rebuild); the
+    picture equals a fresh figure's, for faults and other page sizes too."""
+    from pynest.viz.pictures import render_svg
+    from pynest.widgets.frames import fingerprint
+
+    first = guest_world(0, C.PAGE_4K, C.PAGE_4K)
+    other = guest_world(1, C.PAGE_64K, C.PAGE_2M)
+    hole = first.pages[0][0] + C.PAGE_2M * 2
+    walks = [first.translate(first.eas[0]), other.translate(other.eas[1]), first.translate(hole)]
+    fig = draw_walk2d(walks[0], 2)
+    for t in walks[1:] + walks[:1]:
+        for upto in (None, 0, 1, t.memory_reads):
+            reused = draw_walk2d(t, upto, fig=fig)
+            assert reused is fig
+            fresh = draw_walk2d(t, upto)
+            assert fingerprint(reused) == fingerprint(fresh)
+            assert render_svg(reused) == render_svg(fresh)
+    assert not walks[2].ok  # the hole faults: its grid ends in the fault cell
