@@ -14,7 +14,8 @@ in a count. Printed: per notebook the moves timed, the unchanged ones, median / 
 in ms; then the same over everything, and split into moves to a new state (rendered) and
 moves back to the state before (the explorer's frame cache answers those), and the part
 of each move the browser spends between the new picture's src landing in the page and
-its decode (the SVG parsed and its text laid out).
+its decode (the SVG parsed and its text laid out); last, the slowest moves, each named by
+notebook, explorer, control and label.
 
 Target (issue 15): p95 <= 100 ms. This is a benchmark: it prints, never asserts. Without
 Playwright or Chromium it says so and exits 0.
@@ -233,17 +234,23 @@ def _line(name: str, times: list[float], unchanged: int, failed: int = 0) -> str
     return line + (f"  ({failed} could not be moved)" if failed else "")
 
 
-def measure_notebook(
-    page, base: str, name: str
-) -> tuple[list[tuple[float, bool, float]], int, int]:
+Timed = tuple[float, bool, float, str]
+_LABEL = """(e) => {
+  const row = e.closest('.widget-inline-hbox, .widget-inline-vbox, .widget-toggle-buttons');
+  const label = row && row.querySelector('.widget-label');
+  return (label && label.innerText.trim()) || '(no label)';
+}"""
+
+
+def measure_notebook(page, base: str, name: str) -> tuple[list[Timed], int, int]:
     """(latency ms, whether the move went back to a state seen before, ms of it from the
-    new picture's src in the page to its decode) of every move that brought a new
-    picture; moves without one; moves that could not be made."""
+    new picture's src in the page to its decode, which control) of every move that
+    brought a new picture; moves without one; moves that could not be made."""
     _run_all(page, base, name)
     page.evaluate(_INSTALL)
     page.set_default_timeout(5_000)
     bench = Bench(page)
-    times: list[tuple[float, bool, float]] = []
+    times: list[Timed] = []
     unchanged = 0
     count = page.evaluate(_EXPLORERS)
     areas = page.locator(".jp-OutputArea-output").filter(
@@ -253,12 +260,13 @@ def measure_notebook(
         out = areas.nth(i)
         out.scroll_into_view_if_needed()
         for kind, ctl in bench.controls(out):
+            where = f"{name[:2]} explorer {i + 1} {kind} '{ctl.evaluate(_LABEL)}'"
             for back, action in enumerate(bench.moves(kind, ctl)):
                 ms = bench.move(out, action)
                 if ms is None:
                     unchanged += 1
                 else:
-                    times.append((ms, bool(back), bench.decode[-1]))
+                    times.append((ms, bool(back), bench.decode[-1], where + " back" * back))
     page.set_default_timeout(30_000)
     return times, unchanged, bench.failed
 
@@ -267,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="explorer latency in JupyterLab, change -> picture")
     ap.add_argument("--notebooks", nargs="*", default=[], help="number prefixes (all: 00-12)")
     ap.add_argument("--budget", type=float, default=210.0, help="seconds before stopping (210)")
+    ap.add_argument("--slowest", type=int, default=10, help="how many slowest moves to name (10)")
     args = ap.parse_args(argv)
     reason = browser_missing_reason()
     if reason:
@@ -280,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         if p.name[:2] <= "12" and (not args.notebooks or p.name[:2] in args.notebooks)
     )
     start = time.monotonic()
-    every: list[tuple[float, bool, float]] = []
+    every: list[Timed] = []
     every_unchanged = every_failed = 0
     with tempfile.TemporaryDirectory() as tmp:
         root, env = _lab_root(Path(tmp))
@@ -314,9 +323,12 @@ def main(argv: list[str] | None = None) -> int:
                 every_failed += failed
             browser.close()
     print(_line("all notebooks", [t for t, *_ in every], every_unchanged, every_failed))
-    print(_line("  moves to a new state", [t for t, back, _ in every if not back], 0))
-    print(_line("  moves back to the state before", [t for t, back, _ in every if back], 0))
-    print(_line("  of each: new src in the page -> decoded", [d for *_, d in every], 0))
+    print(_line("  moves to a new state", [t for t, back, *_ in every if not back], 0))
+    print(_line("  moves back to the state before", [t for t, back, *_ in every if back], 0))
+    print(_line("  of each: new src in the page -> decoded", [d for _t, _b, d, _w in every], 0))
+    print(f"the {args.slowest} slowest moves:")
+    for t, _back, _d, where in sorted(every, reverse=True)[: args.slowest]:
+        print(f"  {t:6.0f} ms  {where}")
     print(f"target p95 <= 100 ms; {time.monotonic() - start:.0f} s")
     return 0
 
