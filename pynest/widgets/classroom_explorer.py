@@ -114,6 +114,8 @@ class ClassroomDemoExplorer(Explorer):
         self.total = len(self.story)
         self.snapshot = self.story[0]
         self._svg: dict[tuple[int | None, int], str] = {}  # (PTCR, step) -> picture
+        # (PTCR, step) -> the step's figure: a story is immutable, so is its drawing
+        self._drawn: dict[tuple[int | None, int], Figure] = {}
         style = {"description_width": "90px", "font_size": "18px"}
         self.back = w.Button(description="◀ Back", layout=_BIG, style={"font_size": "18px"})
         self.next = w.Button(
@@ -320,11 +322,15 @@ class ClassroomDemoExplorer(Explorer):
         self.set_status(
             snap.sentence if self.presenter else f"Step {k} of {self.total}: {snap.sentence}"
         )
-        return [
-            draw_classroom_step(
+        key = (self.story.new_ptcr, k)
+        fig = self._drawn.get(key)
+        if fig is None:
+            if len(self._drawn) >= 2 * self.total:  # keeps two stories' steps
+                self._drawn.pop(next(iter(self._drawn)))
+            fig = self._drawn[key] = draw_classroom_step(
                 snap, prev, total=self.total, keys=STEP_KEYS, presenter=self.presenter
             )
-        ]
+        return [fig]
 
     # the presenter's column: its texts at projector size (17 px, above the slide's 16)
     def set_status(self, text: str, ok: bool = True) -> None:

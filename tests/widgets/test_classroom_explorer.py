@@ -257,3 +257,17 @@ def test_slides_differ_and_mark_what_changed(presenter):
     assert "0xc00000→0x14c00000 rwx RC" in text and "new" in text
     presenter.next.click()
     assert "✘ 1 removed in this step" in figure_text(presenter.figures[0])
+
+
+def test_a_step_shown_again_is_not_drawn_again():
+    """A story is immutable, so each (PTCR, step) is drawn once and its figure kept."""
+    ex = ClassroomDemoExplorer(seed=0)
+    ex.go(2)
+    second = ex.figures[0]
+    ex.go(3)
+    assert ex.figures[0] is not second
+    ex.go(2)
+    assert ex.figures[0] is second
+    ex.set_ptcr(0x2000_0004)  # another story: its own drawing of every step
+    ex.go(2)
+    assert ex.figures[0] is not second
