@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
@@ -130,6 +132,9 @@ class _Selection:
     fade: object
     head: object
     record: object
+    ax: Axes
+    title: object
+    run_artists: list[Artist]
 
 
 def _timeline_key(events: Sequence[Event], title: str) -> tuple:
@@ -163,15 +168,37 @@ def draw_timeline(
 def _draw_static(
     events: Sequence[Event], title: str, key: tuple, fig: Figure | None
 ) -> tuple[Figure, _Selection]:
+    """The figure for ``events``: built once (:func:`_draw_frame`), then for another run
+    only the run's own artists are replaced (:func:`_draw_run`) -- the lanes, legend and
+    text lines are the same for every run."""
+    sel: _Selection | None = getattr(fig, "_pynest_timeline", None)
+    if fig is None or sel is None:
+        fig, sel = _draw_frame(fig)
+    for artist in sel.run_artists:
+        artist.remove()
+    points = timeline_points(events)
+    n = max(len(points), 1)
+    sel.ax.set_xlim(-1, n)  # type: ignore[attr-defined]
+    sel.run_artists = _draw_run(sel.ax, points)
+    sel.title.set_text(title or "H_ENTER_NESTED, event by event")  # type: ignore[attr-defined]
+    sel.fade.set_x(n)  # type: ignore[attr-defined]
+    sel.fade.set_width(0)  # type: ignore[attr-defined]
+    sel.head.set_text("" if points else "no events")  # type: ignore[attr-defined]
+    sel.record.set_text("")  # type: ignore[attr-defined]
+    sel.key, sel.points = key, points
+    return fig, sel
+
+
+def _draw_frame(fig: Figure | None) -> tuple[Figure, _Selection]:
+    """What every run's timeline has: the three lanes, the selection's artists, the
+    legend and the text lines (empty)."""
     width, height = S.FIGURE_WIDTH, 6.4
     if fig is None:
         fig = S.new_figure(width, height)
     else:
         fig.clear()
-    points = timeline_points(events)
-    n = max(len(points), 1)
     ax = fig.add_axes((0.075, 0.36, 0.91, 0.52))
-    ax.set_xlim(-1, n)
+    ax.set_xlim(-1, 1)
     ax.set_ylim(-0.6, 2.6)
     ax.set_yticks([_LANE_Y[lane] for lane in LANES])
     ax.set_yticklabels(["L2", "L1", "L0"], fontsize=S.TITLE_SIZE, weight="bold")
@@ -181,43 +208,9 @@ def _draw_static(
         ax.spines[spine].set_visible(False)
     for lane in LANES:
         ax.axhline(_LANE_Y[lane], color=S.LIGHT_GREY, lw=8, zorder=0)
-    # the flow of control: a thin line from each event to the next
-    if points:
-        ax.plot(
-            [p.x for p in points],
-            [_LANE_Y[p.lane] for p in points],
-            color=S.GREY,
-            lw=0.8,
-            zorder=1,
-        )
-    for group, (colour, marker, _text) in GROUPS.items():
-        chosen = [p for p in points if p.group == group]
-        if chosen:
-            ax.scatter(
-                [p.x for p in chosen],
-                [_LANE_Y[p.lane] for p in chosen],
-                s=70 if marker != "." else 40,
-                c=colour,
-                marker=marker,
-                edgecolors=S.BLACK,
-                linewidths=0.6,
-                zorder=3,
-            )
-    for p in points:
-        if p.label and p.event.kind == "hcall-return":
-            ax.text(
-                p.x,
-                _LANE_Y["L1"] + 0.3,
-                p.label,
-                fontsize=S.SMALL_SIZE,
-                family=S.MONO,
-                ha="center",
-                bbox={"boxstyle": "round,pad=0.15", "fc": S.WHITE, "ec": S.BLUE, "lw": 0.8},
-                zorder=6.5,  # above the veil: a trap number stays readable before its turn
-            )
     # what comes after the selected event is veiled by a translucent white band (the
     # markers and the flow fade; the labelled return values above stay readable)
-    fade = Rectangle((n, -0.6), 0, 3.2, facecolor=S.WHITE, alpha=0.72, edgecolor="none", zorder=6)
+    fade = Rectangle((1, -0.6), 0, 3.2, facecolor=S.WHITE, alpha=0.72, edgecolor="none", zorder=6)
     ax.add_patch(fade)
     (line,) = ax.plot([0, 0], [-0.6, 2.6], color=S.BLACK, lw=1.2, ls=(0, (4, 3)), zorder=7)
     ring = ax.scatter(
@@ -235,22 +228,57 @@ def _draw_static(
         frameon=False,
         bbox_to_anchor=(0.5, 0.0),
     )
-    fig.text(
-        0.01,
-        0.965,
-        title or "H_ENTER_NESTED, event by event",
-        fontsize=S.TITLE_SIZE,
-        weight="bold",
-        ha="left",
-        va="top",
-    )
+    title = fig.text(0.01, 0.965, "", fontsize=S.TITLE_SIZE, weight="bold", ha="left", va="top")
     head = fig.text(0.01, 0.245, "", fontsize=S.TEXT_SIZE, weight="bold", ha="left")
     record = fig.text(0.01, 0.19, "", fontsize=S.SMALL_SIZE, family=S.MONO, ha="left")
-    if not points:
-        head.set_text("no events")
-    sel = _Selection(key, points, line, ring, fade, head, record)
+    sel = _Selection((), [], line, ring, fade, head, record, ax, title, [])
     fig._pynest_timeline = sel  # type: ignore[attr-defined]
     return fig, sel
+
+
+def _draw_run(ax: Axes, points: list[TimelinePoint]) -> list[Artist]:
+    """One run's artists on the lanes: the flow of control, the events' markers and the
+    labelled hcall return values."""
+    drawn: list[Artist] = []
+    # the flow of control: a thin line from each event to the next
+    if points:
+        drawn += ax.plot(
+            [p.x for p in points],
+            [_LANE_Y[p.lane] for p in points],
+            color=S.GREY,
+            lw=0.8,
+            zorder=1,
+        )
+    for group, (colour, marker, _text) in GROUPS.items():
+        chosen = [p for p in points if p.group == group]
+        if chosen:
+            drawn.append(
+                ax.scatter(
+                    [p.x for p in chosen],
+                    [_LANE_Y[p.lane] for p in chosen],
+                    s=70 if marker != "." else 40,
+                    c=colour,
+                    marker=marker,
+                    edgecolors=S.BLACK,
+                    linewidths=0.6,
+                    zorder=3,
+                )
+            )
+    for p in points:
+        if p.label and p.event.kind == "hcall-return":
+            drawn.append(
+                ax.text(
+                    p.x,
+                    _LANE_Y["L1"] + 0.3,
+                    p.label,
+                    fontsize=S.SMALL_SIZE,
+                    family=S.MONO,
+                    ha="center",
+                    bbox={"boxstyle": "round,pad=0.15", "fc": S.WHITE, "ec": S.BLUE, "lw": 0.8},
+                    zorder=6.5,  # above the veil: a trap number stays readable before its turn
+                )
+            )
+    return drawn
 
 
 def _select(sel: _Selection, current: int | None) -> None:

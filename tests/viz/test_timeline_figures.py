@@ -123,3 +123,28 @@ def test_copy_stages_and_figure():
     assert none.lpid == 9 and "no L2 with this lpid" in figure_text(draw_copy(none))
     assert hexdump(bytes(range(20)))[1].startswith("0x0000000010: 10 11 12 13")
     assert hexdump(bytes(100), limit=32)[-1] == "... 68 more bytes"
+
+
+def test_a_reused_figure_draws_another_run_as_a_fresh_one_does():
+    """draw_timeline(fig=...) for another run replaces only the run's artists; the picture
+    equals a fresh figure's (and a run drawn again gets its key back)."""
+    from pynest.viz.pictures import render_svg
+    from pynest.widgets.frames import fingerprint
+
+    runs = [
+        run_program("store, load, cede", L1_LPCR, 1000, seed=0),
+        run_program("cede at once", L1_LPCR, 1000, seed=0),
+        run_program("store, load, cede", L1_LPCR, 1000, seed=0, warm=True),
+    ]
+    fig = draw_timeline(runs[0].events, 0, title="first")
+    for run in runs[1:] + runs[:1]:
+        for current in (None, 0, len(run.events) - 1):
+            reused = draw_timeline(run.events, current, title=run.program, fig=fig)
+            assert reused is fig
+            fresh = draw_timeline(run.events, current, title=run.program)
+            assert render_svg(reused) == render_svg(fresh)
+            assert fingerprint(reused) == fingerprint(
+                draw_timeline(
+                    run.events, current, title=run.program, fig=draw_timeline(run.events, None)
+                )
+            )
