@@ -85,7 +85,7 @@ def draw_address_map(
         cmap=cmap,
         vmin=0,
         vmax=len(names),
-        interpolation="nearest",
+        interpolation="none",  # SVG: the cells as they are, drawn pixelated
         aspect="auto",
     )
     ax.set_xticks(range(0, columns, max(1, columns // 8)))

@@ -68,7 +68,7 @@ def _strip(fig: Figure, exploration: Exploration, rect: tuple, number: int) -> N
     if strip is None:
         ax = fig.add_axes(rect)
         cmap = ListedColormap([S.tint(S.OK, 0.7), S.FAULT])
-        image = ax.imshow(bad, aspect="auto", cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+        image = ax.imshow(bad, aspect="auto", cmap=cmap, vmin=0, vmax=1, interpolation="none")
         line = ax.axvline(number, color=S.BLACK, lw=3)
         ax.set_yticks([])
         ax.set_xticks([])

@@ -858,9 +858,7 @@ def draw_table_costs(
             "idr": ax.plot([], [], color=S.VERMILLION, lw=3, label="IDR (5.19)")[0],
             "dot_a": ax.plot([], [], "o", color=S.BLUE, ms=11)[0],
             "dot_i": ax.plot([], [], "s", color=S.VERMILLION, ms=11)[0],
-            "img": gx.imshow(
-                np.zeros((64, 64)), cmap=_CMAP, vmin=0, vmax=3, interpolation="nearest"
-            ),
+            "img": gx.imshow(np.zeros((64, 64)), cmap=_CMAP, vmin=0, vmax=3, interpolation="none"),
         }
         fig.legend(fontsize=S.SMALL_SIZE, loc="upper center", ncol=3, bbox_to_anchor=(0.5, 0.93))
         gx.set_xlabel("lpid & 63 (slot in a 64-slot node)", fontsize=S.TEXT_SIZE)
