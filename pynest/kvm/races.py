@@ -270,9 +270,10 @@ class Interleaving:
     def ok(self) -> bool:
         return not self.violations
 
-    @property
+    @cached_property
     def kinds(self) -> tuple[str, ...]:
-        """The distinct invariants broken, in :data:`VIOLATION_KINDS` order."""
+        """The distinct invariants broken, in :data:`VIOLATION_KINDS` order (kept: an
+        exploration's summary counts them over thousands of interleavings)."""
         found = {v.kind for v in self.violations}
         return tuple(k for k in VIOLATION_KINDS if k in found)
 

@@ -38,6 +38,7 @@ from ..kvm.races import (
     TLBIE_ALL_NOTE,
     Exploration,
     Interleaving,
+    RaceConfig,
     explore,
 )
 from ..viz.races import draw_race
@@ -65,7 +66,9 @@ class RaceExplorer(Explorer):
         self.exploration: Exploration | None = None
         self.interleaving: Interleaving | None = None
         self.figure: Figure | None = None
-        self._figure_of: Exploration | None = None
+        # one figure per setting (its strip of interleavings), the last few kept
+        self._figures: dict[RaceConfig, Figure] = {}
+        self._summary: tuple[Exploration | None, str] = (None, "")
         style = {"description_width": "90px"}
         self.race = w.ToggleButtons(
             options=[
@@ -182,14 +185,18 @@ class RaceExplorer(Explorer):
             raise ConfigError(f"interleaving {value} does not exist: there are {e.count}")
         inter = e.interleavings[value]
         self.interleaving = inter
-        status = f"#{inter.number} of {e.count}: {inter.verdict()}. {e.summary()}"
-        self.text = f"{e.summary()}\n#{inter.number}: schedule {inter.schedule_text}\n"
+        if self._summary[0] is not e:  # counted once per exploration, not once a step
+            self._summary = (e, e.summary())
+        summary = self._summary[1]
+        status = f"#{inter.number} of {e.count}: {inter.verdict()}. {summary}"
+        self.text = f"{summary}\n#{inter.number}: schedule {inter.schedule_text}\n"
         if e.config.race == "tlbie-all":
             status += f" ({TLBIE_ALL_CAVEAT}.)"
             self.text = f"{TLBIE_ALL_NOTE}\n{self.text}"
         self.set_status(status, inter.ok)
         self.text += inter.trace()
-        if self._figure_of is not e:  # a new setting: a fresh figure for its strip
-            self.figure, self._figure_of = None, e
-        self.figure = draw_race(inter, e, fig=self.figure)
+        kept = self._figures.pop(e.config, None)  # a new setting: a fresh figure
+        self.figure = self._figures[e.config] = draw_race(inter, e, fig=kept)
+        while len(self._figures) > 8:
+            self._figures.pop(next(iter(self._figures)))
         return [self.figure]

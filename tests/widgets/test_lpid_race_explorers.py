@@ -188,3 +188,16 @@ def test_tlbie_all_partner_choice_and_back_to_another_race():
 def test_race_explorer_refuses_unknown_partner():
     with pytest.raises(ConfigError, match="unknown partner"):
         RaceExplorer("tlbie-all", partner="sleep")
+
+
+def test_race_explorer_back_to_a_setting_reuses_its_figure_and_says_the_same():
+    """Each setting keeps its figure (its strip of interleavings): going back redraws in
+    place, and the status and text are those of an explorer built at that setting."""
+    ex = RaceExplorer()
+    first, status, text = ex.figure, ex.status.value, ex.text
+    ex.lock.value = False
+    assert ex.figure is not first and "1400 break an invariant" in ex.status.value
+    ex.lock.value = True
+    assert ex.figure is first
+    assert (ex.status.value, ex.text) == (status, text)
+    assert (RaceExplorer().status.value, RaceExplorer().text) == (status, text)
