@@ -69,8 +69,8 @@ _LEGEND_SETTINGS = (
     "shadow", "_ncols", "_mode", "_alignment", "_loc_real", "isaxes", "_bbox_to_anchor",
 )  # fmt: skip
 """What drawing sets from the rest of the figure, so a figure drawn before holds the
-values of its last render there: the place of an axis label (``_autolabelpos``) and of an
-axis' offset text, from the tick labels' extents (``_PLACED_TEXT``); the outline of a
+values of its last render there: the place of an axis label and of an axis' offset
+text, from the tick labels' extents (``_PLACED_TEXT``); the outline of a
 text's ``bbox`` patch, from the text's extent (``_PLACED_BOX``); a spine's path, from
 the axes' limits (``_PLACED_SPINE``); everything inside a legend, laid out from its
 entries and ``_LEGEND_SETTINGS`` (``_LAID_OUT``, read for every artist below the legend;
@@ -189,10 +189,8 @@ class _Digest:
             self.value(artist.get_minorticklocs(), depth)
         axis_off = getattr(artist, "axison", True) is False
         placed_here: set[int] = set()
-        if isinstance(artist, Axis):
-            placed_here.add(id(artist.offsetText))
-            if artist._autolabelpos:
-                placed_here.add(id(artist.label))
+        if isinstance(artist, Axis):  # (no pynest figure fixes a label's place)
+            placed_here.update((id(artist.offsetText), id(artist.label)))
         for child in artist.get_children():
             if axis_off and isinstance(child, Axis):  # not drawn
                 continue

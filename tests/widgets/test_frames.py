@@ -197,3 +197,13 @@ def test_settle_heap_freezes_only_in_a_kernel(monkeypatch):
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_every_axis_label_is_placed_by_drawing():
+    """The key leaves out axis labels' places, which matplotlib sets while drawing unless
+    ``set_label_coords`` fixed them: no explorer's figure fixes one."""
+    for cls in widgets_base.explorer_classes():
+        for fig in cls().figures:
+            for ax in fig.axes:
+                for axis in (ax.xaxis, ax.yaxis):
+                    assert axis._autolabelpos, f"{cls.__name__}: a fixed axis label place"
