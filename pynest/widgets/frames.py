@@ -25,7 +25,7 @@ from typing import Any
 import matplotlib
 import numpy as np
 from matplotlib.artist import Artist
-from matplotlib.axis import Axis
+from matplotlib.axis import Axis, Tick
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.legend import Legend
@@ -63,6 +63,7 @@ _PLACED_TEXT = frozenset(("get_position", "get_unitless_position"))
 _PLACED_BOX = frozenset(("get_path", "get_transform"))
 _PLACED_SPINE = frozenset(("get_path",))
 _LAID_OUT = frozenset(("get_position", "get_unitless_position", "get_path", "get_transform"))
+_PLACED_TICK = _LAID_OUT | {"get_xydata", "get_text"}
 _LEGEND_SETTINGS = (
     "_fontsize", "numpoints", "markerscale", "scatterpoints", "borderpad", "labelspacing",
     "handlelength", "handleheight", "handletextpad", "borderaxespad", "columnspacing",
@@ -74,9 +75,10 @@ text, from the tick labels' extents (``_PLACED_TEXT``); the outline of a
 text's ``bbox`` patch, from the text's extent (``_PLACED_BOX``); a spine's path, from
 the axes' limits (``_PLACED_SPINE``); everything inside a legend, laid out from its
 entries and ``_LEGEND_SETTINGS`` (``_LAID_OUT``, read for every artist below the legend;
-the settings are read instead). Left out of the digest for those artists (their inputs
-are in it), so a state comes back to the same key however often the figure was drawn in
-between."""
+the settings are read instead); a tick's label text and the place of its label and
+lines, set while drawing (``_PLACED_TICK``; the axis' locations and labels are read
+instead). Left out of the digest for those artists (their inputs are in it), so a state
+comes back to the same key however often the figure was drawn in between."""
 _RC_GROUPS = frozenset(
     ("savefig", "text", "path", "agg", "mathtext", "hatch", "image", "font", "lines", "patch",
      "figure", "axes", "legend", "xtick", "ytick", "grid", "scatter", "pcolor", "markers",
@@ -158,6 +160,8 @@ class _Digest:
         if isinstance(artist, Spine):
             placed = placed | _PLACED_SPINE
         inherited = _LAID_OUT if placed is _LAID_OUT or isinstance(artist, Legend) else None
+        if isinstance(artist, Tick):
+            inherited = _PLACED_TICK
         if isinstance(artist, Legend):
             for key in _LEGEND_SETTINGS:
                 plain.append(key)
@@ -181,17 +185,24 @@ class _Digest:
                 plain.append(name)
                 self.value(getattr(artist, name), depth)
         if isinstance(artist, Axis):
-            # tick labels are filled in while drawing, from the locator and formatter;
-            # asking for them fills them in now, as drawing will
-            labels = [*artist.get_majorticklabels(), *artist.get_minorticklabels()]
-            plain.append([t.get_text() for t in labels])
-            self.value(artist.get_majorticklocs(), depth)
-            self.value(artist.get_minorticklocs(), depth)
+            # the ticks are placed and labelled while drawing, by the locators and
+            # formatters; asked here the way drawing asks them (Axis._update_ticks)
+            major, minor = artist.get_majorticklocs(), artist.get_minorticklocs()
+            plain.append(list(artist.major.formatter.format_ticks(major)))
+            plain.append(list(artist.minor.formatter.format_ticks(minor)))
+            self.value(np.asarray(major), depth)
+            self.value(np.asarray(minor), depth)
         axis_off = getattr(artist, "axison", True) is False
         placed_here: set[int] = set()
+        children = artist.get_children()
         if isinstance(artist, Axis):  # (no pynest figure fixes a label's place)
             placed_here.update((id(artist.offsetText), id(artist.label)))
-        for child in artist.get_children():
+            # every tick is drawn from the axis' tick settings at the locations above;
+            # its first major and first minor tick stand for the others (no pynest
+            # figure styles a single tick, which a test checks)
+            rest = {id(t) for t in (*artist.majorTicks[1:], *artist.minorTicks[1:])}
+            children = [c for c in children if id(c) not in rest]
+        for child in children:
             if axis_off and isinstance(child, Axis):  # not drawn
                 continue
             if inherited is not None:

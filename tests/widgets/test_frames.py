@@ -207,3 +207,24 @@ def test_every_axis_label_is_placed_by_drawing():
             for ax in fig.axes:
                 for axis in (ax.xaxis, ax.yaxis):
                     assert axis._autolabelpos, f"{cls.__name__}: a fixed axis label place"
+
+
+def test_no_explorer_figure_styles_a_single_tick():
+    """The key reads an axis' first major and minor tick for all of them: every other
+    tick of every explorer figure looks as the first one does."""
+
+    def look(tick):
+        parts = (tick.label1, tick.label2, tick.tick1line, tick.tick2line, tick.gridline)
+        return [
+            (p.get_visible(), p.get_color(), p.get_alpha(), getattr(p, "get_fontsize", list)(),
+             getattr(p, "get_linewidth", list)(), getattr(p, "get_markersize", list)())
+            for p in parts
+        ]  # fmt: skip
+
+    for cls in widgets_base.explorer_classes():
+        for fig in cls().figures:
+            render_svg(fig)  # the ticks as drawing leaves them
+            for ax in fig.axes:
+                for axis in (ax.xaxis, ax.yaxis):
+                    for ticks in (axis.get_major_ticks(), axis.get_minor_ticks()):
+                        assert all(look(t) == look(ticks[0]) for t in ticks), cls.__name__
