@@ -68,7 +68,6 @@ class RaceExplorer(Explorer):
         self.figure: Figure | None = None
         # one figure per setting (its strip of interleavings), the last few kept
         self._figures: dict[RaceConfig, Figure] = {}
-        self._summary: tuple[Exploration | None, str] = (None, "")
         style = {"description_width": "90px"}
         self.race = w.ToggleButtons(
             options=[
@@ -185,9 +184,7 @@ class RaceExplorer(Explorer):
             raise ConfigError(f"interleaving {value} does not exist: there are {e.count}")
         inter = e.interleavings[value]
         self.interleaving = inter
-        if self._summary[0] is not e:  # counted once per exploration, not once a step
-            self._summary = (e, e.summary())
-        summary = self._summary[1]
+        summary = e.summary()
         status = f"#{inter.number} of {e.count}: {inter.verdict()}. {summary}"
         self.text = f"{summary}\n#{inter.number}: schedule {inter.schedule_text}\n"
         if e.config.race == "tlbie-all":
