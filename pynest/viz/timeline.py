@@ -160,18 +160,18 @@ def draw_timeline(
     key = _timeline_key(events, title)
     sel: _Selection | None = getattr(fig, "_pynest_timeline", None)
     if fig is None or sel is None or sel.key != key:
-        fig, sel = _draw_static(events, title, key, fig)
+        fig, sel = _draw_static(events, title, key, fig, sel)
     _select(sel, current)
     return fig
 
 
 def _draw_static(
-    events: Sequence[Event], title: str, key: tuple, fig: Figure | None
+    events: Sequence[Event], title: str, key: tuple, fig: Figure | None, sel: _Selection | None
 ) -> tuple[Figure, _Selection]:
     """The figure for ``events``: built once (:func:`_draw_frame`), then for another run
     only the run's own artists are replaced (:func:`_draw_run`) -- the lanes, legend and
-    text lines are the same for every run."""
-    sel: _Selection | None = getattr(fig, "_pynest_timeline", None)
+    text lines are the same for every run. ``sel``: what ``fig`` keeps from an earlier
+    draw (None: a new figure)."""
     if fig is None or sel is None:
         fig, sel = _draw_frame(fig)
     for artist in sel.run_artists:
